@@ -1,0 +1,32 @@
+# Two commands on a fresh machine: `make run` and `make test`. Both create the
+# virtual environment first (idempotent: re-run only when pyproject.toml changes).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# The CPU build of torch lies on this machine's disk; an unpinned torch would pull a
+# multi-GB CUDA build. pyproject.toml itself declares torch>=2.5.
+TORCH_PIN ?= torch==2.13.0
+PYTEST_ARGS ?= -n 2
+
+.PHONY: setup run test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check $(TORCH_PIN)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/seqselect models
+	$(VENV)/bin/seqselect demo
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info .pytest_cache

@@ -1,0 +1,30 @@
+"""seqselect: choose the right neural architecture for sequential data, with evidence.
+
+Public API (stable)::
+
+    seqselect.list_models() -> list[str]
+    seqselect.model_card(name) -> ModelCard
+    seqselect.create_model(name, *, d_output, d_input=None, vocab_size=None,
+                           task="classify", causal=False, params=None, **overrides)
+"""
+
+from seqselect.models import (
+    ModelCard,
+    count_parameters,
+    create_model,
+    list_models,
+    model_card,
+    register_model,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ModelCard",
+    "__version__",
+    "count_parameters",
+    "create_model",
+    "list_models",
+    "model_card",
+    "register_model",
+]

@@ -1,0 +1,15 @@
+"""``seqselect`` command line: a thin layer that parses, calls the library, renders.
+
+Each module below registers its commands on the shared Typer app.
+"""
+
+from seqselect.cli import models  # noqa: F401  (registers commands)
+from seqselect.cli._app import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

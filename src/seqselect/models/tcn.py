@@ -1,0 +1,162 @@
+"""Temporal Convolutional Network (Bai, Kolter & Koltun 2018), optional WaveNet gating.
+
+Symbols: B batch, L length, C channels (= D, the model width), K kernel size,
+d dilation, N levels.
+
+A level is a residual block of two weight-normalised dilated convolutions with dilation
+2^i, so N levels see ``1 + 2 (K - 1) (2^N - 1)`` steps (the receptive field). Causal
+convolutions pad on the left only; the non-causal variant centres the kernel.
+Streaming keeps, per convolution, the last ``(K - 1) d`` inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import weight_norm
+
+from seqselect.models.base import ModelSpec, SequenceModel
+from seqselect.models.registry import ModelCard, register_model
+
+
+@dataclass
+class TCNConfig:
+    d_model: int = 64  # channels at every level; params= searches it
+    n_layers: int = 4  # levels; level i has dilation 2^i
+    kernel_size: int = 3  # taps per convolution (Bai et al. use 2-8)
+    dropout: float = 0.0  # after each activation, as in the paper
+    gated: bool = False  # WaveNet gated activation tanh(a) * sigmoid(b) instead of ReLU
+    use_weight_norm: bool = True  # the paper's weight normalisation
+
+    def __post_init__(self) -> None:
+        if self.kernel_size < 1:
+            raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
+
+
+def receptive_field(kernel_size: int, n_levels: int, convs_per_level: int = 2) -> int:
+    """Steps one output sees: ``1 + convs (K - 1) (2^N - 1)``."""
+    return 1 + convs_per_level * (kernel_size - 1) * (2**n_levels - 1)
+
+
+class TemporalConv(nn.Module):
+    """One dilated 1-D convolution over ``(B, C, L)``, causal (left padding) or centred.
+
+    Non-causal inputs are zeroed at padded steps first, so the real outputs equal those of
+    the unpadded sequence (which the convolution pads with zeros).
+    """
+
+    def __init__(
+        self, c_in: int, c_out: int, kernel_size: int, dilation: int, causal: bool, norm: bool
+    ):
+        super().__init__()
+        conv = nn.Conv1d(c_in, c_out, kernel_size, dilation=dilation)
+        self.conv = weight_norm(conv) if norm else conv
+        self.causal = causal
+        self.span = (kernel_size - 1) * dilation  # steps of context besides the current one
+        self.dilation = dilation
+
+    def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """``x: (B, C_in, L)``, ``mask: (B, L)`` -> ``(B, C_out, L)``."""
+        if self.causal:
+            pad = (self.span, 0)
+        else:
+            if mask is not None:
+                x = x.masked_fill(~mask.unsqueeze(1), 0.0)
+            pad = (self.span // 2, self.span - self.span // 2)
+        return self.conv(F.pad(x, pad))
+
+    def init_state(self, batch: int, device, dtype) -> Tensor:
+        """The last ``span`` inputs ``(B, C_in, span)``, zeros before the stream starts."""
+        return torch.zeros(batch, self.conv.in_channels, self.span, device=device, dtype=dtype)
+
+    def step(self, x_t: Tensor, buffer: Tensor) -> tuple[Tensor, Tensor]:
+        """``x_t: (B, C_in)`` -> ``((B, C_out), buffer)``: the causal output at this step."""
+        window = torch.cat([buffer, x_t.unsqueeze(-1)], dim=-1)  # (B, C_in, span + 1)
+        taps = window[:, :, :: self.dilation]  # (B, C_in, K): the dilated taps
+        weight = self.conv.weight  # (C_out, C_in, K), weight norm applied
+        y = torch.einsum("bik,oik->bo", taps, weight) + self.conv.bias
+        return y, window[:, :, 1:]
+
+
+class TCNBlock(nn.Module):
+    """Residual block: (conv -> act -> dropout) x 2, plus the input. ``(B, C, L)`` in and out."""
+
+    def __init__(self, channels: int, dilation: int, causal: bool, cfg: TCNConfig):
+        super().__init__()
+        width = 2 * channels if cfg.gated else channels  # gating splits into two halves
+        self.conv1 = TemporalConv(channels, width, cfg.kernel_size, dilation, causal, cfg.use_weight_norm)
+        self.conv2 = TemporalConv(channels, width, cfg.kernel_size, dilation, causal, cfg.use_weight_norm)
+        self.gated = cfg.gated
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def _act(self, y: Tensor, dim: int) -> Tensor:
+        if self.gated:
+            a, b = y.chunk(2, dim=dim)
+            return torch.tanh(a) * torch.sigmoid(b)
+        return torch.relu(y)
+
+    def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        y = self.drop(self._act(self.conv1(x, mask), dim=1))
+        y = self.drop(self._act(self.conv2(y, mask), dim=1))
+        return torch.relu(x + y)
+
+    def step(self, x_t: Tensor, state):
+        y, s1 = self.conv1.step(x_t, state[0])
+        y, s2 = self.conv2.step(self._act(y, dim=-1), state[1])
+        return torch.relu(x_t + self._act(y, dim=-1)), (s1, s2)
+
+
+class TCNBackbone(nn.Module):
+    """N residual levels with dilation 2^i: ``(B, L, D) -> (B, L, D)``."""
+
+    def __init__(self, cfg: TCNConfig, causal: bool):
+        super().__init__()
+        self.d_out = cfg.d_model
+        self.receptive_field = receptive_field(cfg.kernel_size, cfg.n_layers)
+        self.blocks = nn.ModuleList(
+            TCNBlock(cfg.d_model, 2**i, causal, cfg) for i in range(cfg.n_layers)
+        )
+
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
+        x = h.transpose(1, 2)  # (B, D, L): channels-first for Conv1d
+        for block in self.blocks:
+            x = block(x, mask)
+        return x.transpose(1, 2)  # (B, L, D)
+
+    def init_state(self, batch_size: int, device, dtype):
+        return [
+            (b.conv1.init_state(batch_size, device, dtype), b.conv2.init_state(batch_size, device, dtype))
+            for b in self.blocks
+        ]
+
+    def step(self, h_t: Tensor, state):
+        new_state = []
+        for block, block_state in zip(self.blocks, state, strict=True):
+            h_t, block_state = block.step(h_t, block_state)
+            new_state.append(block_state)
+        return h_t, new_state
+
+
+@register_model(
+    ModelCard(
+        name="tcn",
+        family="tcn",
+        year=2018,
+        time_complexity="O(L)",
+        memory_complexity="O(L)",
+        causal=True,
+        streaming=True,
+        max_len=None,
+        summary="Dilated causal residual convolutions: parallel training, linear memory, "
+        "receptive field 1 + 2(K-1)(2^N-1); strong and fast on time series.",
+        paper="Bai, Kolter & Koltun 2018, arXiv:1803.01271",
+    ),
+    TCNConfig,
+)
+def tcn(spec: ModelSpec, cfg: TCNConfig) -> SequenceModel:
+    model = SequenceModel(spec, cfg.d_model, TCNBackbone(cfg, spec.causal), "last" if spec.causal else "mean")
+    model.receptive_field = model.backbone.receptive_field
+    return model
