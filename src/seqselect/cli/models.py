@@ -23,8 +23,9 @@ def models_command(
         print_json([c.to_dict() for c in cards])
         return
     table = Table(title="seqselect model zoo", caption="Complexities per layer in length L.")
-    for col in ("name", "family", "year", "time", "memory", "causal", "streaming", "max len"):
-        table.add_column(col)
+    table.add_column("name", no_wrap=True)
+    for col in ("family", "year", "time", "memory", "causal", "streaming", "max len"):
+        table.add_column(col, overflow="fold")
     for c in cards:
         table.add_row(
             c.name,

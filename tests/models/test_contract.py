@@ -1,0 +1,177 @@
+"""The contract every registered model keeps (DESIGN.md "Public surface").
+
+Parametrized over the registry, so a model registered later gets every test for free:
+shapes for all tasks and both input kinds, finite gradients, causality, padding
+invariance, step == forward, parameter matching, L = 1, and input validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+import seqselect
+from seqselect.models import count_parameters, create_model, list_models, model_card
+
+MODELS = list_models()
+CAUSAL = [m for m in MODELS if model_card(m).causal]
+STREAMING = [m for m in MODELS if model_card(m).streaming]
+# Small and fast, and a width every family accepts (divisible by the default head counts).
+SMALL = {"d_model": 16}
+B, L, C, O, V = 3, 12, 3, 5, 11
+
+
+def build(name: str, **kwargs) -> torch.nn.Module:
+    torch.manual_seed(0)
+    kwargs.setdefault("d_output", O)
+    if "vocab_size" not in kwargs:
+        kwargs.setdefault("d_input", C)
+    return create_model(name, **SMALL, **kwargs).eval()
+
+
+def inputs(tokens: bool, batch: int = B, length: int = L) -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    if tokens:
+        return torch.randint(0, V, (batch, length), generator=g)
+    return torch.randn(batch, length, C, generator=g)
+
+
+def test_public_surface_lists_every_family():
+    required = {"rnn", "lstm", "gru", "bilstm", "cnn1d", "transformer", "tcn"}
+    assert required <= set(seqselect.list_models())
+    card = seqselect.model_card("tcn")
+    for field in ("name", "family", "year", "time_complexity", "memory_complexity",
+                  "causal", "streaming", "max_len", "summary"):
+        assert hasattr(card, field)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("task", ["classify", "regress", "per_step"])
+@pytest.mark.parametrize("tokens", [False, True], ids=["float", "tokens"])
+def test_output_shapes(name, task, tokens):
+    kind = {"vocab_size": V} if tokens else {"d_input": C}
+    model = build(name, task=task, **kind)
+    out = model(inputs(tokens))
+    expected = (B, L, O) if task == "per_step" else (B, O)
+    assert out.shape == expected
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_parameter_gets_a_finite_gradient(name):
+    model = build(name).train()
+    model(inputs(False)).sum().backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, f"{name}: {pname} gets no gradient"
+        assert torch.isfinite(p.grad).all(), f"{name}: {pname} has a non-finite gradient"
+
+
+@pytest.mark.parametrize("name", CAUSAL)
+@pytest.mark.parametrize("tokens", [False, True], ids=["float", "tokens"])
+def test_causal_outputs_ignore_the_future(name, tokens):
+    kind = {"vocab_size": V} if tokens else {"d_input": C}
+    model = build(name, task="per_step", causal=True, **kind)
+    x = inputs(tokens)
+    t0 = 7
+    x2 = x.clone()
+    x2[:, t0:] = inputs(tokens)[:, t0:].flip(0) + (0 if tokens else 3.0)
+    if tokens:
+        x2[:, t0:] = (x[:, t0:] + 1) % V
+    y, y2 = model(x), model(x2)
+    torch.testing.assert_close(y[:, :t0], y2[:, :t0], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(y[:, t0:], y2[:, t0:]), "perturbation had no effect at all"
+
+
+def _padding_case(tokens: bool):
+    """A right-padded batch whose padding holds garbage, plus the true lengths."""
+    lengths = [L, 5, 1]
+    x = inputs(tokens)
+    mask = torch.zeros(B, L, dtype=torch.bool)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = True
+    garbage = x.clone()
+    if tokens:
+        garbage[~mask] = V - 1
+    else:
+        garbage[~mask] = torch.tensor(float("nan"))
+    return x, garbage, mask, lengths
+
+
+# Every model non-causally, and the causal variant of every model that has one.
+PADDING_CASES = [(m, False) for m in MODELS] + [(m, True) for m in CAUSAL]
+
+
+@pytest.mark.parametrize(("name", "causal"), PADDING_CASES)
+@pytest.mark.parametrize("task", ["classify", "per_step"])
+@pytest.mark.parametrize("tokens", [False, True], ids=["float", "tokens"])
+def test_padding_never_changes_real_outputs(name, causal, task, tokens):
+    kind = {"vocab_size": V} if tokens else {"d_input": C}
+    model = build(name, task=task, causal=causal, **kind)
+    x, garbage, mask, lengths = _padding_case(tokens)
+    padded = model(garbage, mask)
+    assert torch.isfinite(padded).all()
+    for b, n in enumerate(lengths):
+        alone = model(x[b : b + 1, :n])  # the same sequence with no padding at all
+        got = padded[b : b + 1, :n] if task == "per_step" else padded[b : b + 1]
+        torch.testing.assert_close(got, alone, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", STREAMING)
+@pytest.mark.parametrize("task", ["per_step", "classify"])
+@pytest.mark.parametrize("tokens", [False, True], ids=["float", "tokens"])
+def test_step_equals_forward(name, task, tokens):
+    kind = {"vocab_size": V} if tokens else {"d_input": C}
+    model = build(name, task=task, causal=True, **kind)
+    x = inputs(tokens)
+    with torch.no_grad():
+        full = model(x)
+        state = model.init_state(B)
+        steps = []
+        for t in range(L):
+            y_t, state = model.step(x[:, t], state)
+            steps.append(y_t)
+    if task == "per_step":
+        torch.testing.assert_close(torch.stack(steps, dim=1), full, atol=1e-4, rtol=1e-4)
+    else:  # the sequence-level prediction after the last step
+        torch.testing.assert_close(steps[-1], full, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("target", [10_000, 100_000, 1_000_000])
+def test_params_matches_the_budget(name, target):
+    model = create_model(name, d_input=C, d_output=O, params=target)
+    got = count_parameters(model)
+    assert abs(got - target) <= 0.1 * target, f"{name}: {got} params for a {target} budget"
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_single_step_sequences(name):
+    model = build(name, task="per_step")
+    assert model(inputs(False, length=1)).shape == (B, 1, O)
+
+
+@pytest.mark.parametrize("name", [m for m in MODELS if "kernel_size" in model_card(m).accepts])
+def test_kernel_size_one(name):
+    torch.manual_seed(0)
+    model = create_model(name, d_input=C, d_output=O, kernel_size=1, d_model=16).eval()
+    assert model(inputs(False)).shape == (B, O)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_wrong_rank_or_channels_raise_with_expected_and_got(name):
+    model = build(name)
+    with pytest.raises(ValueError, match=r"expected .*3.*got"):
+        model(torch.randn(B, L, C + 1))
+    with pytest.raises(ValueError, match=r"expected input of shape"):
+        model(torch.randn(B, L))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_config_and_card_travel_with_the_model(name):
+    model = build(name)
+    assert model.card.name == name
+    assert dataclasses.is_dataclass(model.config)
+    assert model.config.d_model == SMALL["d_model"]
+    assert set(model.card.accepts) == {f.name for f in dataclasses.fields(model.config)}
