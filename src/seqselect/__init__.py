@@ -8,6 +8,8 @@ Public API (stable)::
                            task="classify", causal=False, params=None, **overrides)
 """
 
+from seqselect.advisor import Recommendation, recommend
+from seqselect.bench import BenchReport, run_bench  # seqselect.bench(...) == run_bench(...)
 from seqselect.models import (
     ModelCard,
     count_parameters,
@@ -20,11 +22,15 @@ from seqselect.models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BenchReport",
     "ModelCard",
+    "Recommendation",
     "__version__",
     "count_parameters",
     "create_model",
     "list_models",
     "model_card",
     "register_model",
+    "recommend",
+    "run_bench",
 ]
