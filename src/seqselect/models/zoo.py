@@ -3,4 +3,7 @@
 Add one line here per new model file.
 """
 
+import seqselect.models.mamba
+import seqselect.models.s4
+import seqselect.models.s4d  # noqa: F401
 from seqselect.models import cnn, rnn, tcn, transformer  # noqa: F401
