@@ -128,6 +128,11 @@ def dplr_kernel(
     return torch.fft.irfft(k_f, n=L)  # (K, H, L)
 
 
+def _as_real(z: Tensor) -> Tensor:
+    """``(..., M)`` complex -> ``(..., 2M)`` real ``[Re z, Im z]``."""
+    return torch.cat([z.real, z.imag], dim=-1)
+
+
 def power_row(v: Tensor, A: Tensor, L: int) -> Tensor:
     """``v A^L`` for row vectors ``v: (..., H, N)`` and ``A: (H, N, N)`` by repeated squaring."""
     out = v
@@ -173,23 +178,34 @@ class DPLRKernel(nn.Module):
     def real_system(self) -> tuple[Tensor, Tensor, Tensor]:
         """The discretised SSM in a real basis: ``A_bar: (H, N, N)``, ``B_bar: (H, N)``, ``C: (K, H, N)``.
 
-        With the kept half of the state ``z = x_re + i x_im`` (the rest is its conjugate),
-        ``A = [[Re L, -Im L], [Im L, Re L]] - 2 q q^T`` with ``q = [Re P; Im P]``,
-        ``B = [Re B; Im B]`` and ``y = 2 Re(C z) = 2 [Re C, -Im C] x``.
+        The kept half of the state ``z = x_re + i x_im`` (the rest is its conjugate) evolves
+        by ``A z = Lambda z - 2 P Re(P* z)``: in the real coordinates ``x = [x_re; x_im]``,
+        ``A = R(Lambda) - 2 q q^T`` where ``R(d)`` is multiplication by the complex diagonal
+        d and ``q = [Re P; Im P]``; ``B = [Re B; Im B]``, ``y = 2 Re(C z) = 2 [Re C, -Im C] x``.
+
+        Bilinear: ``A_bar = (I - dt/2 A)^{-1} (I + dt/2 A)``, ``B_bar = (I - dt/2 A)^{-1} dt B``.
+        Sherman-Morrison on ``I - dt/2 A = R(1/e) + dt q q^T`` gives, with
+        ``e = 1/(1 - dt/2 Lambda)``, ``f = 1 + dt/2 Lambda`` and ``s = 1 + dt sum Re(e)|P|^2``,
+        ``A_bar = R(e f) - (dt/s) [eP] [conj(e f) P + P]^T`` and
+        ``B_bar = dt (eB - (dt/s) Re(P* e B) eP)`` (vectors in brackets read as real
+        2M-vectors): O(H N^2) with no matrix inverse.
         """
         Lambda, P, B, C, dt = self._params()
-        H, M = Lambda.shape
-        lr, li = torch.diag_embed(Lambda.real), torch.diag_embed(Lambda.imag)  # (H, M, M)
-        q = torch.cat([P.real, P.imag], dim=-1)  # (H, N)
-        A = torch.cat([torch.cat([lr, -li], -1), torch.cat([li, lr], -1)], -2)
-        A = A - 2 * q.unsqueeze(-1) * q.unsqueeze(-2)  # (H, N, N)
-        eye = torch.eye(2 * M, dtype=A.dtype, device=A.device)
-        half = (dt / 2)[:, None, None] * A
-        # Bilinear: A_bar = (I - dt/2 A)^{-1} (I + dt/2 A), B_bar = (I - dt/2 A)^{-1} dt B.
-        rhs = torch.cat([eye + half, (dt[:, None] * torch.cat([B.real, B.imag], -1)).unsqueeze(-1)], -1)
-        sol = torch.linalg.solve(eye - half, rhs)  # (H, N, N + 1)
+        half = (dt / 2).unsqueeze(-1) * Lambda  # (H, M)
+        e, f = 1 / (1 - half), 1 + half
+        s = 1 + dt * (e.real * P.abs().square()).sum(-1)  # (H,)
+        scale = (dt / s)[:, None, None]
+        ef = e * f
+        real = torch.diag_embed(ef.real)
+        imag = torch.diag_embed(ef.imag)
+        A_bar = torch.cat([torch.cat([real, -imag], -1), torch.cat([imag, real], -1)], -2)
+        u, v = _as_real(e * P), _as_real(ef.conj() * P + P)  # (H, N)
+        A_bar = A_bar - scale * u.unsqueeze(-1) * v.unsqueeze(-2)  # (H, N, N)
+        eB = e * B
+        corr = (dt / s) * (P.conj() * eB).sum(-1).real  # (H,)
+        B_bar = dt[:, None] * (_as_real(eB) - corr[:, None] * u)  # (H, N)
         C_r = 2 * torch.cat([C.real, -C.imag], dim=-1)  # (K, H, N)
-        return sol[..., :-1], sol[..., -1], C_r
+        return A_bar, B_bar, C_r
 
     def forward(self, L: int) -> Tensor:
         """Kernels ``(K, H, L)``."""
