@@ -22,6 +22,7 @@ Only torch and the model zoo are imported here: start-up time is paid once per c
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -148,16 +149,16 @@ def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, 
             for _ in range(passes):
                 one_pass(L, times)
             out["peak_mb"] = mem.peak_mb()
-        steps = min(L, 256)
-        with torch.no_grad():
-            flops = count_flops(lambda: one_pass(steps, None))
         out.update(
             time_ms=statistics.median(times),
             time_p90_ms=sorted(times)[int(0.9 * (len(times) - 1))],
             steps=L,
             passes=passes,
-            flops=flops // steps,  # per step, averaged over the first `steps` steps
         )
+        if args.get("count_flops", True):
+            steps = min(L, 256)  # per step, averaged over the first `steps` steps
+            with torch.no_grad():
+                out["flops"] = count_flops(lambda: one_pass(steps, None)) // steps
         return out
 
     x = torch.randn(B, L, C, device=device)
@@ -180,7 +181,8 @@ def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, 
             run()
         times = [clock.time_ms(run) for _ in range(args["repeats"])]
         out["peak_mb"] = mem.peak_mb()
-        out["flops"] = count_flops(flop_run)  # forward + backward
+        if args.get("count_flops", True):
+            out["flops"] = count_flops(flop_run)  # forward + backward
     elif mode == "infer":
         model.eval()
 
@@ -193,8 +195,9 @@ def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, 
             run()
         times = [clock.time_ms(run) for _ in range(args["repeats"])]
         out["peak_mb"] = mem.peak_mb()
-        with torch.no_grad():  # FlopCounterMode and inference_mode trip over weight_norm
-            out["flops"] = count_flops(lambda: model(x))
+        if args.get("count_flops", True):
+            with torch.no_grad():  # FlopCounterMode and inference_mode trip over weight_norm
+                out["flops"] = count_flops(lambda: model(x))
     else:
         raise ValueError(f"mode must be train, infer or stream, got {mode!r}")
     out["time_ms"] = statistics.median(times)
@@ -229,7 +232,7 @@ def _attention_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[s
         run()
     times = [clock.time_ms(run) for _ in range(args["repeats"])]
     out = {"peak_mb": mem.peak_mb(), "time_ms": statistics.median(times), "times_ms": times}
-    with torch.no_grad():
+    if args.get("count_flops", True):
         out["flops"] = count_flops(run)
     out.update(params=0, d_model=H * E)
     return out
@@ -256,6 +259,7 @@ def run_cell(args: dict[str, Any]) -> dict[str, Any]:
         result = {"status": classify_exception(exc), "error": f"{type(exc).__name__}: {exc}"[:2000]}
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
+    result["pid"] = os.getpid()
     result["threads"] = torch.get_num_threads()
     result["memory_method"] = mem.method
     result["baseline_mb"] = round(mem.baseline, 1)

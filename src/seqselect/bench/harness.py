@@ -410,21 +410,59 @@ def run_bench(
     if unknown:
         raise SeqSelectError(f"overrides given for model(s) not in the run: {', '.join(unknown)}")
     device = resolve_device(device)
-    plans = {
-        m: _plan_model(m, params, overrides.get(m, {}), lengths, d_input, d_output, causal)
-        for m in models
-    }
     cells = [(m, mode, n) for m in models for mode in modes for n in lengths]
+    results = run_cells(
+        cells, batch=batch, params=params, repeats=repeats, warmup=warmup, device=device,
+        threads=threads, timeout_s=timeout_s, d_input=d_input, d_output=d_output,
+        overrides=overrides, causal=causal, progress=progress, memory_check=memory_check,
+        memory_limit_mb=memory_limit_mb,
+    )
     settings = dict(models=models, lengths=lengths, batch=batch, params=params, modes=modes,
                     repeats=repeats, warmup=warmup, timeout_s=timeout_s, d_input=d_input,
                     d_output=d_output, causal=causal, overrides=overrides,
                     memory_check=memory_check)
+    return BenchReport(environment=environment(device, threads), results=results,
+                       exponents=compute_exponents(results), settings=settings)
+
+
+def run_cells(
+    cells: Sequence[tuple[str, str, int]],
+    *,
+    batch: int,
+    params: int | None,
+    repeats: int,
+    warmup: int,
+    device: str,
+    threads: int | None = None,
+    timeout_s: float = 300.0,
+    d_input: int = 1,
+    d_output: int = 2,
+    overrides: dict[str, dict] | None = None,
+    causal: bool = False,
+    progress: bool | Callable[[dict], None] = False,
+    memory_check: bool = True,
+    memory_limit_mb: float | None = None,
+) -> list[dict[str, Any]]:
+    """Run the given ``(model, mode, length)`` cells in order (one configuration for all)
+    and return their rows, with the guide's view (``relative_pct``) filled in.
+
+    Order cells by length within each (model, mode) so that the memory estimate can
+    extrapolate from the lengths already measured.
+    """
+    overrides = overrides or {}
+    device = resolve_device(device)
+    lengths_by_model: dict[str, list[int]] = {}
+    for m, _mode, n in cells:
+        lengths_by_model.setdefault(m, []).append(n)
+    plans = {
+        m: _plan_model(m, params, overrides.get(m, {}), ns, d_input, d_output, causal)
+        for m, ns in lengths_by_model.items()
+    }
     results: list[dict[str, Any]] = []
     with _Progress(progress, len(cells)) as bar:
         for m, mode, n in cells:
-            plan = plans[m]
             bar.describe(f"{m} {mode} L={n}")
-            row = _run_one(plan, mode, n, results, batch=batch, params=params,
+            row = _run_one(plans[m], mode, n, results, batch=batch, params=params,
                            repeats=repeats, warmup=warmup, device=device, threads=threads,
                            timeout_s=timeout_s, d_input=d_input, d_output=d_output,
                            causal=causal, memory_check=memory_check,
@@ -433,8 +471,7 @@ def run_bench(
             log.info("cell %s %s L=%d: %s", m, mode, n, row["status"])
             bar.advance(row)
     add_relative(results)
-    return BenchReport(environment=environment(device, threads), results=results,
-                       exponents=compute_exponents(results), settings=settings)
+    return results
 
 
 def _run_one(plan: _ModelPlan, mode: str, length: int, done: list[dict], *, batch: int,
@@ -451,14 +488,14 @@ def _run_one(plan: _ModelPlan, mode: str, length: int, done: list[dict], *, batc
         return {**base, "status": "unsupported",
                 "error": f"{plan.name} takes at most {plan.card.max_len} steps"}
     same = [r for r in done if r["model"] == plan.name and r["mode"] == mode]
-    estimate = round(_estimate(plan, same, batch, length, mode), 1)
+    estimate = _estimate(plan, same, batch, length, mode)
     free = memory.free_memory_mb(kw["device"])
     if memory_check and free is not None and estimate > FREE_MEMORY_SHARE * free:
-        return {**base, "status": "skipped", "estimate_mb": estimate,
+        return {**base, "status": "skipped", "estimate_mb": round(estimate, 3),
                 "error": f"estimated {estimate:,.0f} MB exceeds the free memory ({free:,.0f} MB)"}
     row = measure_cell(plan.name, length, mode, batch=batch, overrides=plan.overrides, **kw)
     row = {**base, **{k: v for k, v in row.items() if k not in ("target_params",)}}
-    row["estimate_mb"] = estimate
+    row["estimate_mb"] = round(estimate, 3)
     for key in ("time_ms", "peak_mb"):
         if row.get(key) is not None:
             row[key] = round(row[key], 3)
@@ -513,4 +550,5 @@ __all__ = [
     "measure_cell",
     "resolve_device",
     "run_bench",
+    "run_cells",
 ]

@@ -1,0 +1,202 @@
+"""``seqselect bench`` (speed, memory, FLOPs, scaling on this machine) and
+``seqselect verify-claims`` (the guide's numbers, re-measured)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from seqselect.cli._app import command, console, err_console
+from seqselect.errors import SeqSelectError
+
+_STATUS_STYLE = {"ok": "green", "oom": "red", "timeout": "yellow", "error": "red",
+                 "skipped": "yellow", "unsupported": "dim"}
+_VERDICT_STYLE = {"holds": "green", "does-not-hold": "red", "inconclusive": "yellow"}
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``["longformer.window=64", ...]`` -> ``{"longformer": {"window": 64}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        model, dot, field = key.partition(".")
+        if not (sep and dot and model and field):
+            raise SeqSelectError(f"--override must look like MODEL.FIELD=VALUE, got {item!r}")
+        out.setdefault(model, {})[field] = _parse_value(value)
+    return out
+
+
+def _num(v: float | None, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return format(v, fmt)
+
+
+def _write_json(payload: Any, target: str) -> None:
+    text = json.dumps(payload, indent=2, default=str) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        Path(target).write_text(text)
+
+
+def render_bench(report) -> None:
+    """The results table (absolute numbers and the guide's view, LSTM = 100%) and the
+    fitted exponents."""
+    s = report.settings
+    env = report.environment
+    table = Table(
+        title=f"seqselect bench: batch {s.get('batch')}, params {s.get('params') or 'default'}, "
+        f"{s.get('repeats')} repeats (median) after {s.get('warmup')} warm-up",
+        caption=f"{env.get('device')} · {env.get('cpu')} · {env.get('threads')} threads · "
+        f"torch {env.get('torch')}. vs LSTM: time as % of LSTM's at the same length and mode "
+        "(the guide's view); stream: per-step latency.",
+    )
+    for col, justify in (("model", "left"), ("mode", "left"), ("L", "right"), ("params", "right"),
+                         ("time ms", "right"), ("vs LSTM", "right"), ("peak MB", "right"),
+                         ("GFLOP", "right"), ("status", "left")):
+        table.add_column(col, justify=justify)
+    for r in report.results:
+        status = r["status"]
+        note = status if status == "ok" else f"{status}: {(r.get('error') or '')[:60]}"
+        table.add_row(
+            r["model"], r["mode"], str(r["length"]),
+            f"{r['params']:,}" if r.get("params") else "-",
+            _num(r.get("time_ms"), ".2f"),
+            _num(r.get("relative_pct"), ".0f") + ("%" if r.get("relative_pct") is not None else ""),
+            _num(r.get("peak_mb"), ".1f"),
+            _num(r["flops"] / 1e9 if r.get("flops") else None, ".3g"),
+            f"[{_STATUS_STYLE.get(status, 'white')}]{note}[/]",
+        )
+    console.print(table)
+    exps = Table(title="Scaling exponents (log-log slope in L: 1 = linear, 2 = quadratic)")
+    for col in ("model", "mode", "time", "memory", "FLOPs"):
+        exps.add_column(col, justify="left" if col in ("model", "mode") else "right")
+    for model, by_mode in report.exponents.items():
+        for mode, e in by_mode.items():
+            exps.add_row(model, mode, _num(e.get("time"), ".2f"), _num(e.get("memory"), ".2f"),
+                         _num(e.get("flops"), ".2f"))
+    console.print(exps)
+
+
+@command("bench")
+def bench_command(
+    models: str = typer.Option("lstm,tcn,transformer", help="Comma-separated model names."),
+    lengths: str = typer.Option("256,1024", help="Comma-separated sequence lengths."),
+    batch: int = typer.Option(8, help="Batch size, the same for every cell."),
+    params: int = typer.Option(100_000, help="Parameter budget every model's width is matched "
+                               "to (±10%); 0 keeps each model's default width."),
+    modes: str = typer.Option("train,infer", help="Any of train, infer, stream."),
+    repeats: int = typer.Option(5, help="Timed repeats per cell (the median is reported)."),
+    warmup: int = typer.Option(2, help="Untimed warm-up runs per cell."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(None, help="Torch threads per cell (default: torch's)."),
+    timeout: float = typer.Option(300.0, help="Seconds per cell before it is recorded as timeout."),
+    override: list[str] = typer.Option(None, "--override", help="MODEL.FIELD=VALUE, e.g. "
+                                       "longformer.window=64 (repeatable)."),
+    causal: bool = typer.Option(False, help="Build train/infer models causally."),
+    memory_check: bool = typer.Option(True, help="Skip cells whose estimate exceeds free memory."),
+    json_out: str = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report "
+                                 "('-': print it on stdout instead of the table)."),
+    csv_out: str = typer.Option(None, "--csv", metavar="FILE", help="Write the rows as CSV."),
+    plots: str = typer.Option(None, "--plots", metavar="DIR", help="Write PNG plots here."),
+) -> None:
+    """Measure training step time, inference latency, streaming step latency, peak memory
+    and FLOPs for each model x length x mode, each cell in a fresh process, and fit the
+    scaling exponents."""
+    from seqselect.bench import run_bench
+
+    report = run_bench(
+        _split(models), [int(n) for n in _split(lengths)], batch=batch,
+        params=params or None, modes=_split(modes), repeats=repeats, warmup=warmup,
+        device=device, threads=threads, timeout_s=timeout,
+        overrides=_parse_overrides(override or []), causal=causal,
+        progress=sys.stderr.isatty(), memory_check=memory_check,
+    )
+    if json_out:
+        _write_json(report.to_dict(), json_out)
+    if json_out != "-":
+        render_bench(report)
+    out = err_console if json_out == "-" else console
+    if csv_out:
+        out.print(f"CSV: {report.to_csv(csv_out)}")
+    if plots:
+        for path in report.plot(plots):
+            out.print(f"plot: {path}")
+    if json_out and json_out != "-":
+        out.print(f"JSON: {json_out}")
+
+
+@command("verify-claims")
+def verify_claims_command(
+    quick: bool = typer.Option(False, "--quick", help="Scaled-down lengths and batch (minutes, "
+                               "not the guide's settings; the output says so)."),
+    only: str = typer.Option(None, help="Comma-separated claim ids (default: all)."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    threads: int = typer.Option(None, help="Torch threads per cell."),
+    timeout: float = typer.Option(None, help="Seconds per cell (default 1200, quick 180)."),
+    json_out: str = typer.Option(None, "--json", metavar="FILE", help="Write the verdicts as "
+                                 "JSON ('-': stdout)."),
+    markdown: str = typer.Option(None, "--markdown", metavar="FILE", help="Write a Markdown report."),
+    list_only: bool = typer.Option(False, "--list", help="List the claims and how each is "
+                                   "measured; run nothing."),
+) -> None:
+    """Re-measure every quantitative claim of the guide on this machine and say which hold."""
+    from seqselect.bench.verify import (
+        describe_measure,
+        format_measured,
+        load_claims,
+        verify_claims,
+    )
+
+    if list_only:
+        data = load_claims()
+        table = Table(title=f"{len(data['claims'])} quantitative claims of the guide")
+        table.add_column("id", no_wrap=True)
+        table.add_column("guide")
+        table.add_column("measured as")
+        for c in data["claims"]:
+            table.add_row(c["id"], c["guide_text"], describe_measure(c["measure"]))
+        console.print(table)
+        return
+    report = verify_claims(quick=quick, device=device, threads=threads,
+                           only=_split(only) if only else None,
+                           progress=sys.stderr.isatty(), timeout_s=timeout)
+    if json_out:
+        _write_json(report.to_dict(), json_out)
+    if markdown:
+        Path(markdown).parent.mkdir(parents=True, exist_ok=True)
+        Path(markdown).write_text(report.to_markdown())
+    if json_out == "-":
+        return
+    console.print(f"[bold]Settings:[/] {report.settings['description']}")
+    console.print(f"[dim]{report.settings['why_params']}[/]")
+    table = Table(title="The guide's claims, measured on this machine", show_lines=True)
+    for col, ratio in (("claim", 3), ("guide", 1), ("measured", 1), ("verdict", 1), ("why", 5)):
+        table.add_column(col, ratio=ratio)
+    for c in report.claims:
+        style = _VERDICT_STYLE[c["verdict"]]
+        table.add_row(c["text"], c["guide_text"], format_measured(c),
+                      f"[{style}]{c['verdict']}[/]", c["why"])
+    console.print(table)
+    n = report.counts()
+    console.print(f"{n['holds']} hold, {n['does-not-hold']} do not hold, "
+                  f"{n['inconclusive']} inconclusive.")

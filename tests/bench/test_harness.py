@@ -1,0 +1,133 @@
+"""The harness end to end on tiny cells: schema, isolation, failures as results.
+
+No assertion here is about how fast anything ran (machines are noisy); only about what
+was recorded.
+"""
+
+import csv
+import json
+import os
+
+import pytest
+
+import seqselect
+from seqselect.bench import (
+    CSV_COLUMNS,
+    ROW_KEYS,
+    STATUSES,
+    BenchReport,
+    harness,
+    measure_cell,
+    run_bench,
+)
+from seqselect.errors import SeqSelectError
+
+TINY = dict(batch=2, params=3_000, repeats=1, warmup=0, device="cpu", progress=False)
+
+
+@pytest.fixture(scope="module")
+def report() -> BenchReport:
+    # Two cells run (lstm streams); bilstm does not stream: its cells are recorded, not run.
+    # Train and infer cells run in test_cli.py.
+    return run_bench(["lstm", "bilstm"], [8, 16], modes=("stream",), **TINY)
+
+
+def test_rows_have_the_json_schema(report):
+    assert len(report.results) == 2 * 2
+    for row in report.results:
+        assert set(ROW_KEYS) <= set(row)
+        assert row["status"] in STATUSES
+        assert row["batch"] == 2
+    ok = [r for r in report.results if r["status"] == "ok"]
+    assert {(r["model"], r["mode"]) for r in ok} == {("lstm", "stream")}
+    for row in ok:
+        assert row["time_ms"] > 0 and row["peak_mb"] >= 0 and row["flops"] > 0
+        assert abs(row["params"] - 3_000) <= 300  # matched to the budget (±10%)
+    stream = [r for r in report.results if r["model"] == "bilstm" and r["mode"] == "stream"]
+    assert all(r["status"] == "unsupported" for r in stream)
+
+
+def test_json_round_trip_and_exponents(report, tmp_path):
+    data = json.loads(report.to_json(tmp_path / "b.json").read_text())
+    assert set(data) >= {"environment", "results", "exponents"}
+    assert {"torch", "device", "threads", "cpu", "python"} <= set(data["environment"])
+    assert "hostname" not in json.dumps(data["environment"]).lower()
+    for model in ("lstm", "bilstm"):
+        for e in data["exponents"][model].values():
+            assert set(e) >= {"time", "memory"}
+    assert isinstance(data["exponents"]["lstm"]["stream"]["time"], float)
+    assert data["exponents"]["bilstm"]["stream"]["time"] is None
+    assert BenchReport.from_json(tmp_path / "b.json").results == report.results
+
+
+def test_csv_has_the_same_rows(report, tmp_path):
+    with report.to_csv(tmp_path / "b.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert len(rows) == len(report.results)
+    for got, want in zip(rows, report.results, strict=True):
+        assert got["model"] == want["model"] and int(got["length"]) == want["length"]
+        assert got["status"] == want["status"]
+
+
+def test_guide_view_is_relative_to_lstm(report):
+    for row in report.results:
+        if row["model"] == "lstm" and row["status"] == "ok":
+            assert row["relative_pct"] == 100.0
+
+
+def test_plots_are_written(report, tmp_path):
+    paths = report.plot(tmp_path)
+    assert {p.name for p in paths} == {"time_vs_length.png", "memory_vs_length.png", "loglog.png"}
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+
+
+def test_each_cell_runs_in_its_own_process(report):
+    pids = [r["pid"] for r in report.results if r["status"] == "ok"]
+    assert len(pids) == 2
+    assert len({*pids, os.getpid()}) == 3
+
+
+def test_an_error_in_the_child_becomes_the_cells_status():
+    row = measure_cell("lstm", 8, "infer", batch=1, params=3_000, repeats=1, warmup=0,
+                       device="cpu", overrides={"no_such_field": 1})
+    assert row["status"] == "error"
+    assert "no_such_field" in row["error"]
+
+
+def test_out_of_memory_is_recorded_as_oom():
+    # A naive 4 x 2048 x 2048 score matrix needs 64 MB; the child may allocate 16 MB more.
+    row = measure_cell("attention-naive", 2048, "infer", batch=4, params=None, repeats=1,
+                       warmup=0, device="cpu", kind="attention", impl="naive", d_model=32,
+                       n_heads=1, memory_limit_mb=16)
+    assert row["status"] == "oom", row
+    assert row["time_ms"] is None
+
+
+def test_timeout_is_recorded_as_timeout():
+    row = measure_cell("lstm", 8, "train", batch=1, params=3_000, device="cpu", timeout_s=0.05)
+    assert row["status"] == "timeout"
+    assert "time-out" in row["error"]
+
+
+def test_a_cell_over_the_free_memory_is_skipped_with_its_estimate(monkeypatch):
+    monkeypatch.setattr(harness.memory, "free_memory_mb", lambda device="cpu": 0.001)
+    rep = run_bench(["tcn"], [64], modes=("infer",), **TINY)  # never spawned
+    (row,) = rep.results
+    assert row["status"] == "skipped"
+    assert row["estimate_mb"] > 0.001 and "free memory" in row["error"]
+
+
+def test_bad_input_raises_a_clear_error():
+    with pytest.raises(SeqSelectError, match="unknown model"):
+        run_bench(["no-such-model"], [8], **TINY)
+    with pytest.raises(SeqSelectError, match="modes"):
+        run_bench(["lstm"], [8], modes=("fly",), **TINY)
+    with pytest.raises(SeqSelectError, match="lengths"):
+        run_bench(["lstm"], [0], **TINY)
+
+
+def test_package_is_callable_as_the_issue_spells_it():
+    assert seqselect.run_bench is run_bench
+    assert callable(seqselect.bench)
+    assert seqselect.bench.fit_exponent([1, 2], [1, 2]) == pytest.approx(1.0)
