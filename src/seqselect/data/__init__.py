@@ -1,0 +1,223 @@
+"""Data: synthetic tasks, aeon's bundled real datasets, user files - validated, split, padded.
+
+Source syntax (one string names any dataset)::
+
+    task:NAME[?param=value&...]        synthetic task, e.g. task:adding?length=600&n=5000
+    ucr:NAME  (or uea:NAME)            UCR/UEA classification problem shipped with aeon
+    tser:NAME                          time-series extrinsic regression shipped with aeon
+    forecast:NAME[?horizon=H&window=W&offset=last|none]   aeon's forecasting series, windowed
+    path/to/file.csv|.tsv|.parquet|.npz[?horizon=H&window=W]   a user file (forecast: series form)
+
+Names are case-insensitive. ``seqselect datasets`` lists every bundled name.
+
+    >>> from seqselect.data import load_dataset
+    >>> splits = load_dataset("ucr:GunPoint")
+    >>> splits.train.x.shape, splits.model_task, splits.d_output
+    (torch.Size([42, 150, 1]), 'classify', 2)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from seqselect.data.profile import DataProfile, profile_dataset
+from seqselect.data.types import IGNORE_INDEX, DatasetSplits, SequenceData
+from seqselect.errors import DataError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "IGNORE_INDEX",
+    "DataProfile",
+    "DatasetSplits",
+    "SequenceData",
+    "list_datasets",
+    "load_dataset",
+    "parse_source",
+    "profile_dataset",
+]
+
+TASK_NAMES = ("classify", "regress", "forecast")
+_SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast):(.*)$", re.IGNORECASE)
+
+
+def parse_source(source: str) -> tuple[str, str, dict[str, str]]:
+    """Split a source into ``(scheme, name, params)``; scheme ``file`` for paths.
+
+    A path that exists is taken whole, even if it contains ``?``.
+    """
+    source = str(source).strip()
+    if not source:
+        raise DataError("empty dataset name; give a file path or a name like ucr:GunPoint")
+    match = _SCHEME.match(source)
+    if match is None:
+        if Path(source).exists() or "?" not in source:
+            return "file", source, {}
+        path, _, query = source.partition("?")
+        return "file", path, _query(query, source)
+    scheme = match.group(1).lower()
+    rest = match.group(2)
+    name, _, query = rest.partition("?")
+    if not name:
+        raise DataError(f"{source!r}: missing the name after {scheme}:")
+    return ("ucr" if scheme == "uea" else scheme), name.strip(), _query(query, source)
+
+
+def _query(query: str, source: str) -> dict[str, str]:
+    if not query:
+        return {}
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise DataError(f"{source!r}: cannot parse the parameters {query!r}; write key=value&key=value") from None
+    return {k.strip().lower(): v.strip() for k, v in pairs}
+
+
+def _check_task(task: str | None, actual: str, source: str) -> None:
+    if task is not None and task not in TASK_NAMES:
+        raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASK_NAMES)}")
+    if task is not None and task != actual:
+        raise DataError(f"{source} is a {actual} dataset; it cannot be used with task={task!r}")
+
+
+def load_dataset(
+    source: str,
+    *,
+    task: str | None = None,
+    target: str | None = None,
+    id_col: str | None = None,
+    time_col: str | None = None,
+    impute: str | None = None,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    normalize: bool = True,
+) -> DatasetSplits:
+    """Load, validate and split any dataset (see the module docstring for ``source``).
+
+    Args:
+        source: a bundled name (``ucr:GunPoint``, ``task:adding?length=200``,
+            ``forecast:Airline?horizon=12``) or a file path.
+        task: ``classify``, ``regress`` or ``forecast``; inferred when None (files: text
+            labels or <= 20 distinct integers -> classify, other numbers -> regress).
+        target: the target column of a CSV/Parquet file (for ``forecast:`` series with
+            several columns, the one to forecast).
+        id_col, time_col: the long form's sequence-id and time columns.
+        impute: ``zero``, ``ffill`` or ``mean`` to fill missing values inside
+            sequences; None refuses them (targets are never imputed).
+        val_fraction, test_fraction: split sizes when the source has no official split
+            (official splits are kept; validation is carved from their training part).
+        seed: seeds the split and the synthetic generators (recorded in ``metadata``).
+        normalize: standardise real-valued inputs per channel, and regression targets,
+            with training-split statistics (not applied to synthetic tasks).
+
+    Raises:
+        DataError: anything wrong with the data, naming file, row and column.
+    """
+    from seqselect.data import bundled, files, splits, tasks
+
+    scheme, name, params = parse_source(source)
+    if scheme != "file" and (id_col is not None or time_col is not None):
+        raise DataError(f"{source}: --id/--time apply to user files only")
+    if scheme == "task":
+        if target is not None:
+            raise DataError(f"{source}: --target applies to files and forecast: series, not tasks")
+        spec, used, result = tasks.generate_task(name, params, seed=seed)
+        _check_task(task, result["task"], source)
+        query = "&".join(f"{k}={v}" for k, v in used.items() if v is not None and k != "seed")
+        canonical = f"task:{spec.name}?{query}" if query else f"task:{spec.name}"
+        return splits.split_tensors(
+            result,
+            name=f"task:{spec.name}",
+            source=canonical,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            seed=seed,
+            metadata={"params": used, "reference": spec.reference, "data_type": spec.data_type, "description": spec.summary},
+        )
+    if scheme in ("ucr", "tser"):
+        if params:
+            raise DataError(f"{source}: {scheme}: datasets take no parameters ({', '.join(params)})")
+        if target is not None:
+            raise DataError(f"{source}: --target applies to files and forecast: series")
+        kind = "classification" if scheme == "ucr" else "regression"
+        raw = bundled.load_archive(name, kind, scheme)
+        _check_task(task, raw.task, source)
+        return splits.finalize(raw, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, normalize=normalize)
+    if scheme == "forecast":
+        _check_task(task, "forecast", source)
+        return bundled.load_forecast(
+            name, dict(params), target=target, val_fraction=val_fraction, test_fraction=test_fraction, normalize=normalize
+        )
+    path = Path(name).expanduser()
+    if task is not None and task not in TASK_NAMES:
+        raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASK_NAMES)}")
+    if not path.exists() and ":" in name and not name.startswith(("/", ".", "~")):
+        raise DataError(
+            f"{source!r} is neither a file nor a known dataset; names look like ucr:GunPoint, "
+            "task:adding, forecast:Airline (see `seqselect datasets`)"
+        )
+    if params and task != "forecast":
+        raise DataError(f"{source}: parameters after '?' apply to forecasting (horizon=, window=)")
+    form, loaded = files.load_file(path, task=task, target=target, id_col=id_col, time_col=time_col, impute=impute)
+    if form == "series":
+        values, columns, targets, meta = loaded
+        unknown = set(params) - {"horizon", "window", "offset"}
+        if unknown:
+            raise DataError(f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}; use horizon=, window= and offset=")
+        try:
+            horizon = int(params.get("horizon", 1))
+            window = int(params.get("window", max(24, 3 * horizon)))
+        except ValueError:
+            raise DataError(f"{source}: horizon and window must be integers") from None
+        return bundled.make_windows(
+            values, name=str(path), source=f"{path}?horizon={horizon}&window={window}", columns=columns,
+            target_columns=targets, window=window, horizon=horizon, val_fraction=val_fraction,
+            test_fraction=test_fraction, normalize=normalize, offset=params.get("offset", "last"),
+            metadata={**meta, "data_type": "time-series"},
+        )
+    return splits.finalize(loaded, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, normalize=normalize)
+
+
+def list_datasets() -> list[dict[str, Any]]:
+    """Every bundled dataset and synthetic task: name, kind, length, channels, classes,
+    n_train, n_test (plus a few descriptive fields). Sizes of tasks are their defaults."""
+    from seqselect.data import bundled, tasks
+    from seqselect.data.validate import split_counts
+
+    rows: list[dict[str, Any]] = []
+    for spec in tasks.TASKS.values():
+        n = spec.defaults.get("n") or 1797  # digits: all of scikit-learn's images
+        n_val, n_test = split_counts(n, 0.15, 0.2)
+        length = spec.defaults.get("length", 64)
+        per_step = spec.name in ("copy_memory", "selective_copy")
+        kind_task = "regress" if spec.name == "adding" else ("per-step" if per_step else "classify")
+        if spec.name == "copy_memory":
+            length = length + 20
+        rows.append(
+            {
+                "name": f"task:{spec.name}",
+                "kind": "synthetic",
+                "task": kind_task,
+                "length": length,
+                "channels": {"adding": 2, "seq_digits": 1, "pseq_digits": 1}.get(spec.name),
+                "classes": None if spec.name == "adding" else {"selective_copy": spec.defaults.get("vocab", 16) + 1}.get(spec.name, 10),
+                "n_train": n - n_val - n_test,
+                "n_test": n_test,
+                "description": spec.summary,
+                "reference": spec.reference,
+                "parameters": sorted([*spec.defaults, "seed"]),
+            }
+        )
+    for name, problem in bundled.archive_problems().items():
+        try:
+            rows.append(bundled.describe_archive(name))
+        except Exception as exc:  # a damaged file in the aeon install: list it, flagged
+            log.warning("cannot read %s: %s", problem.train, exc)
+    for spec in bundled.available_forecast_series().values():
+        rows.append(bundled.describe_forecast(spec))
+    return rows

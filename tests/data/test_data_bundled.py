@@ -1,0 +1,80 @@
+"""aeon's bundled datasets: discovery, offline loading, official splits, forecasting windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from seqselect.data import list_datasets, load_dataset, profile_dataset
+from seqselect.data.bundled import archive_problems, make_windows
+from seqselect.errors import DataError
+
+
+def test_discovery_finds_the_shipped_problems():
+    problems = archive_problems()
+    for name in ("GunPoint", "ItalyPowerDemand", "JapaneseVowels", "BasicMotions", "ArrowHead",
+                 "OSULeaf", "PickupGestureWiimoteZ"):
+        assert problems[name].kind == "classification"
+    assert problems["Covid3Month"].kind == "regression"
+
+
+def test_gunpoint_keeps_the_official_split():
+    s = load_dataset("ucr:GunPoint")
+    assert len(s.test) == 150 and len(s.train) + len(s.val) == 50  # UCR: 50 train / 150 test
+    assert s.train.x.shape[1:] == (150, 1) and s.class_names == ["1", "2"]
+    assert s.metadata["split"] == "official" and s.source == "ucr:GunPoint"
+
+
+def test_unequal_length_dataset_is_padded_with_a_mask():
+    s = load_dataset("uea:JapaneseVowels")
+    assert s.d_input == 12 and s.d_output == 9
+    p = profile_dataset(s).to_dict()
+    assert p["length"]["min"] == 7 and p["length"]["max"] == 29 and p["multivariate"]
+    assert torch.all(s.test.x[~s.test.mask] == 0)
+
+
+def test_regression_archive_problem():
+    s = load_dataset("tser:Covid3Month")
+    assert s.task == "regress" and s.d_output == 1 and s.train.y.dtype == torch.float32
+
+
+def test_forecast_windows_do_not_share_targets_across_splits():
+    series = np.arange(100, dtype=float)[:, None]
+    s = make_windows(series, name="lin", source="lin", columns=["v"], target_columns=[0],
+                     window=10, horizon=5, val_fraction=0.15, test_fraction=0.2,
+                     normalize=False, offset="none")
+    def target_steps(part):
+        return set(part.y.reshape(-1).tolist())
+    tr, va, te = target_steps(s.train), target_steps(s.val), target_steps(s.test)
+    assert not (tr & va) and not (va & te) and not (tr & te)
+    assert max(tr) < min(va) and max(va) < min(te)  # time order
+    assert s.test.y[-1, -1] == 99  # the last window ends at the end of the series
+
+
+def test_forecast_airline_offset_and_errors():
+    s = load_dataset("forecast:Airline?horizon=12&window=36")
+    assert s.d_output == 12 and s.train.x.shape[1:] == (36, 1) and s.model_task == "regress"
+    assert torch.allclose(s.train.x[:, -1], torch.zeros(1))  # offset by the last value
+    with pytest.raises(DataError, match="too short"):
+        load_dataset("forecast:ShampooSales?horizon=12&window=36")
+    with pytest.raises(DataError, match="Did you mean forecast:Airline"):
+        load_dataset("forecast:Airlin")
+    with pytest.raises(DataError, match="has no column 'Foo'"):
+        load_dataset("forecast:Uschange", target="Foo")
+
+
+def test_unknown_archive_name_suggests():
+    with pytest.raises(DataError, match="Did you mean ucr:GunPoint"):
+        load_dataset("ucr:GunPont")
+
+
+def test_list_datasets_rows():
+    rows = {r["name"]: r for r in list_datasets()}
+    gp = rows["ucr:GunPoint"]
+    assert (gp["length"], gp["channels"], gp["classes"], gp["n_train"], gp["n_test"]) == (150, 1, 2, 50, 150)
+    assert rows["ucr:JapaneseVowels"]["min_length"] == 7
+    assert rows["forecast:Airline"]["kind"] == "forecasting"
+    assert rows["task:adding"]["kind"] == "synthetic"
+    for r in rows.values():
+        assert {"name", "kind", "length", "channels", "classes", "n_train", "n_test"} <= set(r)
