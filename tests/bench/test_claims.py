@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import os
 
 import pytest
 
@@ -119,3 +120,16 @@ def test_out_of_memory_claim_holds_when_the_cell_runs_out():
              "error": "MemoryError"}]
     verdicts = {v["id"]: v for v in judge_claims(DATA, st, list_models(), rows, [])}
     assert verdicts["memory-5000-transformer"]["verdict"] == "holds"
+
+
+def test_timings_from_a_busy_machine_are_inconclusive():
+    st = settings_for(DATA, quick=False)
+    busy = 100.0 * (os.cpu_count() or 1)
+    rows = [{"model": m, "mode": "train", "length": 1000, "batch": 32, "status": "ok",
+             "time_ms": t, "peak_mb": 400.0, "flops": 1, "params": 1, "load_avg": busy}
+            for m, t in (("lstm", 100.0), ("tcn", 35.0))]
+    verdicts = {v["id"]: v for v in judge_claims(DATA, st, list_models(), rows, [])}
+    assert verdicts["train-speed-tcn"]["verdict"] == "inconclusive"
+    assert "busy" in verdicts["train-speed-tcn"]["why"]
+    assert verdicts["train-speed-tcn"]["measured"] == pytest.approx(35.0)
+    assert verdicts["memory-1000-tcn"]["verdict"] == "holds"  # memory is not a timing

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from seqselect.bench import extrapolate, fit_exponent, local_exponent
+from seqselect.bench.fit import fit_exponent_offset
 from seqselect.bench.harness import compute_exponents
 
 LENGTHS = [128, 256, 512, 1024, 2048]
@@ -62,3 +63,15 @@ def test_compute_exponents_uses_only_ok_rows():
     assert exps["m"]["train"]["memory"] == pytest.approx(2.0)
     assert exps["m"]["train"]["flops"] == pytest.approx(1.0)
     assert exps["m"]["infer"] == {"time": None, "memory": None, "flops": None}
+
+
+@pytest.mark.parametrize("k", [0.5, 1.0, 2.0])
+def test_offset_fit_takes_the_constant_out(k):
+    values = [500.0 + 0.01 * n**k for n in LENGTHS]  # a large fixed overhead
+    assert fit_exponent(LENGTHS, values) < k - 0.2  # the plain slope is fooled
+    assert fit_exponent_offset(LENGTHS, values) == pytest.approx(k, abs=0.01)
+
+
+def test_offset_fit_needs_three_lengths():
+    assert fit_exponent_offset([100, 200], [1.0, 2.0]) == pytest.approx(1.0)
+    assert math.isnan(fit_exponent_offset([100], [1.0]))

@@ -10,6 +10,8 @@ hot paths fall through and would silently count zero:
   the input by ``w_ih: (G*H, I)`` and the hidden state by ``w_hh: (G*H, H)``, so one layer
   over ``B x L`` steps costs ``2 * B * L * (|w_ih| + |w_hh|)``; the backward pass about
   twice that (gradients of inputs and of weights), the usual 2:1 rule.
+* ``aten._cudnn_rnn`` (and its backward): the cuDNN RNN on CUDA, same formula summed over
+  the 2-D weight matrices of every layer and direction.
 """
 
 from __future__ import annotations
@@ -50,6 +52,17 @@ def _rnn_layer_backward(inp, w_ih, w_hh, *args: Any, out_val=None, **kwargs: Any
     return 2 * _rnn_layer(inp, w_ih, w_hh)
 
 
+@_raw
+def _cudnn_rnn(inp, weights, *args: Any, out_val=None, **kwargs: Any) -> int:
+    steps = inp.numel() // inp.shape[-1]
+    return 2 * steps * sum(w.numel() for w in weights if w.dim() == 2)
+
+
+@_raw
+def _cudnn_rnn_backward(inp, weights, *args: Any, out_val=None, **kwargs: Any) -> int:
+    return 2 * _cudnn_rnn(inp, weights)
+
+
 def _custom_mapping() -> dict:
     mapping = {}
     for name, fn in (
@@ -57,6 +70,8 @@ def _custom_mapping() -> dict:
         ("_scaled_dot_product_flash_attention_for_cpu_backward", _cpu_sdpa_backward),
         ("mkldnn_rnn_layer", _rnn_layer),
         ("mkldnn_rnn_layer_backward", _rnn_layer_backward),
+        ("_cudnn_rnn", _cudnn_rnn),
+        ("_cudnn_rnn_backward", _cudnn_rnn_backward),
     ):
         op = getattr(aten, name, None)  # absent on some builds: then it is simply not counted
         if op is not None:

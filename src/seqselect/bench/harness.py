@@ -85,6 +85,7 @@ def environment(device: str, threads: int | None) -> dict[str, Any]:
         "memory_total_mb": memory.total_memory_mb(),
         "memory_available_mb": memory.free_memory_mb("cpu"),
         "dtype": "float32",
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if device.startswith("cuda"):
@@ -334,7 +335,7 @@ def _estimate(plan: _ModelPlan, done: list[dict], batch: int, length: int, mode:
         # Never below the largest peak measured so far at a smaller length.
         guess = extrapolate([r["length"] for r in ok], [r["peak_mb"] for r in ok], length)
         if guess is not None:
-            return max(guess, *(r["peak_mb"] or 0.0 for r in ok if r["length"] <= length))
+            return max([guess, *(r["peak_mb"] or 0.0 for r in ok if r["length"] <= length)])
     return memory.estimate_memory_mb(
         params=plan.params or 0, d_model=plan.d_model or 1, n_layers=plan.n_layers,
         n_heads=plan.n_heads, batch=batch, length=length, mode=mode,
@@ -494,7 +495,8 @@ def _run_one(plan: _ModelPlan, mode: str, length: int, done: list[dict], *, batc
         return {**base, "status": "skipped", "estimate_mb": round(estimate, 3),
                 "error": f"estimated {estimate:,.0f} MB exceeds the free memory ({free:,.0f} MB)"}
     row = measure_cell(plan.name, length, mode, batch=batch, overrides=plan.overrides, **kw)
-    row = {**base, **{k: v for k, v in row.items() if k not in ("target_params",)}}
+    # The child's values win, except where it produced none (a failed cell keeps the plan's).
+    row = {**base, **{k: v for k, v in row.items() if v is not None and k != "target_params"}}
     row["estimate_mb"] = round(estimate, 3)
     for key in ("time_ms", "peak_mb"):
         if row.get(key) is not None:

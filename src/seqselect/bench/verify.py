@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from seqselect.bench import memory
-from seqselect.bench.fit import fit_exponent, local_exponent
+from seqselect.bench.fit import fit_exponent, fit_exponent_offset, local_exponent
 from seqselect.bench.harness import environment, measure_cell, resolve_device, run_cells
 from seqselect.errors import SeqSelectError
 
@@ -90,11 +91,19 @@ def _measure_models(measure: dict[str, Any]) -> list[str]:
     return names
 
 
+def _attention_setting(measure: dict[str, Any], st: Settings) -> tuple[int, int]:
+    """(batch, length) of an attention cell: scaled in quick mode unless the measure says
+    ``quick_scale: false`` (cheap enough at the guide's own setting)."""
+    if st.quick and measure.get("quick_scale", True):
+        return st.batch, st.length(measure["length"])
+    return int(measure["batch"]), int(measure["length"])
+
+
 def _attention_cells(measure: dict[str, Any], st: Settings) -> list[dict[str, Any]]:
     impls = [measure["impl"], *([measure["compare_impl"]] if "compare_impl" in measure else [])]
-    batch = st.batch if st.quick else int(measure["batch"])
+    batch, length = _attention_setting(measure, st)
     return [
-        {"impl": impl, "batch": batch, "length": st.length(measure["length"]),
+        {"impl": impl, "batch": batch, "length": length,
          "d_model": measure.get("d_model", 512), "n_heads": measure.get("n_heads", 1),
          "repeats": measure.get("repeats", 1), "warmup": measure.get("warmup", 0)}
         for impl in impls
@@ -275,7 +284,7 @@ class _Judge:
                 bad = next((r for r in rows if r["status"] != "ok"), None)
                 raise _Inconclusive("fewer than two lengths measured" + (f": {_cell_failure(bad)}" if bad else ""))
             key = {"time": "time_ms", "memory": "peak_mb", "flops": "flops"}
-            fit = local_exponent if m.get("fit") == "local" else fit_exponent
+            fit = _FITS[m.get("fit", "global")][0]
 
             def slope(metric: str) -> float:
                 return fit([r["length"] for r in ok], [r[key[metric]] for r in ok])
@@ -284,7 +293,7 @@ class _Judge:
             if math.isnan(value):
                 raise _Inconclusive(f"no {m['metric']} to fit")
             series = ", ".join(f"L={r['length']}: {_fmt(r[key[m['metric']]], m['metric'])}" for r in ok)
-            how = "slope between the two largest lengths" if m.get("fit") == "local" else "least-squares log-log slope"
+            how = _FITS[m.get("fit", "global")][1]
             ctx = f"{model} {m['mode']} {m['metric']} ({how}): {series}"
             if m.get("also"):
                 ctx += f"; {m['also']} exponent {slope(m['also']):.2f}"
@@ -292,8 +301,7 @@ class _Judge:
         raise SeqSelectError(f"unknown measure kind {kind!r}")
 
     def _attention_row(self, m: dict, impl: str) -> dict:
-        batch = self.st.batch if self.st.quick else int(m["batch"])
-        r = self.attention.get((impl, batch, self.st.length(m["length"])))
+        r = self.attention.get((impl, *_attention_setting(m, self.st)))
         if r is None:
             raise _Inconclusive(f"{impl} attention was not measured")
         if r["status"] != "ok":
@@ -309,7 +317,8 @@ class _Judge:
             else:
                 measured, ctx = self.measure(m)
                 guide = claim["guide"]
-                if self.st.quick and m["kind"] == "attention_memory":
+                scaled = self.st.quick and m.get("quick_scale", True)
+                if scaled and m["kind"] == "attention_memory":
                     # The guide's number is B * L^2 * 4 bytes: rescale it to the quick cell.
                     batch, length = self.st.batch, self.st.length(m["length"])
                     scale = (batch * length**2) / (m["batch"] * m["length"] ** 2)
@@ -325,18 +334,40 @@ class _Judge:
             verdict, measured, why = "inconclusive", None, str(exc)
         if verdict == "does-not-hold" and claim.get("explain"):
             why = f"{why}. Why: {claim['explain']}"
-        if self.st.quick and verdict != "inconclusive" and m["kind"] != "arithmetic":
+        if verdict != "inconclusive" and _times(m):
+            busy = self.busy(m)
+            if busy:
+                verdict, why = "inconclusive", f"{busy}. {why}"
+        quick_cell = m["kind"] != "arithmetic" and m.get("quick_scale", True)
+        if self.st.quick and verdict != "inconclusive" and quick_cell:
             why = f"{why} [quick settings]"
         out.update(measured=_round(measured), verdict=verdict, why=why)
         return out
+
+    def busy(self, m: dict) -> str:
+        """Why timings of this claim's cells cannot be trusted ('' when they can)."""
+        names = _measure_models(m)
+        lengths = m.get("lengths") or [m.get("length")]
+        loads = [
+            r["load_avg"] for r in self.rows.values()
+            if r.get("load_avg") is not None
+            and any(r["model"] == resolve_model(n, self.aliases, self.registered) for n in names)
+            and r["length"] in {self.st.length(n) for n in lengths}
+        ]
+        cpus = os.cpu_count() or 1
+        if loads and max(loads) > BUSY_LOAD * cpus:
+            return (f"the machine was busy while these cells ran (load average up to "
+                    f"{max(loads):.1f} on {cpus} CPUs), so their timings say little; rerun on an "
+                    "idle machine")
+        return ""
 
     def _oom(self, claim: dict) -> tuple[str, Any, str]:
         m = claim["measure"]
         needed = m.get("needed_mb")
         if "impl" in m:
-            batch = self.st.batch if self.st.quick else int(m["batch"])
-            r = self.attention.get((m["impl"], batch, self.st.length(m["length"])))
-            what = f"{m['impl']} attention at B={batch}, L={self.st.length(m['length'])}"
+            batch, length = _attention_setting(m, self.st)
+            r = self.attention.get((m["impl"], batch, length))
+            what = f"{m['impl']} attention at B={batch}, L={length}"
         else:
             model = self.model(m["model"])
             r = self.rows.get((model, m["mode"], self.st.length(m["length"])))
@@ -350,7 +381,7 @@ class _Judge:
             )
         compare = ""
         if "compare_impl" in m:
-            c = self.attention.get((m["compare_impl"], int(m["batch"]), self.st.length(m["length"])))
+            c = self.attention.get((m["compare_impl"], *_attention_setting(m, self.st)))
             if c is not None and c["status"] == "ok":
                 compare = f"; {m['compare_impl']} attention: {c['peak_mb']:.0f} MB"
         if r["status"] == "oom":
@@ -367,6 +398,24 @@ class _Judge:
 
 class _Inconclusive(Exception):
     pass
+
+
+# A cell's timing is not trusted when the 1-minute load average exceeds this many
+# runnable processes per CPU: other work was competing for the cores.
+BUSY_LOAD = 1.25
+
+_FITS = {
+    "global": (fit_exponent, "least-squares log-log slope"),
+    "local": (local_exponent, "slope between the two largest lengths"),
+    "offset": (fit_exponent_offset, "k of c + a L^k"),
+}
+
+
+def _times(m: dict) -> bool:
+    """Does this measure rest on timings?"""
+    if m["kind"] in ("relative_time", "speedup", "fastest"):
+        return True
+    return m["kind"] == "exponent" and m["metric"] == "time"
 
 
 def _cell_failure(r: dict) -> str:

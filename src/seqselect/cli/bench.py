@@ -95,6 +95,14 @@ def render_bench(report) -> None:
             exps.add_row(model, mode, _num(e.get("time"), ".2f"), _num(e.get("memory"), ".2f"),
                          _num(e.get("flops"), ".2f"))
     console.print(exps)
+    loads = [r["load_avg"] for r in report.results if r.get("load_avg") is not None]
+    cpus = env.get("cpu_count") or 1
+    if loads and max(loads) > 1.25 * cpus:
+        console.print(
+            f"[yellow]warning:[/] the machine was busy during the run (load average up to "
+            f"{max(loads):.1f} on {cpus} CPUs): other work competed for the cores, so the "
+            "timings are unreliable; memory and FLOPs are not affected."
+        )
 
 
 @command("bench")
