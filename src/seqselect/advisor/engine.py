@@ -1,0 +1,512 @@
+"""``recommend()``: apply every rule of the guide (``rules.json``) and explain the answer.
+
+Scoring is additive and transparent. Each rule that fires gives points to the models it
+names, by role and by how specific the guide section is (weights in ``rules.json``):
+
+* ``best``/``alternative`` add points; ``penalize`` subtracts;
+* ``avoid`` subtracts 6 and flags the model: it goes to the avoid list when its net score
+  is <= 0, and stays ranked (with a warning that the guide disagrees with itself) when
+  other sections outweigh it;
+* ``exclude`` moves the model to avoid whatever its score (the guide's "never": basic RNN);
+  so do a fixed maximum length below the sequence length and an estimated (or measured)
+  memory above ``memory_gb``.
+
+Every point carries a reason that cites the guide section; seqselect's own judgements
+(beyond or against the guide) start with ``[seqselect]``. Ties are broken by the single
+strongest supporting rule, then by the guide's order of mention, then by name.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from seqselect.advisor.memory import (
+    MemoryEstimate,
+    estimate_memory,
+    format_bytes,
+    measured_memory,
+)
+from seqselect.advisor.rules import ROLES, condition_holds, load_rules
+from seqselect.errors import SeqSelectError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ALLOWED", "Candidate", "Recommendation", "recommend", "validate_characteristics"]
+
+#: Allowed values of the categorical characteristics (the guide's checklist answers).
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "data_type": ("text", "time-series", "audio", "other"),
+    "latency": ("realtime", "batch", "offline"),
+    "deployment": ("cloud", "edge", "mobile"),
+}
+_DEVICES = ("cpu", "cuda", "mps")
+_FIELDS = ("seq_len", "data_type", "n_examples", "latency", "deployment", "pretrained",
+           "speed_critical", "multivariate")
+
+
+@dataclass
+class Candidate:
+    """One model in the answer: its net score and every reason behind it.
+
+    ``model`` is a zoo name or ``pretrained:<name>`` (a model the zoo cannot provide; its
+    ``note`` says how to use it). ``rules`` are the ids of the rules that scored it.
+    """
+
+    model: str
+    score: int
+    reasons: list[str]
+    rules: list[str] = field(default_factory=list)
+    memory: MemoryEstimate | None = None
+    note: str | None = None
+
+    def to_dict(self, with_score: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"model": self.model}
+        if with_score:
+            out["score"] = self.score
+        out["reasons"] = list(self.reasons)
+        return out
+
+
+@dataclass
+class Recommendation:
+    """The advisor's answer.
+
+    Attributes:
+        ranked: best first; every entry has a score and non-empty reasons.
+        avoid: models to avoid here, each with its reasons (guide rules, memory, length).
+        warnings: the guide's pitfalls this situation walks into, and conflicts.
+        unanswered: the decision checklist's questions not answered by the inputs.
+        characteristics: the validated inputs (plus the derived ``audio_form``).
+        fired: ids of the rules that fired, in the guide's order.
+    """
+
+    ranked: list[Candidate]
+    avoid: list[Candidate]
+    warnings: list[str]
+    unanswered: list[str]
+    characteristics: dict[str, Any] = field(default_factory=dict)
+    fired: list[str] = field(default_factory=list)
+
+    @property
+    def top(self) -> str | None:
+        """The top-ranked model name, or None when nothing ranks."""
+        return self.ranked[0].model if self.ranked else None
+
+    def names(self) -> list[str]:
+        """Ranked model names, best first."""
+        return [c.model for c in self.ranked]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly what ``seqselect recommend --json`` prints."""
+        return {
+            "ranked": [c.to_dict() for c in self.ranked],
+            "avoid": [c.to_dict(with_score=False) for c in self.avoid],
+            "warnings": list(self.warnings),
+            "unanswered": list(self.unanswered),
+        }
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_int(name: str, value: Any, minimum: int = 1) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise SeqSelectError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise SeqSelectError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_bool(name: str, value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if type(value).__name__ == "bool_":  # numpy.bool_
+        return bool(value)
+    raise SeqSelectError(f"{name} must be True, False or None, got {value!r}")
+
+
+def _check_choice(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    allowed = ALLOWED[name]
+    if value not in allowed:
+        raise SeqSelectError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def validate_characteristics(**kw: Any) -> dict[str, Any]:
+    """Check and normalise ``recommend``'s inputs; a bad value raises ``ValueError``
+    (:class:`~seqselect.errors.SeqSelectError`) naming the allowed values."""
+    chars = {
+        "seq_len": _check_int("seq_len", kw.get("seq_len")),
+        "data_type": _check_choice("data_type", kw.get("data_type")),
+        "n_examples": _check_int("n_examples", kw.get("n_examples")),
+        "latency": _check_choice("latency", kw.get("latency")),
+        "deployment": _check_choice("deployment", kw.get("deployment")),
+        "pretrained": _check_bool("pretrained", kw.get("pretrained")),
+        "speed_critical": _check_bool("speed_critical", kw.get("speed_critical")),
+        "multivariate": _check_bool("multivariate", kw.get("multivariate")),
+        "batch_size": _check_int("batch_size", kw.get("batch_size", 32)) or 32,
+        "d_model": _check_int("d_model", kw.get("d_model")),
+    }
+    memory_gb = kw.get("memory_gb")
+    if memory_gb is not None:
+        if isinstance(memory_gb, bool) or not isinstance(memory_gb, int | float) or not (
+            math.isfinite(memory_gb) and memory_gb > 0
+        ):
+            raise SeqSelectError(f"memory_gb must be a positive number, got {memory_gb!r}")
+        memory_gb = float(memory_gb)
+    chars["memory_gb"] = memory_gb
+    device = kw.get("device", "cpu")
+    if not isinstance(device, str) or device.split(":")[0] not in _DEVICES:
+        raise SeqSelectError(
+            f"device must be one of {', '.join(_DEVICES)} (optionally with an index, "
+            f"e.g. cuda:0); got {device!r}"
+        )
+    chars["device"] = device
+    # The guide's audio scenario has three forms; the checklist has no question for it, so
+    # it is read from the other answers: pretrained speech models when available, mel bins
+    # as channels for spectrograms, one channel for a raw waveform.
+    chars["audio_form"] = None
+    if chars["data_type"] == "audio":
+        if chars["pretrained"]:
+            chars["audio_form"] = "speech"
+        else:
+            chars["audio_form"] = "spectrogram" if chars["multivariate"] else "waveform"
+    return chars
+
+
+# ----------------------------------------------------------------------------- the zoo
+
+
+def _zoo_cards() -> dict[str, Any]:
+    """The registered models' cards, by name (tests substitute a fuller zoo here)."""
+    from seqselect.models import list_models, model_card
+
+    return {name: model_card(name) for name in list_models()}
+
+
+def _device_memory_gb(device: str) -> float | None:
+    """Total memory of a CUDA device when no memory_gb is given (None on CPU/MPS)."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
+    return torch.cuda.get_device_properties(index).total_memory / 1e9
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+@dataclass
+class _Point:
+    model: str
+    points: int
+    reason: str
+    rule: str
+    role: str
+    order: tuple[int, ...]  # (rule index, target position, family member): guide's order
+
+
+class _Scorer:
+    def __init__(self, chars: dict[str, Any], zoo: dict[str, Any]):
+        self.data = load_rules()
+        self.chars = chars
+        self.zoo = zoo
+        self.names = self.data["display_names"]
+        self.pretrained = {
+            f"pretrained:{n}": p for n, p in self.data["pretrained"].items()
+            if chars["pretrained"] is not False and chars["data_type"] in p["data_types"]
+        }
+        self.points: list[_Point] = []
+        self.fired: list[str] = []
+        self.excluded: dict[str, list[str]] = {}
+
+    def catalog_order(self, model: str) -> int:
+        """Position in the guide's architecture catalog (newer zoo models after it)."""
+        order = list(self.names)
+        return order.index(model) if model in order else len(order)
+
+    def resolve(self, target: str) -> list[str]:
+        """Zoo or pretrained models a rule target stands for, here and now (a family in
+        the guide's catalog order: Longformer, BigBird, Linformer, Performer)."""
+        if target.startswith("family:"):
+            family = target.split(":", 1)[1]
+            members = [n for n, c in self.zoo.items() if c.family == family]
+            return sorted(members, key=lambda n: (self.catalog_order(n), n))
+        if target.startswith("card:"):
+            key, _, value = target.split(":", 1)[1].partition("=")
+            return [n for n, c in self.zoo.items()
+                    if str(getattr(c, key, None)).lower() == value.lower()]
+        if target.startswith("pretrained:"):
+            return [target] if target in self.pretrained else []
+        if target not in self.zoo:
+            log.debug("rules.json names %r, which is not registered in this install", target)
+            return []
+        return [target]
+
+    def reason(self, rule: dict[str, Any], model: str, points: int) -> str:
+        if rule["kind"] == "seqselect":
+            head = "[seqselect]" if points == 0 else f"{points:+d} [seqselect]"
+            text = f"{head} {rule['text']}"
+        else:
+            text = f"{points:+d} {rule['section']}: {rule['text']}"
+        note = rule.get("notes", {}).get(model)
+        return f"{text} (note: {note})" if note else text
+
+    def apply_rules(self) -> None:
+        rules = self.data["rules"]
+        weights = self.data["weights"]
+        active = [r for r in rules if "special" not in r and condition_holds(r["when"], self.chars)]
+        lifted = {(rid, m) for r in active for rid, ms in r.get("lifts", {}).items() for m in ms}
+        index = {r["id"]: i for i, r in enumerate(rules)}
+        for rule in active:
+            self.fired.append(rule["id"])
+            for role in ROLES:
+                for pos, target in enumerate(rule.get(role, [])):
+                    for sub, model in enumerate(self.resolve(target)):
+                        if (rule["id"], model) in lifted:
+                            continue
+                        if role == "exclude":
+                            self.excluded.setdefault(model, []).append(
+                                f"{rule['section']}: {rule['text']}")
+                            continue
+                        pts = rule.get("points", {}).get(target, weights[rule["kind"]][role])
+                        self.points.append(_Point(model, pts, self.reason(rule, model, pts),
+                                                  rule["id"], role, (index[rule["id"]], pos, sub)))
+
+    def score(self, model: str) -> int:
+        return sum(p.points for p in self.points if p.model == model)
+
+    def apply_companions(self) -> None:
+        """Models newer than the guide follow the score of the guide model they refine."""
+        done: set[str] = set()
+        n_rules = len(self.data["rules"])
+        for i, item in enumerate(self.data["companions"]["items"]):
+            model, follows = item["model"], item["follows"]
+            if model in done or model not in self.zoo:
+                continue
+            if not condition_holds(item["when"], self.chars):
+                continue
+            done.add(model)
+            base = self.score(follows)
+            if not any(p.model == follows and p.points > 0 for p in self.points) or base <= 0:
+                continue
+            pts = base + item["offset"]
+            if pts <= 0:
+                continue
+            shown = self.names.get(follows, follows)
+            reason = (f"{pts:+d} [seqselect] {item['text']} (score follows {shown}'s "
+                      f"{base} {item['offset']:+d})")
+            self.points.append(
+                _Point(model, pts, reason, item["id"], "companion", (n_rules + i, 0, 0)))
+            self.fired.append(item["id"])
+
+
+def _sort_key(model: str, pts: list[_Point]) -> tuple:
+    """Score, then the strongest single supporting rule (the most specific section wins a
+    tie), then where the guide first names the model in such a rule, then the name."""
+    positive = [p for p in pts if p.points > 0 and p.role != "companion"]
+    strongest = max((p.points for p in positive), default=0)
+    first = min((p.order for p in positive if p.points == strongest), default=(10**6,))
+    return (-sum(p.points for p in pts), -strongest, first, model)
+
+
+def recommend(
+    seq_len: int | None = None,
+    data_type: str | None = None,
+    n_examples: int | None = None,
+    latency: str | None = None,
+    deployment: str | None = None,
+    pretrained: bool | None = None,
+    speed_critical: bool | None = None,
+    multivariate: bool | None = None,
+    batch_size: int = 32,
+    memory_gb: float | None = None,
+    device: str = "cpu",
+    d_model: int | None = None,
+    measured: list[dict[str, Any]] | None = None,
+) -> Recommendation:
+    """Which sequence model for this data? The guide's whole selection framework, applied.
+
+    Args:
+        seq_len: typical sequence length in steps (tokens for text, samples for audio).
+        data_type: one of text, time-series, audio, other. For audio the form is read from
+            the other answers: ``pretrained=True`` brings in pretrained speech models,
+            ``multivariate=True`` means a spectrogram (mel bins as channels), otherwise a
+            raw waveform.
+        n_examples: training examples.
+        latency: realtime, batch or offline.
+        deployment: cloud, edge or mobile (mobile is read as edge, as the guide groups them).
+        pretrained: a pre-trained model is available for this data (None: unknown; text and
+            audio then list ``pretrained:<name>`` candidates; False removes them).
+        speed_critical: training speed matters more than the last point of accuracy.
+        multivariate: several channels per step.
+        batch_size, d_model: the size at which memory is estimated (d_model None: each
+            model's default width).
+        memory_gb: the memory budget; a candidate estimated above it moves to avoid.
+            None: on ``cuda`` the device's total memory, on cpu no limit.
+        device: cpu, cuda[:i] or mps.
+        measured: ``seqselect.bench`` rows (``model, length, batch, mode, peak_mb,
+            status``); a row at this length and batch replaces that model's estimate.
+
+    Returns:
+        A :class:`Recommendation` (``.ranked``, ``.avoid``, ``.warnings``, ``.unanswered``,
+        ``.to_dict()``).
+
+    Raises:
+        ValueError: a bad value, naming the allowed ones.
+    """
+    chars = validate_characteristics(
+        seq_len=seq_len, data_type=data_type, n_examples=n_examples, latency=latency,
+        deployment=deployment, pretrained=pretrained, speed_critical=speed_critical,
+        multivariate=multivariate, batch_size=batch_size, memory_gb=memory_gb, device=device,
+        d_model=d_model,
+    )
+    scorer = _Scorer(chars, _zoo_cards())
+    scorer.apply_rules()
+    scorer.apply_companions()
+    by_model: dict[str, list[_Point]] = {}
+    for p in scorer.points:
+        by_model.setdefault(p.model, []).append(p)
+    order = {m: _sort_key(m, by_model.get(m, [])) for m in set(by_model) | set(scorer.excluded)}
+    pool = sorted(order, key=order.__getitem__)
+    memory = _check_limits(scorer, pool, measured)
+    ranked, avoid, conflicts = _assemble(scorer, pool, by_model, memory)
+    avoid.sort(key=lambda c: (c.model not in scorer.excluded, order[c.model]))
+
+    data = scorer.data
+    warnings = _pitfall_warnings(data, chars, [c.model for c in ranked])
+    warnings += conflicts + _situation_warnings(chars, ranked)
+    unanswered = [q["question"] for q in data["checklist"] if chars[q["field"]] is None]
+    characteristics = {k: chars[k] for k in (*_FIELDS, "batch_size", "memory_gb", "device",
+                                             "d_model", "audio_form")}
+    return Recommendation(ranked, avoid, warnings, unanswered, characteristics,
+                          list(dict.fromkeys(scorer.fired)))
+
+
+def _check_limits(scorer: _Scorer, pool: list[str],
+                  measured: list[dict[str, Any]] | None) -> dict[str, MemoryEstimate]:
+    """Exclude models whose fixed maximum length or memory the situation exceeds; return
+    the memory estimate (or measurement) of every model in the pool."""
+    chars = scorer.chars
+    special = {r["special"]: r for r in scorer.data["rules"] if "special" in r}
+    limit = chars["memory_gb"]
+    if limit is None:
+        limit = _device_memory_gb(chars["device"])
+    length, batch = chars["seq_len"], chars["batch_size"]
+    memory: dict[str, MemoryEstimate] = {}
+    if length is None:
+        return memory
+    for model in pool:
+        max_len = (scorer.pretrained[model]["max_len"] if model in scorer.pretrained
+                   else getattr(scorer.zoo.get(model), "max_len", None))
+        if max_len is not None and length > max_len:
+            scorer.excluded.setdefault(model, []).append(
+                f"[seqselect] {special['max_len']['text']}: it takes at most {max_len} "
+                f"steps, and L={length}")
+        est = measured_memory(model, length, batch, measured) or estimate_memory(
+            model, length, batch, chars["d_model"])
+        memory[model] = est
+        if est.status != "ok":
+            scorer.excluded.setdefault(model, []).append(
+                f"[seqselect] memory: {est.describe()}: it did not fit when measured")
+        elif limit is not None and est.bytes > limit * 1e9:
+            scorer.excluded.setdefault(model, []).append(
+                f"[seqselect] memory: {est.describe()}; more than memory_gb={limit:g}")
+    return memory
+
+
+def _assemble(scorer: _Scorer, pool: list[str], by_model: dict[str, list[_Point]],
+              memory: dict[str, MemoryEstimate]) -> tuple[list, list, list[str]]:
+    """(ranked, avoid, conflict warnings) in pool order (best first)."""
+    flagged = {p.model for p in scorer.points if p.role == "avoid"}
+    ranked: list[Candidate] = []
+    avoid: list[Candidate] = []
+    conflicts: list[str] = []
+    for model in pool:
+        pts = by_model.get(model, [])
+        total = sum(p.points for p in pts)
+        positive = [p.reason for p in pts if p.points >= 0]
+        negative = [p.reason for p in pts if p.points < 0]
+        note = scorer.pretrained[model]["use"] if model in scorer.pretrained else None
+        cand = Candidate(model, total, [], [p.rule for p in pts], memory.get(model), note)
+        if model in scorer.excluded or (model in flagged and total <= 0):
+            cand.reasons = scorer.excluded.get(model, []) + negative + positive
+            if model in memory and not any("memory:" in r for r in cand.reasons):
+                cand.reasons.append(f"Memory: {memory[model].describe()}")
+            avoid.append(cand)
+            continue
+        if total <= 0:
+            continue  # only penalties: not worth listing either way
+        cand.reasons = positive + negative
+        if model in memory:
+            cand.reasons.append(f"Memory: {memory[model].describe()}")
+        if note:
+            cand.reasons.append(f"How to use: {note}")
+        ranked.append(cand)
+        if model in flagged:
+            against = "; ".join(p.reason for p in pts if p.role == "avoid")
+            conflicts.append(
+                f"The guide disagrees with itself on {model}: {against}; other sections "
+                f"outweigh it here (net score {total:+d}), so it stays ranked.")
+    return ranked, avoid, conflicts
+
+
+def _pitfall_warnings(data: dict[str, Any], chars: dict[str, Any],
+                      ranked: list[str]) -> list[str]:
+    """The guide's pitfalls this situation walks into, with its numbers filled in."""
+    out = []
+    for pit in data["pitfalls"]:
+        if not condition_holds(pit["when"], chars):
+            continue
+        if any(m not in ranked for m in pit.get("requires_ranked", [])):
+            continue
+        fields = {k: v for k, v in chars.items() if v is not None}
+        if chars["seq_len"] is not None:
+            # Always the analytic count: the guide's point is the naive L x L matrix.
+            dense = estimate_memory(
+                "transformer", chars["seq_len"], chars["batch_size"], chars["d_model"])
+            if dense.naive_attention_bytes is not None:
+                fields["naive_attention"] = format_bytes(dense.naive_attention_bytes)
+                fields["heads"] = dense.config.get("n_heads")
+                fields["layers"] = dense.config.get("n_layers")
+        if "n_examples" in fields:
+            fields["n_examples"] = f"{fields['n_examples']:,}"
+        out.append(pit["warning"].format_map(_Missing(fields)))
+    return out
+
+
+class _Missing(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _situation_warnings(chars: dict[str, Any], ranked: list[Candidate]) -> list[str]:
+    out = []
+    if chars["data_type"] == "audio":
+        form = chars["audio_form"]
+        how = {
+            "speech": "pre-trained speech models are available (the guide's speech "
+            "recognition scenario)",
+            "spectrogram": "several channels per step (mel bins)",
+            "waveform": "one channel per step (pass --multivariate for a spectrogram, "
+            "--pretrained for speech with pre-trained models)",
+        }[form]
+        out.append(f"Audio read as a {form}: {how}.")
+    if chars["data_type"] == "other":
+        out.append("Data type 'other': the guide's language, time-series and audio "
+                   "scenarios do not apply; only the length, data, latency and deployment "
+                   "rules rank the models.")
+    if not ranked:
+        out.append("No rule of the guide favours any model for these characteristics: "
+                   "answer more of the checklist questions below.")
+    return out

@@ -1,0 +1,179 @@
+"""``seqselect recommend``: the guide's selection framework, applied to your answers or data."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from seqselect.cli._app import command, console, print_json
+from seqselect.errors import SeqSelectError
+
+
+class DataType(str, Enum):
+    text = "text"
+    time_series = "time-series"
+    audio = "audio"
+    other = "other"
+
+
+class Latency(str, Enum):
+    realtime = "realtime"
+    batch = "batch"
+    offline = "offline"
+
+
+class Deployment(str, Enum):
+    cloud = "cloud"
+    edge = "edge"
+    mobile = "mobile"
+
+
+class Device(str, Enum):
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+def _positive_float(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"must be a positive number of GB, got {value}")
+    return value
+
+
+def _profile_characteristics(
+    source: str, target: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(characteristics, profile dict) from a data file or dataset name, via seqselect.data."""
+    try:
+        from seqselect.data import load_dataset, profile_dataset
+    except ImportError as exc:  # the data package ships with seqselect; a broken install
+        raise RuntimeError(f"seqselect.data is not available: {exc}") from exc
+    from seqselect.advisor import characteristics_from_profile
+
+    profile = profile_dataset(load_dataset(source, target=target)).to_dict()
+    return characteristics_from_profile(profile), profile
+
+
+@command("recommend")
+def recommend_command(
+    length: int = typer.Option(None, "--length", min=1, help="Typical sequence length in steps "
+                               "(tokens for text, samples for audio)."),
+    data_type: DataType = typer.Option(None, "--data-type", help="Kind of data."),
+    examples: int = typer.Option(None, "--examples", min=1, help="Training examples."),
+    latency: Latency = typer.Option(None, "--latency", help="Latency requirement."),
+    deployment: Deployment = typer.Option(None, "--deployment", help="Deployment target "
+                                          "(mobile is read as edge)."),
+    pretrained: bool = typer.Option(None, "--pretrained/--no-pretrained",
+                                    help="Is a pre-trained model available for this data?"),
+    speed_critical: bool = typer.Option(None, "--speed-critical/--no-speed-critical",
+                                        help="Is training speed critical?"),
+    multivariate: bool = typer.Option(None, "--multivariate/--univariate",
+                                      help="Several channels per step (audio: a spectrogram)."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1,
+                                   help="Batch size for the memory estimate."),
+    memory_gb: float = typer.Option(None, "--memory-gb", callback=_positive_float,
+                                    help="Memory budget in GB; candidates estimated above it "
+                                    "move to avoid."),
+    device: Device = typer.Option(Device.cpu, "--device", help="Where training would run "
+                                  "(cuda without --memory-gb: the GPU's memory is the budget)."),
+    from_file: str = typer.Option(None, "--from", metavar="FILE", help="Data to profile: a "
+                                  "file (CSV, Parquet, NPZ) or a dataset name such as "
+                                  "ucr:GunPoint. Fills length (p95), data type, examples and "
+                                  "multivariate; flags override it."),
+    measured: Path = typer.Option(None, "--measured", metavar="BENCH_JSON", help="Results of "
+                                  "`seqselect bench --json`/BenchReport.to_json: measured peak "
+                                  "memory at this length and batch replaces the estimate."),
+    target: str = typer.Option(None, "--target", help="With --from: the target column of a "
+                               "CSV/Parquet file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the recommendation as JSON."),
+) -> None:
+    """Which sequence model for this data? Ranked models with reasons, what to avoid,
+    the guide's pitfalls you walk into, and the checklist questions left open."""
+    from seqselect.advisor import recommend
+
+    chars: dict[str, Any] = {}
+    profile = None
+    if from_file is not None:
+        chars, profile = _profile_characteristics(from_file, target)
+    flags = {
+        "seq_len": length,
+        "data_type": data_type.value if data_type else None,
+        "n_examples": examples,
+        "latency": latency.value if latency else None,
+        "deployment": deployment.value if deployment else None,
+        "pretrained": pretrained,
+        "speed_critical": speed_critical,
+        "multivariate": multivariate,
+    }
+    chars.update({k: v for k, v in flags.items() if v is not None})
+    rows = _bench_rows(measured) if measured is not None else None
+    rec = recommend(**chars, batch_size=batch_size, memory_gb=memory_gb, device=device.value,
+                    measured=rows)
+    if as_json:
+        print_json(rec.to_dict())
+        return
+    _render(rec, profile, from_file)
+
+
+def _bench_rows(path: Path) -> list[dict[str, Any]]:
+    """Benchmark rows from a bench report JSON (``{"results": [...]}``) or a list of rows."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SeqSelectError(f"{path}: no such file (expected a `seqselect bench` JSON)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SeqSelectError(f"{path}: cannot read it as bench JSON ({exc})") from None
+    rows = data.get("results") if isinstance(data, dict) else data
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise SeqSelectError(f"{path}: expected a bench report with a 'results' list of rows")
+    return rows
+
+
+def _render(rec, profile: dict[str, Any] | None, source: str | None) -> None:
+    if profile is not None:
+        length = profile.get("length") or {}
+        console.print(Text(
+            f"Profile of {source}: {profile.get('n_sequences')} sequences, length min "
+            f"{length.get('min')} / median {length.get('median')} / p95 {length.get('p95')} / "
+            f"max {length.get('max')} (the advisor uses p95; pass --length to change it), "
+            f"{profile.get('n_channels')} channel(s), {profile.get('value_type')} values, "
+            f"data type {profile.get('data_type')}, class balance "
+            f"{profile.get('class_balance')}"
+        ))
+    known = {k: v for k, v in rec.characteristics.items() if v is not None}
+    console.print(Text("Characteristics: " + ", ".join(f"{k}={v}" for k, v in known.items()),
+                       style="dim"))
+
+    if rec.ranked:
+        table = Table(title="Recommended (best first)", show_lines=True,
+                      caption=Text("[seqselect] marks this package's own additions to the "
+                                   "guide; other reasons cite the guide's sections."))
+        table.add_column("#", justify="right")
+        table.add_column("model", style="bold")
+        table.add_column("score", justify="right")
+        table.add_column("reasons", overflow="fold")
+        for i, cand in enumerate(rec.ranked, 1):
+            table.add_row(str(i), Text(cand.model), str(cand.score),
+                          Text("\n".join(cand.reasons)))
+        console.print(table)
+    if rec.avoid:
+        table = Table(title="Avoid", show_lines=True)
+        table.add_column("model", style="bold red")
+        table.add_column("reasons", overflow="fold")
+        for cand in rec.avoid:
+            table.add_row(Text(cand.model), Text("\n".join(cand.reasons)))
+        console.print(table)
+    if rec.warnings:
+        console.print("[bold yellow]Warnings[/]")
+        for w in rec.warnings:
+            console.print(Text(f"  • {w}"))
+    if rec.unanswered:
+        console.print("[bold]Checklist questions left unanswered[/]")
+        for q in rec.unanswered:
+            console.print(Text(f"  ☐ {q}"))
