@@ -9,6 +9,7 @@ Public API (stable)::
 """
 
 from seqselect.advisor import Recommendation, recommend
+from seqselect.bakeoff import BakeoffResult  # seqselect.bakeoff(...) runs a bake-off
 from seqselect.bench import BenchReport, run_bench  # seqselect.bench(...) == run_bench(...)
 from seqselect.models import (
     ModelCard,
@@ -22,10 +23,12 @@ from seqselect.models import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BakeoffResult",
     "BenchReport",
     "ModelCard",
     "Recommendation",
     "__version__",
+    "bakeoff",
     "count_parameters",
     "create_model",
     "list_models",

@@ -1,0 +1,166 @@
+"""Which models a bake-off trains: the advisor's shortlist for the data, plus one baseline,
+or the user's own list; and how each is built (causal or not).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from seqselect.errors import SeqSelectError
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BASELINES",
+    "SHORTLIST",
+    "advise",
+    "parse_models",
+    "prepare",
+    "shortlist",
+    "train_causal",
+]
+
+#: How many of the advisor's ranked models ``--models auto`` trains.
+SHORTLIST = 3
+#: The baseline ``auto`` adds: the first of these that is not already shortlisted. The
+#: guide's workhorse recurrent and convolutional baselines, in that order.
+BASELINES = ("lstm", "cnn1d", "gru")
+#: Dataset tasks whose predictions must not look ahead (candidates are built causal).
+_CAUSAL_TASKS = ("forecast",)
+
+
+def parse_models(text: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
+    """``"auto"``/None -> None (ask the advisor); ``"a,b,c"`` -> validated names.
+
+    Raises:
+        SeqSelectError: an unknown name (the message lists the known ones) or an empty list.
+    """
+    from seqselect.models import list_models
+
+    if text is None:
+        return None
+    items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text)]
+    items = [t for t in items if t]
+    if items in ([], ["auto"]):
+        if not items:
+            raise SeqSelectError("--models is empty: give 'auto' or model names such as lstm,tcn")
+        return None
+    known = list_models()
+    unknown = [t for t in items if t not in known]
+    if unknown:
+        raise SeqSelectError(
+            f"unknown model(s) in --models: {', '.join(unknown)}. Known models: {', '.join(known)}"
+        )
+    seen: list[str] = []
+    for t in items:
+        if t not in seen:
+            seen.append(t)
+    return seen
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024 / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def advise(profile: dict[str, Any], *, device: str = "cpu") -> dict[str, Any]:
+    """Ask the advisor about a profiled dataset; a JSON-able dict.
+
+    Keys: ``ranked`` ([{model, score, reasons}]), ``avoid``, ``warnings``, ``pick`` (its
+    top model that the bake-off can train), ``characteristics``, and ``error`` when the
+    advisor could not answer (the bake-off then falls back to the baselines).
+    """
+    from seqselect.models import list_models
+
+    try:
+        from seqselect.advisor import characteristics_from_profile, recommend
+
+        chars = characteristics_from_profile(profile)
+        kwargs = dict(chars)
+        mem = _memory_gb()
+        if mem is not None and "memory_gb" not in kwargs:
+            kwargs["memory_gb"] = round(mem, 1)
+        try:
+            rec = recommend(**kwargs)
+        except TypeError:  # an advisor without memory_gb
+            kwargs.pop("memory_gb", None)
+            rec = recommend(**kwargs)
+        out = dict(rec.to_dict())
+        out.setdefault("characteristics", {k: v for k, v in kwargs.items()})
+    except Exception as exc:  # the bake-off still runs, on the baselines
+        log.warning("advisor unavailable: %s", exc)
+        return {"ranked": [], "avoid": [], "warnings": [], "pick": None, "error": f"{type(exc).__name__}: {exc}"}
+    known = set(list_models())
+    trainable = [r for r in out.get("ranked", []) if _name(r) in known]
+    out["pick"] = _name(trainable[0]) if trainable else None
+    return out
+
+
+def _name(entry: Any) -> str:
+    return entry.get("model") if isinstance(entry, dict) else str(entry)
+
+
+def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], str | None]:
+    """``(models, baseline)``: the advisor's top ``n`` trainable models plus one baseline.
+
+    ``pretrained:...`` entries and anything outside the zoo are skipped (the bake-off
+    trains zoo models only).
+    """
+    from seqselect.models import list_models
+
+    known = set(list_models())
+    names: list[str] = []
+    for entry in advice.get("ranked", []):
+        name = _name(entry)
+        if name in known and name not in names:
+            names.append(name)
+        if len(names) == n:
+            break
+    baseline = next((b for b in BASELINES if b in known and b not in names), None)
+    if baseline is not None:
+        names.append(baseline)
+    return names, baseline
+
+
+def train_causal(name: str, task: str) -> bool:
+    """Build ``name`` causal for this dataset task? Forecasting must not look ahead; models
+    that are causal by construction (unidirectional RNNs) are causal whatever we pass."""
+    from seqselect.models import model_card
+
+    card = model_card(name)
+    return bool(card.causal and (task in _CAUSAL_TASKS or card.requires_causal))
+
+
+def prepare(name: str, splits, *, params: int | None, max_length: int | None) -> dict[str, Any]:
+    """Build ``name`` once for this data: ``{"model", "causal", "config", "params"}``, or
+    ``{"model", "error"}`` when it cannot run here (parameter budget unreachable, a
+    maximum length below the data's). Every seed then trains this same architecture."""
+    import dataclasses
+
+    from seqselect.models import count_parameters, create_model
+
+    causal = train_causal(name, splits.task)
+    try:
+        model = create_model(name, **splits.model_kwargs(), causal=causal, params=params)
+    except (ValueError, TypeError) as exc:
+        return {"model": name, "causal": causal, "error": f"cannot build: {exc}"}
+    limit = getattr(model, "max_len", None)
+    if limit is not None and max_length is not None and max_length > limit:
+        return {
+            "model": name,
+            "causal": causal,
+            "error": f"takes at most {limit} steps and the data has sequences of {max_length}",
+        }
+    return {
+        "model": name,
+        "causal": causal,
+        "config": dataclasses.asdict(model.config),
+        "params": count_parameters(model),
+    }

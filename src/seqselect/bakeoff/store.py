@@ -1,0 +1,319 @@
+"""The results store: one SQLite file (standard library) holding runs, trials, metrics and
+benchmark cells.
+
+Tables::
+
+    runs(name UNIQUE, dataset, args, profile, advisor, environment, summary, created, finished)
+    trials(run, model, seed, status, metrics, train_s, latency_ms, batch_latency_ms,
+           step_latency_ms, peak_mb, params, history, error, weights, started, finished,
+           UNIQUE(run, model, seed))
+    metrics(run, model, seed, split, name, value)          -- one row per number, for SQL
+    bench_cells(run, model, length, mode, batch, status, ms, peak_mb, params, extra, created)
+
+The database runs in WAL mode and every write is its own transaction, so a bake-off
+killed at any moment (even with SIGKILL) keeps every trial it had finished; re-running the
+same ``--run`` skips them (see :meth:`ResultsStore.finished_trials`).
+
+JSON columns hold text written by :func:`json.dumps`; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from seqselect.errors import SeqSelectError
+
+__all__ = ["DEFAULT_STORE", "FINISHED", "ResultsStore"]
+
+DEFAULT_STORE = "seqselect-runs/runs.db"
+#: Trial statuses that count as done: a resumed run does not repeat them. A "failed"
+#: trial (an exception, e.g. out of memory) and a "running" one (the process died) are
+#: tried again.
+FINISHED = ("ok", "diverged")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    dataset TEXT NOT NULL,
+    args TEXT NOT NULL DEFAULT '{}',
+    profile TEXT NOT NULL DEFAULT '{}',
+    advisor TEXT NOT NULL DEFAULT '{}',
+    environment TEXT NOT NULL DEFAULT '{}',
+    summary TEXT,
+    created TEXT NOT NULL,
+    finished TEXT
+);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL REFERENCES runs(name),
+    model TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    train_s REAL,
+    latency_ms REAL,
+    batch_latency_ms REAL,
+    step_latency_ms REAL,
+    peak_mb REAL,
+    params INTEGER,
+    history TEXT NOT NULL DEFAULT '[]',
+    extra TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    weights TEXT,
+    started TEXT,
+    finished TEXT,
+    UNIQUE (run, model, seed)
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL,
+    model TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    split TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value REAL,
+    UNIQUE (run, model, seed, split, name)
+);
+CREATE TABLE IF NOT EXISTS bench_cells (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL,
+    model TEXT NOT NULL,
+    length INTEGER,
+    mode TEXT,
+    batch INTEGER,
+    status TEXT NOT NULL,
+    ms REAL,
+    peak_mb REAL,
+    params INTEGER,
+    extra TEXT NOT NULL DEFAULT '{}',
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trials_run ON trials(run);
+CREATE INDEX IF NOT EXISTS bench_run ON bench_cells(run);
+"""
+
+_TRIAL_COLUMNS = (
+    "status",
+    "train_s",
+    "latency_ms",
+    "batch_latency_ms",
+    "step_latency_ms",
+    "peak_mb",
+    "params",
+    "error",
+    "weights",
+    "started",
+    "finished",
+)
+_TRIAL_JSON = ("metrics", "history", "extra")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _loads(text: str | None, default: Any) -> Any:
+    if text is None or text == "":
+        return default
+    return json.loads(text)
+
+
+def _dumps(value: Any) -> str:
+    # allow_nan: diverged losses are NaN; SQLite text keeps them as the JSON NaN token.
+    return json.dumps(value, default=str)
+
+
+class ResultsStore:
+    """A bake-off results database at ``path`` (created with its folder when missing).
+
+    Each public method opens its own short transaction, so several processes (a bake-off
+    and a ``seqselect report`` reading it) can share the file.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_STORE):
+        self.path = Path(path)
+        if self.path.exists() and self.path.is_dir():
+            raise SeqSelectError(f"--store {self.path} is a folder; give a file path such as {self.path / 'runs.db'}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._connect() as con:
+                con.execute("PRAGMA journal_mode=WAL")
+                con.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise SeqSelectError(f"--store {self.path} is not a seqselect results database: {exc}") from None
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=30.0)
+        con.row_factory = sqlite3.Row
+        try:
+            # synchronous=NORMAL in WAL mode is durable across a process kill (only a power
+            # loss can drop the last commits), which is the failure the store guards against.
+            con.execute("PRAGMA synchronous=NORMAL")
+            with con:  # one transaction: commit on success, roll back on error
+                yield con
+        finally:
+            con.close()
+
+    @property
+    def runs_dir(self) -> Path:
+        """Folder beside the database for per-trial files (trained weights)."""
+        return self.path.parent / (self.path.stem + "-files")
+
+    # ---- runs -------------------------------------------------------------------------
+    def get_run(self, name: str) -> dict[str, Any] | None:
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM runs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        for key in ("args", "profile", "advisor", "environment"):
+            out[key] = _loads(out[key], {})
+        out["summary"] = _loads(out["summary"], None)
+        return out
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT r.name, r.dataset, r.created, r.finished, "
+                "(SELECT COUNT(*) FROM trials t WHERE t.run = r.name AND t.status IN ('ok', 'diverged')) AS done "
+                "FROM runs r ORDER BY r.id"
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    def create_run(
+        self,
+        name: str,
+        *,
+        dataset: str,
+        args: dict[str, Any],
+        profile: dict[str, Any],
+        advisor: dict[str, Any],
+        environment: dict[str, Any],
+    ) -> None:
+        """Insert the run, or refresh its profile/advisor/environment when it exists."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO runs (name, dataset, args, profile, advisor, environment, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+                "profile = excluded.profile, advisor = excluded.advisor, "
+                "environment = excluded.environment, finished = NULL",
+                (name, dataset, _dumps(args), _dumps(profile), _dumps(advisor), _dumps(environment), _now()),
+            )
+
+    def finish_run(self, name: str, summary: dict[str, Any]) -> None:
+        with self._connect() as con:
+            con.execute(
+                "UPDATE runs SET summary = ?, finished = ? WHERE name = ?",
+                (_dumps(summary), _now(), name),
+            )
+
+    # ---- trials -----------------------------------------------------------------------
+    def start_trial(self, run: str, model: str, seed: int) -> None:
+        """Mark (model, seed) running: a crash leaves it 'running', and a resume repeats it."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO trials (run, model, seed, status, started) VALUES (?, ?, ?, 'running', ?) "
+                "ON CONFLICT(run, model, seed) DO UPDATE SET status = 'running', "
+                "started = excluded.started, error = NULL, finished = NULL",
+                (run, model, int(seed), _now()),
+            )
+
+    def finish_trial(self, run: str, result: dict[str, Any]) -> None:
+        """Record a finished trial and its metric rows in ONE transaction."""
+        model, seed = result["model"], int(result["seed"])
+        values = {c: result.get(c) for c in _TRIAL_COLUMNS}
+        values["finished"] = values["finished"] or _now()
+        values["started"] = values["started"] or values["finished"]
+        for key in _TRIAL_JSON:
+            values[key] = _dumps(result.get(key) or ({} if key != "history" else []))
+        cols = list(values)
+        with self._connect() as con:
+            con.execute(
+                f"INSERT INTO trials (run, model, seed, {', '.join(cols)}) "
+                f"VALUES (?, ?, ?, {', '.join('?' for _ in cols)}) "
+                f"ON CONFLICT(run, model, seed) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in cols),
+                (run, model, seed, *values.values()),
+            )
+            con.execute("DELETE FROM metrics WHERE run = ? AND model = ? AND seed = ?", (run, model, seed))
+            for split, metrics in (("test", result.get("metrics") or {}), ("val", result.get("val_metrics") or {})):
+                for name, value in metrics.items():
+                    if isinstance(value, (int, float)):
+                        con.execute(
+                            "INSERT INTO metrics (run, model, seed, split, name, value) VALUES (?, ?, ?, ?, ?, ?)",
+                            (run, model, seed, split, name, float(value)),
+                        )
+
+    def trials(self, run: str) -> list[dict[str, Any]]:
+        """Every trial of ``run`` (in insertion order) with JSON columns decoded."""
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM trials WHERE run = ? ORDER BY id", (run,)).fetchall()
+        out = []
+        for row in rows:
+            item = dict(row)
+            item.pop("id", None)
+            item["metrics"] = _loads(item["metrics"], {})
+            item["history"] = _loads(item["history"], [])
+            item["extra"] = _loads(item["extra"], {})
+            out.append(item)
+        return out
+
+    def finished_trials(self, run: str) -> set[tuple[str, int]]:
+        """``(model, seed)`` pairs of ``run`` that a resume must not repeat."""
+        with self._connect() as con:
+            rows = con.execute(
+                f"SELECT model, seed FROM trials WHERE run = ? AND status IN ({', '.join('?' for _ in FINISHED)})",
+                (run, *FINISHED),
+            ).fetchall()
+        return {(r["model"], int(r["seed"])) for r in rows}
+
+    def metric_rows(self, run: str) -> list[dict[str, Any]]:
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT model, seed, split, name, value FROM metrics WHERE run = ? ORDER BY id", (run,)
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    # ---- benchmark cells --------------------------------------------------------------
+    def add_bench_cells(self, run: str, cells: list[dict[str, Any]]) -> None:
+        """Store benchmark cells (model x length x mode) for the report's scaling plots."""
+        known = {"model", "length", "mode", "batch", "status", "ms", "peak_mb", "params"}
+        with self._connect() as con:
+            for cell in cells:
+                extra = {k: v for k, v in cell.items() if k not in known}
+                con.execute(
+                    "INSERT INTO bench_cells (run, model, length, mode, batch, status, ms, peak_mb, params, extra, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run,
+                        cell["model"],
+                        cell.get("length"),
+                        cell.get("mode"),
+                        cell.get("batch"),
+                        cell.get("status", "ok"),
+                        cell.get("ms"),
+                        cell.get("peak_mb"),
+                        cell.get("params"),
+                        _dumps(extra),
+                        _now(),
+                    ),
+                )
+
+    def bench_cells(self, run: str) -> list[dict[str, Any]]:
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM bench_cells WHERE run = ? ORDER BY id", (run,)).fetchall()
+        out = []
+        for row in rows:
+            item = dict(row)
+            item.pop("id", None)
+            item["extra"] = _loads(item["extra"], {})
+            out.append(item)
+        return out

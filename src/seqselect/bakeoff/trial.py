@@ -1,0 +1,243 @@
+"""One bake-off trial: build a candidate, train it under its share of the budget, evaluate
+it on the whole test set, measure its inference cost, save its weights.
+
+:func:`run_trial` runs wherever the executor puts it (this process, a spawned worker, a
+Ray task) and never raises for a model's failure: an exception becomes a ``"failed"``
+result with the message, a NaN loss the trainer's ``"diverged"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrialSpec", "run_trial", "warm_up"]
+
+
+def warm_up() -> float:
+    """Pay the one-time costs of a trial before the budget clock starts: the trainer's
+    imports, torch's optimizer machinery (its first AdamW imports torch._dynamo, seconds
+    on a busy machine), safetensors and the measurement code. Returns the seconds spent."""
+    start = time.perf_counter()
+    import safetensors.torch  # noqa: F401
+
+    import seqselect.bakeoff.export
+    import seqselect.bakeoff.measure
+    import seqselect.train  # noqa: F401
+
+    p = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.AdamW([p], lr=1e-3)
+    p.sum().backward()
+    opt.step()
+    return time.perf_counter() - start
+
+
+@dataclass
+class TrialSpec:
+    """Everything a worker needs besides the data."""
+
+    run: str
+    model: str
+    seed: int
+    train_seconds: float  # the trainer's wall-time budget for this trial
+    measure_seconds: float = 1.5  # latency/memory measurement time limit
+    params: int | None = None  # parameter-matched width (create_model(params=...))
+    overrides: dict[str, Any] = field(default_factory=dict)  # the config found in set-up
+    causal: bool = False
+    max_epochs: int | None = None
+    threads: int | None = None  # torch intra-op threads in this trial
+    device: str = "cpu"
+    weights_path: str | None = None  # where to save the trained weights (safetensors)
+    train_options: dict[str, Any] = field(default_factory=dict)  # lr, batch_size, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _clean(value: Any) -> Any:
+    """Plain JSON-able numbers (NaN kept as float)."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return value.item()
+    if hasattr(value, "item") and callable(value.item):
+        try:
+            return value.item()
+        except (ValueError, TypeError):
+            return value
+    return value
+
+
+def build_candidate(
+    name: str, splits, *, params: int | None, causal: bool, seed: int, overrides: dict[str, Any] | None = None
+):
+    """The untrained candidate for ``splits`` (seeded initialisation). ``overrides`` (a
+    full config, as set-up found it) takes the place of the ``params`` width search."""
+    from seqselect.models import create_model
+
+    torch.manual_seed(seed)
+    if overrides:
+        return create_model(name, **splits.model_kwargs(), causal=causal, **overrides)
+    return create_model(name, **splits.model_kwargs(), causal=causal, params=params)
+
+
+def run_trial(spec: TrialSpec, splits) -> dict[str, Any]:
+    """Run one trial and return its result dict (the store's trial row).
+
+    Keys: run, model, seed, status ("ok" | "diverged" | "failed"), metrics (test),
+    val_metrics, train_s, latency_ms, batch_latency_ms, step_latency_ms, peak_mb, params,
+    history, extra, error, weights, started, finished, wall_s.
+    """
+    from seqselect.models import count_parameters
+
+    started, t0 = _now(), time.perf_counter()
+    base: dict[str, Any] = {
+        "run": spec.run,
+        "model": spec.model,
+        "seed": spec.seed,
+        "started": started,
+        "metrics": {},
+        "val_metrics": {},
+        "history": [],
+        "extra": {"causal": spec.causal, "budget_s": spec.train_seconds, "threads": spec.threads, "device": spec.device},
+    }
+    old_threads = torch.get_num_threads()
+    if spec.threads:
+        torch.set_num_threads(max(1, int(spec.threads)))
+    try:
+        phases: dict[str, float] = {}
+        base["extra"]["phases_s"] = phases
+        tick = time.perf_counter()
+        model = build_candidate(
+            spec.model, splits, params=spec.params, causal=spec.causal, seed=spec.seed, overrides=spec.overrides
+        )
+        phases["build"] = round(time.perf_counter() - tick, 4)
+        base["params"] = count_parameters(model)
+        base["extra"]["config"] = _clean(asdict(model.config))
+        tick = time.perf_counter()
+        result = _train(model, splits, spec)
+        phases["train"] = round(time.perf_counter() - tick, 4)
+        status = "ok" if result.status == "ok" else "diverged"
+        metrics = dict(result.test_metrics or {})
+        if not metrics:
+            metrics = _evaluate(model, splits, spec.device)
+        base.update(
+            status=status,
+            metrics=_clean(metrics),
+            val_metrics=_clean(dict(result.val_metrics or {})),
+            train_s=float(result.train_seconds),
+            history=_clean(list(result.history or [])),
+        )
+        base["extra"].update(
+            steps=result.steps,
+            epochs=result.epochs,
+            best_step=getattr(result, "best_step", None),
+            diverged_at_step=getattr(result, "diverged_at_step", None),
+            stopped_by=getattr(result, "stopped_by", None),
+        )
+        if status == "ok":
+            from seqselect.bakeoff.measure import measure_inference
+
+            tick = time.perf_counter()
+            cost = measure_inference(model, splits.test, device=spec.device, time_limit=spec.measure_seconds)
+            phases["measure"] = round(time.perf_counter() - tick, 4)
+            base.update(
+                latency_ms=cost["latency_ms"],
+                batch_latency_ms=cost["batch_latency_ms"],
+                step_latency_ms=cost["step_latency_ms"],
+                peak_mb=cost["peak_mb"],
+            )
+            base["extra"].update(latency_batch=cost["latency_batch"], memory_method=cost["memory_method"])
+            if spec.weights_path:
+                from seqselect.bakeoff.export import save_weights
+
+                tick = time.perf_counter()
+                save_weights(model.cpu(), spec.weights_path)
+                phases["save"] = round(time.perf_counter() - tick, 4)
+                base["weights"] = spec.weights_path
+    except Exception as exc:  # a model's failure is a result, never the end of the bake-off
+        log.debug("trial %s seed %s failed", spec.model, spec.seed, exc_info=True)
+        base.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        base["extra"]["traceback"] = traceback.format_exc(limit=8)
+    finally:
+        torch.set_num_threads(old_threads)
+    base["finished"] = _now()
+    base["wall_s"] = time.perf_counter() - t0
+    return base
+
+
+def _train(model, splits, spec: TrialSpec):
+    from seqselect.train import Budget, train
+
+    budget_kwargs: dict[str, Any] = {"seconds": max(0.1, spec.train_seconds)}
+    if spec.max_epochs:
+        budget_kwargs["epochs"] = spec.max_epochs
+    try:
+        budget = Budget(**budget_kwargs)
+    except TypeError:  # a Budget without an epoch cap
+        budget = Budget(seconds=budget_kwargs["seconds"])
+    options = dict(spec.train_options)
+    return train(
+        model,
+        splits,
+        budget=budget,
+        seed=spec.seed,
+        device=spec.device,
+        threads=spec.threads,
+        progress=False,
+        **options,
+    )
+
+
+def _evaluate(model, splits, device: str) -> dict[str, Any]:
+    from seqselect.train import evaluate
+
+    return evaluate(model, splits.test, splits.task, device=device)
+
+
+def finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def calibrate(name: str, splits, prepared: dict[str, Any], *, measure_seconds: float, threads: int | None, device: str = "cpu") -> float:
+    """Seconds a trial of ``name`` spends outside its training loop, measured once in
+    set-up: building the model, the trainer's final validation and test passes, the
+    latency measurement (bounded by ``measure_seconds``) and saving. The scheduler gives
+    every trial the same wall-time share and the trainer the share minus this, so the
+    trials end on time without starving the later ones."""
+    from seqselect.train import evaluate
+
+    old = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(max(1, int(threads)))
+    try:
+        start = time.perf_counter()
+        model = build_candidate(name, splits, params=None, causal=prepared["causal"], seed=0, overrides=prepared["config"])
+        build = time.perf_counter() - start
+        small = splits.test.subset(torch.arange(min(2, len(splits.test))))
+        if len(small):
+            evaluate(model, small, splits.model_task, device=device)  # warm-up: first-call costs
+        start = time.perf_counter()
+        for part in (splits.val, splits.test):
+            if len(part):
+                evaluate(model, part, splits.model_task, device=device)
+        passes = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(old)
+    # measure_inference overruns its limit by about one repeat of each timing; saving
+    # and bookkeeping are a few hundredths of a second.
+    return build + passes + 1.25 * measure_seconds + 0.05

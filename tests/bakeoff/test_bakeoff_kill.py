@@ -1,0 +1,76 @@
+"""A bake-off killed with SIGKILL loses no finished trial, and the same command resumes it.
+
+A real subprocess runs ``seqselect bakeoff``; once the store holds a finished trial the
+test kills it with SIGKILL (no cleanup, no atexit), checks the finished trials, then
+re-runs the same ``--run`` and checks they are kept, not repeated.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from seqselect.bakeoff import ResultsStore, bakeoff
+
+DATA = "task:adding?length=16&n=160"
+
+
+def _finished(db) -> list[tuple]:
+    if not db.exists():
+        return []
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            return con.execute(
+                "SELECT model, seed, status, metrics, finished FROM trials WHERE status IN ('ok', 'diverged')"
+            ).fetchall()
+        finally:
+            con.close()
+    except sqlite3.OperationalError:  # the tables are not there yet
+        return []
+
+
+def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
+    db = tmp_path / "runs.db"
+    cmd = [
+        sys.executable, "-c", "from seqselect.cli import main; main()",
+        "bakeoff", DATA, "--models", "cnn1d,gru", "--seeds", "2", "--budget", "6s",
+        "--params", "2000", "--cpus-per-trial", "1", "--store", str(db), "--run", "killed", "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not _finished(db):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            time.sleep(0.1)
+        before = _finished(db)
+        assert before, "no trial finished in time"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    # The finished trials are intact after the kill (a fresh connection, WAL recovered).
+    after_kill = _finished(db)
+    assert set(before) <= set(after_kill)
+    assert len(after_kill) < 4, "the bake-off finished before it could be killed"
+    for _model, _seed, status, metrics, finished in after_kill:
+        assert status == "ok" and "mse" in metrics and finished
+
+    # The same run again: kept trials are not repeated, the rest run.
+    result = bakeoff(
+        DATA, models="cnn1d,gru", seeds=2, budget="6s", params=2000, cpus_per_trial=1,
+        store=db, run="killed",
+    )
+    assert result.timing["trials_resumed"] == len(after_kill)
+    assert result.timing["trials_run"] == 4 - len(after_kill)
+    rows = {(t["model"], t["seed"]): t for t in ResultsStore(db).trials("killed")}
+    assert len(rows) == 4 and all(t["status"] == "ok" for t in rows.values())
+    for model, seed, _status, _metrics, finished in after_kill:
+        assert rows[(model, seed)]["finished"] == finished  # untouched, not re-run
