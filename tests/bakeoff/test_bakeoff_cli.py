@@ -79,3 +79,15 @@ def test_bad_input_exits_2_with_one_message(tmp_path, wave_csv, args, message):
     assert "Traceback" not in result.output
     if "unknown model" in message:
         assert all(name in result.output for name in list_models())
+
+
+def test_unavailable_device_exits_2(tmp_path, wave_csv):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    result = runner.invoke(
+        app, ["bakeoff", str(wave_csv), "--target", "label", "--device", "cuda", "--store", str(tmp_path / "r.db")],
+        terminal_width=300,
+    )
+    assert result.exit_code == 2 and "CUDA is not available" in result.output

@@ -184,7 +184,14 @@ class RayExecutor(Executor):
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, cpus_per_trial: int | None = None):
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        cpus_per_trial: int | None = None,
+        device: str = "cpu",
+    ):
+        self.device = device
         self.address = address
         self.num_cpus = num_cpus
         self.cpus_per_trial = cpus_per_trial
@@ -216,7 +223,14 @@ class RayExecutor(Executor):
             self.threads_reason = f"{self.cluster_cpus} cluster CPUs / {min(n_trials, self.cluster_cpus)} trial(s) at a time"
         self.threads = per
         self.slots = max(1, min(n_trials, self.cluster_cpus // per))
-        self._remote = ray.remote(num_cpus=per, max_retries=0)(_ray_trial)
+        gpus = 0.0
+        if self.device.startswith("cuda"):
+            # Ray hides GPUs from tasks that reserve none; share the cluster's among slots.
+            total_gpus = float(ray.cluster_resources().get("GPU", 0))
+            if total_gpus <= 0:
+                raise SeqSelectError("--device cuda with --executor ray: the Ray cluster has no GPU")
+            gpus = min(1.0, total_gpus / self.slots)
+        self._remote = ray.remote(num_cpus=per, num_gpus=gpus, max_retries=0)(_ray_trial)
         self._data_ref = ray.put(splits)
         warm = ray.remote(num_cpus=per)(_ray_warm_up)
         ray.get([warm.remote() for _ in range(self.slots)])
@@ -243,9 +257,10 @@ def make_executor(
     ray_address: str | None = None,
     ray_cpus: int | None = None,
     cpus_per_trial: int | None = None,
+    device: str = "cpu",
 ) -> Executor:
     if name == "local":
         return LocalExecutor(jobs=jobs, threads=cpus_per_trial)
     if name == "ray":
-        return RayExecutor(address=ray_address, num_cpus=ray_cpus, cpus_per_trial=cpus_per_trial)
+        return RayExecutor(address=ray_address, num_cpus=ray_cpus, cpus_per_trial=cpus_per_trial, device=device)
     raise SeqSelectError(f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r}")

@@ -536,6 +536,7 @@ def bakeoff(
     if jobs < 1:
         raise SeqSelectError(f"--jobs must be >= 1, got {jobs}")
     explicit = parse_models(models)
+    device = _check_device(device)
     if run is not None and not str(run).strip():
         raise SeqSelectError("--run must not be empty")
 
@@ -587,7 +588,9 @@ def bakeoff(
     done = db.finished_trials(run_name)
     todo = [(m, s) for (m, s) in all_trials if (m, s) not in done]
 
-    ex = make_executor(executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus, cpus_per_trial=cpus_per_trial)
+    ex = make_executor(
+        executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus, cpus_per_trial=cpus_per_trial, device=device
+    )
     try:
         ex.start(splits, max(1, len(todo)))
         env = environment(device, ex.describe())
@@ -706,6 +709,16 @@ def scaling_cells(
             }
         )
     return cells
+
+
+def _check_device(device: str) -> str:
+    """``auto`` resolved, an unavailable device refused (before any work)."""
+    from seqselect.train import resolve_device
+
+    try:
+        return str(resolve_device(device))
+    except RuntimeError as exc:  # torch: an unknown device string
+        raise SeqSelectError(f"--device {device!r}: {exc}") from None
 
 
 def _measure_seconds(share: float) -> float:
