@@ -22,7 +22,10 @@ run: setup
 	$(VENV)/bin/seqselect models
 	$(VENV)/bin/seqselect demo
 
+# The HTML report test renders the page in Debian's Chromium; install it if missing
+# (the test skips, saying why, only where it cannot be installed).
 test: setup
+	-bash scripts/install-chromium.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
