@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# The main job: a bake-off of the advisor's shortlist on a bundled real dataset
+# (GunPoint, UCR archive via aeon), three-minute budget, HTML report and exported winner.
 run: setup
 	$(VENV)/bin/seqselect models
-	$(VENV)/bin/seqselect demo
+	$(VENV)/bin/seqselect bakeoff ucr:GunPoint --budget 3m --seeds 3 --params 20000 \
+		--html seqselect-runs/gunpoint.html --export seqselect-runs/gunpoint-winner
 
 # The HTML report test renders the page in Debian's Chromium; install it if missing
 # (the test skips, saying why, only where it cannot be installed).
