@@ -62,7 +62,7 @@ def command(*args: Any, **kwargs: Any) -> Callable:
             except (SeqSelectError, FileNotFoundError) as exc:
                 if _state["debug"]:
                     raise
-                raise fail(str(exc).strip("'\"")) from None
+                raise fail(str(exc)) from None
             except KeyboardInterrupt:
                 raise fail("interrupted", code=130) from None
             except Exception as exc:
