@@ -87,6 +87,20 @@ def _linear_scan_(a: Tensor, h: Tensor, reverse: bool = False) -> Tensor:
     return h
 
 
+def _contract_n(h: Tensor, v: Tensor) -> Tensor:
+    """``sum_n h[b, t, e, n] v[b, t, n]`` -> ``(B, T, E)``, as a batched row-vector product.
+
+    ``v @ h^T`` lets BLAS read h through a transposed view; it is several times faster on
+    CPU than ``einsum`` or ``h @ v`` for these small (E, N) matrices.
+    """
+    return (v.unsqueeze(-2) @ h.transpose(-1, -2)).squeeze(-2)
+
+
+def _contract_e(h: Tensor, v: Tensor) -> Tensor:
+    """``sum_e h[b, t, e, n] v[b, t, e]`` -> ``(B, T, N)``."""
+    return (v.unsqueeze(-2) @ h).squeeze(-2)
+
+
 def _chunk_states(x, delta, A, Bm, h0) -> tuple[Tensor, Tensor]:
     """States of one chunk: ``hs, dA: (B, T, E, N)`` from ``x, delta: (B, T, E)``,
     ``Bm: (B, T, N)`` and the incoming state ``h0: (B, E, N)``."""
@@ -118,7 +132,7 @@ class _SelectiveScan(torch.autograd.Function):
             sl = slice(i, i + chunk)
             starts.append(h)
             hs, _ = _chunk_states(x[:, sl], delta[:, sl], A, Bm[:, sl], h)
-            y[:, sl] = torch.einsum("bten,btn->bte", hs, Cm[:, sl])
+            y[:, sl] = _contract_n(hs, Cm[:, sl])
             h = hs[:, -1].clone()
         ctx.chunk = chunk
         ctx.save_for_backward(x, delta, A, Bm, Cm, torch.stack(starts, 1))
@@ -142,15 +156,16 @@ class _SelectiveScan(torch.autograd.Function):
             lam = gyc.unsqueeze(-1) * Cc.unsqueeze(2)  # (B, T, E, N): dL/dh_t through y_t
             if carry is not None:
                 lam[:, -1] += carry
-            a_next = torch.zeros_like(dA)
+            a_next = torch.empty_like(dA)  # a_next[:, t] = dA[:, t + 1]
             a_next[:, :-1] = dA[:, 1:]
+            a_next[:, -1] = 0
             _linear_scan_(a_next.view(Bsz, T, -1), lam.view(Bsz, T, -1), reverse=True)
             carry = dA[:, 0] * lam[:, 0]
             # u_t = delta_t x_t B_t
-            lam_b = torch.einsum("bten,btn->bte", lam, Bc)  # (B, T, E)
+            lam_b = _contract_n(lam, Bc)  # (B, T, E)
             gx[:, sl] = lam_b * dc
-            gB[:, sl] = torch.einsum("bten,bte->btn", lam, dc * xc)
-            gC[:, sl] = torch.einsum("bten,bte->btn", hs, gyc)
+            gB[:, sl] = _contract_e(lam, dc * xc)
+            gC[:, sl] = _contract_e(hs, gyc)
             # dA_t = exp(delta_t A): dL/d(dA_t) = lam_t h_{t-1}; s = that * dA_t
             s = lam.mul_(dA)
             s[:, 1:] *= hs[:, :-1]
