@@ -203,6 +203,18 @@ def test_parallel_scan_gradients_equal_the_sequential_loop(L, chunk):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10, msg=f"gradient of {name}")
 
 
+def test_parallel_scan_in_batch_groups(monkeypatch):
+    """A small element budget splits the batch into groups and the length into chunks."""
+    monkeypatch.setattr(mamba_mod, "_CHUNK_ELEMENTS", 1000)
+    args = [a.requires_grad_() for a in _scan_args(300, batch=3, dtype=torch.float64)]
+    y = selective_scan(*args)
+    torch.testing.assert_close(y, selective_scan_ref(*args), atol=1e-10, rtol=1e-10)
+    got = torch.autograd.grad(y.sum(), args)
+    want = torch.autograd.grad(selective_scan_ref(*args).sum(), args)
+    for a, b in zip(got, want, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+
+
 def test_parallel_scan_passes_gradcheck():
     args = [a.requires_grad_() for a in _scan_args(21, E=3, N=2, dtype=torch.float64)]
     assert torch.autograd.gradcheck(lambda *a: selective_scan(*a, chunk=8), args)

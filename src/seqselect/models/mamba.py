@@ -185,19 +185,31 @@ def selective_scan(
         x: ``(B, L, E)`` inputs. delta: ``(B, L, E)`` positive step sizes.
         A: ``(E, N)`` (negative) state matrix diagonal. B, C: ``(B, L, N)``.
         D: ``(E,)`` skip weights, or None.
-        chunk: steps per chunk (default: about 1M elements of ``(B, T, E, N)``).
+        chunk: steps per chunk. Default: at least ``min(L, _BLOCK**2)`` steps (so each
+            chunk is scanned in parallel, two levels deep), and about ``_CHUNK_ELEMENTS`` elements
+            of ``(B, T, E, N)`` per chunk, splitting the batch into groups when needed:
+            a chunk that fits in cache runs about twice as fast as one that does not.
     Returns:
         ``y: (B, L, E)`` with ``h_t = exp(delta_t A) h_{t-1} + delta_t x_t B_t``,
         ``y_t = C_t h_t + D x_t`` and ``h_{-1} = 0``. Computed in float32 at least.
     """
     Bsz, L, E = x.shape
     dtype = torch.promote_types(x.dtype, torch.float32)
+    step_elements = E * A.shape[1]
+    group = Bsz
     if chunk is None:
-        chunk = max(_BLOCK, _CHUNK_ELEMENTS // (Bsz * E * A.shape[1]))
-    args = (t.to(dtype) for t in (x, delta, A, B, C))
-    y = _SelectiveScan.apply(*args, chunk)
+        shortest = min(L, _BLOCK * _BLOCK)
+        group = max(1, min(Bsz, _CHUNK_ELEMENTS // (shortest * step_elements)))
+        chunk = max(shortest, _CHUNK_ELEMENTS // (group * step_elements))
+    x_, delta_, A_, B_, C_ = (t.to(dtype) for t in (x, delta, A, B, C))
+    ys = [
+        _SelectiveScan.apply(x_[i : i + group], delta_[i : i + group], A_, B_[i : i + group],
+                             C_[i : i + group], chunk)
+        for i in range(0, Bsz, group)
+    ]  # batch groups are independent sequences
+    y = ys[0] if len(ys) == 1 else torch.cat(ys, dim=0)
     if D is not None:
-        y = y + x.to(dtype) * D.to(dtype)
+        y = y + x_ * D.to(dtype)
     return y.to(x.dtype)
 
 
