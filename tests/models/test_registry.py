@@ -104,3 +104,22 @@ def test_gated_tcn_streams_like_it_runs():
             y, state = model.step(x[:, t], state)
             steps.append(y)
     torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-5, rtol=1e-5)
+
+
+def test_tcn_weight_norm_equals_torchs():
+    from torch.nn.utils.parametrizations import weight_norm as torch_weight_norm
+
+    from seqselect.models.tcn import weight_norm
+
+    torch.manual_seed(0)
+    ours, theirs = nn.Conv1d(4, 6, 3), nn.Conv1d(4, 6, 3)
+    theirs.load_state_dict(ours.state_dict())
+    weight_norm(ours)
+    torch_weight_norm(theirs)
+    assert ours.state_dict().keys() == theirs.state_dict().keys()
+    x = torch.randn(2, 4, 10)
+    ours(x).square().sum().backward()
+    theirs(x).square().sum().backward()
+    torch.testing.assert_close(ours(x), theirs(x))
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, msg=name)

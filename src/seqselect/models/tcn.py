@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import weight_norm
+from torch.nn.utils import parametrize
 
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
@@ -39,6 +39,30 @@ class TCNConfig:
 def receptive_field(kernel_size: int, n_levels: int, convs_per_level: int = 2) -> int:
     """Steps one output sees: ``1 + convs (K - 1) (2^N - 1)``."""
     return 1 + convs_per_level * (kernel_size - 1) * (2**n_levels - 1)
+
+
+class _WeightNorm(nn.Module):
+    """``w = g v / ||v||`` per output channel (Salimans & Kingma 2016).
+
+    The same parametrization as ``torch.nn.utils.parametrizations.weight_norm`` (same
+    state-dict keys), except that registering it on the meta device computes no norm:
+    torch's meta norm is a slow Python decomposition, which made the ``params=`` width
+    search (it builds models on the meta device) take seconds per TCN.
+    """
+
+    def forward(self, weight_g: Tensor, weight_v: Tensor) -> Tensor:
+        return torch._weight_norm(weight_v, weight_g, 0)
+
+    def right_inverse(self, weight: Tensor) -> tuple[Tensor, Tensor]:
+        if weight.is_meta:
+            return weight.new_empty(weight.shape[0], *([1] * (weight.dim() - 1))), weight
+        return torch.norm_except_dim(weight, 2, 0), weight
+
+
+def weight_norm(module: nn.Module) -> nn.Module:
+    """Weight-normalise ``module.weight`` through ``torch.nn.utils.parametrize``."""
+    parametrize.register_parametrization(module, "weight", _WeightNorm(), unsafe=True)
+    return module
 
 
 class TemporalConv(nn.Module):
