@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from seqselect.models import ModelCard, create_model, register_model
+from seqselect.models import ModelCard, create_model, list_models, register_model
 from seqselect.models.base import SequenceModel
 from seqselect.models.tcn import receptive_field
 
@@ -22,6 +22,7 @@ def test_duplicate_name_raises():
         name="lstm", family="rnn", year=1997, time_complexity="O(L)",
         memory_complexity="O(L)", causal=True, streaming=True, max_len=None, summary="dup",
     )
+    assert "lstm" in list_models()  # the zoo is loaded, so "lstm" is taken
     with pytest.raises(ValueError, match="already registered"):
         register_model(card, Cfg)(lambda spec, cfg: nn.Identity())
 
