@@ -28,6 +28,9 @@ import sys
 import time
 from typing import Any
 
+# Set once this module is imported, i.e. after the interpreter, torch and seqselect have
+# started: the parent reports the difference to its own wall time as start-up.
+_T0 = time.perf_counter()
 MARKER = "SEQSELECT_CELL "
 _OOM_TEXT = ("out of memory", "can't allocate memory", "not enough memory", "bad_alloc")
 
@@ -65,12 +68,14 @@ class _Memory:
         self.device = device
         self.method = ""
         self.baseline = 0.0
+        self.t_start = self.t_peak = None  # when the baseline and the peak were taken
 
     def start(self) -> None:
         import torch
 
         from seqselect.bench import memory
 
+        self.t_start = time.perf_counter()
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
@@ -90,6 +95,7 @@ class _Memory:
 
         from seqselect.bench import memory
 
+        self.t_peak = time.perf_counter()
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
             return torch.cuda.max_memory_allocated() / memory.MB - self.baseline
@@ -265,6 +271,14 @@ def run_cell(args: dict[str, Any]) -> dict[str, Any]:
         result["load_avg"] = round(os.getloadavg()[0], 2)
     result["threads"] = torch.get_num_threads()
     result["memory_method"] = mem.method
+    end = time.perf_counter()
+    if mem.t_start is not None and mem.t_peak is not None:
+        result["phases_s"] = {
+            "setup": round(mem.t_start - _T0, 3),  # model (width search) and data
+            "measure": round(mem.t_peak - mem.t_start, 3),  # warm-up and timed repeats
+            "flops": round(end - mem.t_peak, 3),  # the FLOP-counting pass
+            "total": round(end - _T0, 3),
+        }
     result["baseline_mb"] = round(mem.baseline, 1)
     return result
 

@@ -123,6 +123,8 @@ def _run_child(args: dict[str, Any], timeout_s: float, threads: int | None) -> d
         if line.startswith(MARKER):
             result = json.loads(line[len(MARKER):])
             result["wall_s"] = wall
+            if "phases_s" in result:  # interpreter, torch and seqselect imports
+                result["phases_s"]["startup"] = round(wall - result["phases_s"]["total"], 3)
             return result
     if proc.returncode < 0:
         signal = -proc.returncode
