@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from seqselect.cli._app import command, console, err_console
@@ -49,6 +50,17 @@ def _num(v: float | None, fmt: str) -> str:
     return format(v, fmt)
 
 
+def _sig(v: float | None) -> str:
+    """A number in at most ~5 characters: 13495, 138.5, 4.79, 0.399."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
+
+
 def _write_json(payload: Any, target: str) -> None:
     text = json.dumps(payload, indent=2, default=str) + "\n"
     if target == "-":
@@ -64,26 +76,32 @@ def render_bench(report) -> None:
     s = report.settings
     env = report.environment
     table = Table(
-        title=f"seqselect bench: batch {s.get('batch')}, params {s.get('params') or 'default'}, "
-        f"{s.get('repeats')} repeats (median) after {s.get('warmup')} warm-up",
+        title=f"seqselect bench: batch {s.get('batch')}, params {s.get('params') or 'default':,}, "
+        f"median of {s.get('repeats')} after {s.get('warmup')} warm-up",
         caption=f"{env.get('device')} · {env.get('cpu')} · {env.get('threads')} threads · "
-        f"torch {env.get('torch')}. vs LSTM: time as % of LSTM's at the same length and mode "
-        "(the guide's view); stream: per-step latency.",
+        f"torch {env.get('torch')}. vs LSTM: time as % of LSTM's at the same L and mode "
+        "(the guide's view). stream: per-step latency.",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 0),
     )
-    for col, justify in (("model", "left"), ("mode", "left"), ("L", "right"), ("params", "right"),
-                         ("time ms", "right"), ("vs LSTM", "right"), ("peak MB", "right"),
-                         ("GFLOP", "right"), ("status", "left")):
-        table.add_column(col, justify=justify)
+    table.add_column("model", no_wrap=True)
+    table.add_column("mode", no_wrap=True)
+    for col in ("L", "params", "ms", "vs LSTM", "peak MB", "GFLOP"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("status", min_width=6)
     for r in report.results:
         status = r["status"]
         note = status if status == "ok" else f"{status}: {(r.get('error') or '')[:60]}"
+        rel = r.get("relative_pct")
         table.add_row(
             r["model"], r["mode"], str(r["length"]),
-            f"{r['params']:,}" if r.get("params") else "-",
-            _num(r.get("time_ms"), ".2f"),
-            _num(r.get("relative_pct"), ".0f") + ("%" if r.get("relative_pct") is not None else ""),
-            _num(r.get("peak_mb"), ".1f"),
-            _num(r["flops"] / 1e9 if r.get("flops") else None, ".3g"),
+            f"{r['params'] / 1000:,.0f}k" if r.get("params") else "-",
+            _sig(r.get("time_ms")),
+            f"{rel:.0f}%" if rel is not None else "-",
+            _sig(r.get("peak_mb")),
+            _sig(r["flops"] / 1e9 if r.get("flops") else None),
             f"[{_STATUS_STYLE.get(status, 'white')}]{note}[/]",
         )
     console.print(table)
