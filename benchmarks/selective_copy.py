@@ -12,8 +12,10 @@ tokens from 1..vocab-1 at random distinct positions among noise tokens (0), then
 ``n_memorize`` marker tokens (id ``vocab``); the model must output the data tokens, in
 order, at the marker positions. Per-token accuracy there; chance is 1/(vocab-1).
 
-    .venv/bin/python benchmarks/selective_copy.py                  # defaults below
-    .venv/bin/python benchmarks/selective_copy.py --steps 300 --json out.json
+    .venv/bin/python benchmarks/selective_copy.py --threads 1        # L=128, 8 tokens (~30 min)
+    .venv/bin/python benchmarks/selective_copy.py --threads 1 --length 64 --n-memorize 4 \
+        --vocab 5 --steps 500                                         # smaller (~10 min)
+    .venv/bin/python benchmarks/selective_copy.py --params 67000      # parameter-matched models
 """
 
 from __future__ import annotations
@@ -50,10 +52,11 @@ def selective_copy_batch(
 
 def train_one(name: str, args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
-    overrides = {"d_model": args.d_model, "n_layers": args.n_layers,
-                 **json.loads(args.overrides).get(name, {})}
+    overrides = {"n_layers": args.n_layers, **json.loads(args.overrides).get(name, {})}
+    if args.params is None:
+        overrides.setdefault("d_model", args.d_model)
     model = create_model(name, vocab_size=args.vocab + 1, d_output=args.vocab + 1,
-                         task="per_step", causal=True, **overrides)
+                         task="per_step", causal=True, params=args.params, **overrides)
     opt = torch.optim.AdamW(param_groups(model, lr=args.lr, weight_decay=args.weight_decay))
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=[g["lr"] for g in opt.param_groups], total_steps=args.steps, pct_start=0.1
@@ -87,7 +90,8 @@ def train_one(name: str, args: argparse.Namespace) -> dict:
             correct += (model(x)[:, -M:].argmax(-1) == y).sum().item()
             total += y.numel()
     return {
-        "model": name, "overrides": overrides, "params": count_parameters(model), "test_accuracy": correct / total,
+        "model": name, "d_model": model.config.d_model, "overrides": overrides,
+        "params": count_parameters(model), "test_accuracy": correct / total,
         "chance": 1 / (args.vocab - 1), "train_seconds": round(train_s, 1), "curve": curve,
     }
 
@@ -95,12 +99,14 @@ def train_one(name: str, args: argparse.Namespace) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="mamba,s4d")
-    p.add_argument("--length", type=int, default=256, help="total length, markers included")
-    p.add_argument("--n-memorize", type=int, default=16)
-    p.add_argument("--vocab", type=int, default=16, help="noise + data symbols (the marker is extra)")
-    p.add_argument("--d-model", type=int, default=64)
+    p.add_argument("--length", type=int, default=128, help="total length, markers included")
+    p.add_argument("--n-memorize", type=int, default=8)
+    p.add_argument("--vocab", type=int, default=10, help="noise + data symbols (the marker is extra)")
+    p.add_argument("--d-model", type=int, default=64, help="width of every model (the paper's D)")
+    p.add_argument("--params", type=int, default=None,
+                   help="instead of --d-model: match every model to this many parameters")
     p.add_argument("--n-layers", type=int, default=2)
-    p.add_argument("--steps", type=int, default=800)
+    p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -116,10 +122,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     results = [train_one(name, args) for name in args.models.split(",")]
     print(f"\nselective copying: length {args.length}, {args.n_memorize} tokens, vocab "
-          f"{args.vocab}, {args.n_layers} layers, D={args.d_model}, {args.steps} steps x "
+          f"{args.vocab}, {args.n_layers} layers, "
+          f"{f'~{args.params} params' if args.params else f'D={args.d_model}'}, {args.steps} steps x "
           f"batch {args.batch}, lr {args.lr}")
     for r in results:
-        print(f"  {r['model']:6s} params {r['params']:7d}  test accuracy {r['test_accuracy']:.3f} "
+        print(f"  {r['model']:6s} D={r['d_model']:<4d} params {r['params']:7d}  test accuracy {r['test_accuracy']:.3f} "
               f"(chance {r['chance']:.3f})  train {r['train_seconds']:.0f}s")
     if args.json:
         with open(args.json, "w") as f:
