@@ -26,18 +26,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).parent))
 
 from _timing import environment, forward_backward, time_alternating
+from peers import _BackboneOnly
 from seqselect import create_model
-
-
-class _BackboneOnly(nn.Module):
-    """Our backbones take ``(h, mask)``; give them the peer's one-argument call."""
-
-    def __init__(self, backbone: nn.Module):
-        super().__init__()
-        self.backbone = backbone
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.backbone(h, None)
 
 
 def mamba_pair(d_model: int, n_layers: int, d_state: int) -> tuple[nn.Module, nn.Module]:
