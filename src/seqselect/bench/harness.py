@@ -172,6 +172,9 @@ def measure_cell(
             out-of-memory, for tests and for rehearsing a smaller machine.
         kind: ``model`` (a zoo model) or ``attention`` (a bare attention, ``impl`` =
             ``naive`` or ``sdpa`` and ``n_heads``/``d_model`` in ``extra``).
+        extra: passed to the cell, e.g. ``count_flops=False`` to skip the FLOP-counting
+            pass (one more forward/backward, and the first use of the counter imports
+            torch._dynamo: a few seconds per cell).
     """
     if mode not in MODES:
         raise SeqSelectError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -370,6 +373,7 @@ def run_bench(
     progress: bool | Callable[[dict], None] = True,
     memory_check: bool = True,
     memory_limit_mb: float | None = None,
+    count_flops: bool = True,
 ) -> BenchReport:
     """Measure every (model, length, mode) cell, each in a fresh subprocess.
 
@@ -391,6 +395,7 @@ def run_bench(
         memory_check: skip a cell (status ``skipped``, with ``estimate_mb``) when its
             estimated memory exceeds the free memory.
         memory_limit_mb: cap every cell's extra address space (CPU), see ``measure_cell``.
+        count_flops: count FLOPs (one more pass per cell); False leaves ``flops`` None.
 
     Returns:
         A :class:`BenchReport`; no cell failure raises (it is recorded in the row).
@@ -418,7 +423,7 @@ def run_bench(
         cells, batch=batch, params=params, repeats=repeats, warmup=warmup, device=device,
         threads=threads, timeout_s=timeout_s, d_input=d_input, d_output=d_output,
         overrides=overrides, causal=causal, progress=progress, memory_check=memory_check,
-        memory_limit_mb=memory_limit_mb,
+        memory_limit_mb=memory_limit_mb, count_flops=count_flops,
     )
     settings = dict(models=models, lengths=lengths, batch=batch, params=params, modes=modes,
                     repeats=repeats, warmup=warmup, timeout_s=timeout_s, d_input=d_input,
@@ -445,6 +450,7 @@ def run_cells(
     progress: bool | Callable[[dict], None] = False,
     memory_check: bool = True,
     memory_limit_mb: float | None = None,
+    count_flops: bool = True,
 ) -> list[dict[str, Any]]:
     """Run the given ``(model, mode, length)`` cells in order (one configuration for all)
     and return their rows, with the guide's view (``relative_pct``) filled in.
@@ -469,7 +475,7 @@ def run_cells(
                            repeats=repeats, warmup=warmup, device=device, threads=threads,
                            timeout_s=timeout_s, d_input=d_input, d_output=d_output,
                            causal=causal, memory_check=memory_check,
-                           memory_limit_mb=memory_limit_mb)
+                           memory_limit_mb=memory_limit_mb, count_flops=count_flops)
             results.append(row)
             log.info("cell %s %s L=%d: %s", m, mode, n, row["status"])
             bar.advance(row)

@@ -505,16 +505,35 @@ def verify_claims(
     registered = list_models()
     model_cells, attention_cells = plan_cells(data, st, registered)
     log.info("verify-claims: %d model cells, %d attention cells", len(model_cells), len(attention_cells))
-    rows = run_cells(
-        model_cells, batch=st.batch, params=st.params, repeats=st.repeats, warmup=st.warmup,
-        device=device, threads=threads, timeout_s=st.timeout_s, progress=progress,
-    )
+    # The FLOP-counting pass costs one more step per cell: only where a claim reads FLOPs.
+    flop_keys = _flop_cells(data, st, registered)
+    rows = []
+    for wants_flops in (True, False):
+        cells = [c for c in model_cells if ((c[0], c[1]) in flop_keys) == wants_flops]
+        rows += run_cells(
+            cells, batch=st.batch, params=st.params, repeats=st.repeats, warmup=st.warmup,
+            device=device, threads=threads, timeout_s=st.timeout_s, progress=progress,
+            count_flops=wants_flops,
+        )
     attention_rows = [_run_attention(cell, device, threads, st.timeout_s) for cell in attention_cells]
     verdicts = judge_claims(data, st, registered, rows, attention_rows)
     settings = {**st.__dict__, "description": st.describe(), "device": device,
                 "why_params": data["settings"].get("why_params", "")}
     return VerifyReport(settings=settings, environment=environment(device, threads),
                         claims=verdicts, cells=[*rows, *attention_rows])
+
+
+def _flop_cells(data: dict[str, Any], st: Settings, registered: Sequence[str]) -> set[tuple[str, str]]:
+    """(model, mode) pairs whose FLOPs some claim reads."""
+    aliases = data["settings"].get("aliases", {})
+    out = set()
+    for c in data["claims"]:
+        m = c["measure"]
+        if m["kind"] == "exponent" and "flops" in (m["metric"], m.get("also")):
+            model = resolve_model(m["model"], aliases, registered)
+            if model is not None:
+                out.add((model, m["mode"]))
+    return out
 
 
 def _run_attention(cell: dict[str, Any], device: str, threads: int | None, timeout_s: float) -> dict:

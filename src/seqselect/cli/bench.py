@@ -140,6 +140,7 @@ def bench_command(
                                        "longformer.window=64 (repeatable)."),
     causal: bool = typer.Option(False, help="Build train/infer models causally."),
     memory_check: bool = typer.Option(True, help="Skip cells whose estimate exceeds free memory."),
+    flops: bool = typer.Option(True, help="Count FLOPs (one more pass per cell)."),
     json_out: str = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report "
                                  "('-': print it on stdout instead of the table)."),
     csv_out: str = typer.Option(None, "--csv", metavar="FILE", help="Write the rows as CSV."),
@@ -155,7 +156,7 @@ def bench_command(
         params=params or None, modes=_split(modes), repeats=repeats, warmup=warmup,
         device=device, threads=threads, timeout_s=timeout,
         overrides=_parse_overrides(override or []), causal=causal,
-        progress=sys.stderr.isatty(), memory_check=memory_check,
+        progress=sys.stderr.isatty(), memory_check=memory_check, count_flops=flops,
     )
     if json_out:
         _write_json(report.to_dict(), json_out)
