@@ -131,3 +131,11 @@ def test_package_is_callable_as_the_issue_spells_it():
     assert seqselect.run_bench is run_bench
     assert callable(seqselect.bench)
     assert seqselect.bench.fit_exponent([1, 2], [1, 2]) == pytest.approx(1.0)
+
+
+def test_the_plain_subprocess_start_works_too(monkeypatch):
+    monkeypatch.setenv("SEQSELECT_BENCH_START", "subprocess")
+    row = measure_cell("tcn", 8, "infer", batch=1, params=3_000, repeats=1, warmup=0,
+                       device="cpu", count_flops=False)
+    assert row["status"] == "ok", row
+    assert row["flops"] is None and row["pid"] != os.getpid()

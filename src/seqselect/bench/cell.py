@@ -283,6 +283,22 @@ def run_cell(args: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def child_main(args: dict[str, Any], conn) -> None:
+    """Entry point of a cell forked from the harness's fork server (see
+    ``harness._run_forked``): run the cell and send its result through ``conn``."""
+    global _T0
+    _T0 = time.perf_counter()  # this process starts now; its imports were preloaded
+    # stdout belongs to the parent (``seqselect bench --json -`` prints JSON there).
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        result = run_cell(args)
+    except MemoryError as exc:
+        result = {"status": "oom", "error": f"MemoryError: {exc}"}
+    conn.send(result)
+    conn.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:

@@ -107,35 +107,109 @@ def _child_env(threads: int | None) -> dict[str, str]:
     return env
 
 
+# Where cells start. ``forkserver``: a server process imports torch, seqselect and
+# torch._dynamo (which every optimizer and the FLOP counter import on first use) once;
+# each cell is a fresh process forked from it, which saves the 3-7 s of imports a cell
+# would otherwise pay. ``subprocess``: ``python -m seqselect.bench.cell`` per cell (the
+# fallback where fork is unavailable). Set SEQSELECT_BENCH_START to choose.
+_PRELOAD = ["seqselect.bench.cell", "seqselect.models.zoo", "torch._dynamo"]
+_forkserver_ctx = None
+
+
+def _start_method() -> str:
+    import multiprocessing
+
+    method = os.environ.get("SEQSELECT_BENCH_START", "auto")
+    if method == "auto":
+        return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "subprocess"
+    if method not in ("forkserver", "subprocess"):
+        raise SeqSelectError(f"SEQSELECT_BENCH_START must be forkserver or subprocess, got {method!r}")
+    return method
+
+
+def _context():
+    global _forkserver_ctx
+    if _forkserver_ctx is None:
+        import multiprocessing
+
+        _forkserver_ctx = multiprocessing.get_context("forkserver")
+        _forkserver_ctx.set_forkserver_preload(_PRELOAD)
+    return _forkserver_ctx
+
+
 def _run_child(args: dict[str, Any], timeout_s: float, threads: int | None) -> dict[str, Any]:
-    """Spawn ``python -m seqselect.bench.cell`` and turn whatever happens into a row part."""
-    cmd = [sys.executable, "-m", "seqselect.bench.cell", json.dumps(args)]
+    """Run one cell in a fresh process and turn whatever happens into a row part."""
     start = time.perf_counter()
+    if _start_method() == "forkserver":
+        result, returncode, tail = _run_forked(args, timeout_s)
+    else:
+        result, returncode, tail = _run_subprocess(args, timeout_s, threads)
+    wall = round(time.perf_counter() - start, 2)
+    if result is not None:
+        result["wall_s"] = wall
+        if "phases_s" in result:  # process start-up (and imports, for subprocess)
+            result["phases_s"]["startup"] = round(wall - result["phases_s"]["total"], 3)
+        return result
+    if returncode is None:
+        return {"status": "timeout", "wall_s": wall,
+                "error": f"no result within the {timeout_s:g} s time-out"}
+    if returncode < 0:
+        signal = -returncode
+        if signal == 9:
+            return {"status": "oom", "wall_s": wall,
+                    "error": "killed by SIGKILL (most likely the kernel's out-of-memory killer)"}
+        return {"status": "error", "wall_s": wall, "error": f"killed by signal {signal}"}
+    status = "oom" if "MemoryError" in tail or "out of memory" in tail.lower() else "error"
+    return {"status": status, "wall_s": wall,
+            "error": f"exit code {returncode}: {tail or 'no output'}"}
+
+
+def _run_forked(args: dict[str, Any], timeout_s: float) -> tuple[dict | None, int | None, str]:
+    """(result, exit code, output tail); exit code None means the time-out passed."""
+    from seqselect.bench.cell import child_main
+
+    ctx = _context()
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=child_main, args=(args, send), daemon=True)
+    proc.start()
+    send.close()  # the child holds the only sending end: its death reads as EOF here
+    try:
+        if not receive.poll(timeout_s):
+            proc.kill()
+            proc.join()
+            return None, None, ""
+        try:
+            result = receive.recv()
+        except EOFError:  # the child died before sending (killed, or crashed hard)
+            result = None
+    finally:
+        receive.close()
+    proc.join(timeout=30)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+    hint = ""
+    if result is None and proc.exitcode is not None and proc.exitcode > 0:
+        hint = ("the cell's process failed before it could run (traceback on stderr). If "
+                "you call run_bench from a script, guard the call with `if __name__ == "
+                "'__main__':` (the fork server imports your script, as in any "
+                "multiprocessing code), or set SEQSELECT_BENCH_START=subprocess")
+    return result, proc.exitcode if result is None else 0, hint
+
+
+def _run_subprocess(args: dict[str, Any], timeout_s: float,
+                    threads: int | None) -> tuple[dict | None, int | None, str]:
+    cmd = [sys.executable, "-m", "seqselect.bench.cell", json.dumps(args)]
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout_s, env=_child_env(threads)
         )
     except subprocess.TimeoutExpired:
-        return {"status": "timeout", "error": f"no result within the {timeout_s:g} s time-out",
-                "wall_s": round(time.perf_counter() - start, 2)}
-    wall = round(time.perf_counter() - start, 2)
+        return None, None, ""
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(MARKER):
-            result = json.loads(line[len(MARKER):])
-            result["wall_s"] = wall
-            if "phases_s" in result:  # interpreter, torch and seqselect imports
-                result["phases_s"]["startup"] = round(wall - result["phases_s"]["total"], 3)
-            return result
-    if proc.returncode < 0:
-        signal = -proc.returncode
-        if signal == 9:
-            return {"status": "oom", "wall_s": wall,
-                    "error": "killed by SIGKILL (most likely the kernel's out-of-memory killer)"}
-        return {"status": "error", "wall_s": wall, "error": f"killed by signal {signal}"}
-    tail = (proc.stderr or proc.stdout).strip()[-1500:]
-    status = "oom" if "MemoryError" in tail or "out of memory" in tail.lower() else "error"
-    return {"status": status, "wall_s": wall,
-            "error": f"exit code {proc.returncode}: {tail or 'no output'}"}
+            return json.loads(line[len(MARKER):]), proc.returncode, ""
+    return None, proc.returncode, (proc.stderr or proc.stdout).strip()[-1500:]
 
 
 def measure_cell(
