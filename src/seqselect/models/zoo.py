@@ -1,9 +1,6 @@
 """Imports every model file so that its ``@register_model`` entrypoints run.
 
-Add one line here per new model file.
+Add the new model file's name here.
 """
 
-import seqselect.models.mamba
-import seqselect.models.s4
-import seqselect.models.s4d  # noqa: F401
-from seqselect.models import cnn, rnn, sparse, tcn, transformer  # noqa: F401
+from seqselect.models import cnn, mamba, rnn, s4, s4d, sparse, tcn, transformer  # noqa: F401
