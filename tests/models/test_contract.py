@@ -39,7 +39,8 @@ def inputs(tokens: bool, batch: int = B, length: int = L) -> torch.Tensor:
 
 
 def test_public_surface_lists_every_family():
-    required = {"rnn", "lstm", "gru", "bilstm", "cnn1d", "transformer", "tcn"}
+    required = {"rnn", "lstm", "gru", "bilstm", "cnn1d", "transformer", "tcn", "longformer",
+                "bigbird", "linformer", "performer", "s4", "s4d", "mamba"}
     assert required <= set(seqselect.list_models())
     card = seqselect.model_card("tcn")
     for field in ("name", "family", "year", "time_complexity", "memory_complexity",
