@@ -415,6 +415,18 @@ def _estimate(plan: _ModelPlan, done: list[dict], batch: int, length: int, mode:
         guess = extrapolate([r["length"] for r in ok], [r["peak_mb"] for r in ok], length)
         if guess is not None:
             return max([guess, *(r["peak_mb"] or 0.0 for r in ok if r["length"] <= length)])
+    if mode in ("train", "infer"):
+        # The advisor's per-family model (calibrated on what autograd saves, aware of
+        # fused attention and chunked scans), plus gradients and Adam's two moments; for
+        # inference, which keeps no activations, it is an upper bound.
+        from seqselect.advisor import estimate_memory
+
+        try:
+            est = estimate_memory(plan.name, length, batch, d_model=plan.d_model)
+        except (KeyError, ValueError) as exc:
+            log.debug("advisor has no memory estimate for %s: %s", plan.name, exc)
+        else:
+            return est.bytes / memory.MB + 3 * (plan.params or 0) * 4 / memory.MB
     return memory.estimate_memory_mb(
         params=plan.params or 0, d_model=plan.d_model or 1, n_layers=plan.n_layers,
         n_heads=plan.n_heads, batch=batch, length=length, mode=mode,

@@ -7,10 +7,11 @@ so what came before the baseline (imports, the width search) cannot leak into th
 Without ``/proc`` (macOS) the fallback is ``getrusage``'s ``ru_maxrss``, which cannot be
 reset: the peak is then only an upper bound.
 
-The estimate is deliberately simple (weights, optimizer state, stored activations, and a
-score matrix for cards whose memory is O(L^2)); it only decides whether a cell is worth
-trying. Once two lengths of a model have been measured, the harness extrapolates the
-measured peaks instead, which knows about fused kernels and the analytic formula does not.
+Before a cell runs, the harness estimates its memory to decide whether it is worth
+trying: with the advisor's per-family model (``seqselect.advisor.estimate_memory``) for
+train and infer, with :func:`estimate_memory_mb` below for streaming and for models the
+advisor does not know, and, once two lengths of a model have been measured, by
+extrapolating the measured peaks.
 """
 
 from __future__ import annotations
