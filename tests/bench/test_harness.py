@@ -139,3 +139,9 @@ def test_the_plain_subprocess_start_works_too(monkeypatch):
                        device="cpu", count_flops=False)
     assert row["status"] == "ok", row
     assert row["flops"] is None and row["pid"] != os.getpid()
+
+
+def test_a_model_that_cannot_be_built_is_recorded_and_the_run_goes_on():
+    rep = run_bench(["transformer"], [8], modes=("train",), **{**TINY, "params": 10})
+    (row,) = rep.results
+    assert row["status"] == "error" and "params" in row["error"]

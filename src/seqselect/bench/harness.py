@@ -376,6 +376,7 @@ class _ModelPlan:
     d_model: int | None
     n_layers: int
     n_heads: int
+    error: str | None = None  # the model cannot be built at this budget: its cells say so
 
 
 def _plan_model(name: str, params: int | None, overrides: dict, lengths: Sequence[int],
@@ -397,8 +398,11 @@ def _plan_model(name: str, params: int | None, overrides: dict, lengths: Sequenc
         with torch.device("meta"):
             model = create_model(name, d_input=d_input, d_output=d_output, params=params,
                                  causal=causal and card.causal, **overrides)
-    except (TypeError, ValueError) as exc:
+    except TypeError as exc:  # an override the model does not take: a usage error
         raise SeqSelectError(f"{name}: {exc}") from None
+    except ValueError as exc:  # e.g. no width matches the budget: recorded, the run goes on
+        return _ModelPlan(name=name, card=card, overrides=overrides, params=None,
+                          d_model=None, n_layers=1, n_heads=1, error=str(exc))
     cfg = model.config
     return _ModelPlan(
         name=name, card=card, overrides=overrides, params=count_parameters(model),
@@ -576,6 +580,8 @@ def _run_one(plan: _ModelPlan, mode: str, length: int, done: list[dict], *, batc
         "mode": mode, "time_ms": None, "peak_mb": None, "flops": None,
         "d_model": plan.d_model, "device": kw["device"],
     }
+    if plan.error is not None:
+        return {**base, "status": "error", "error": plan.error}
     if mode == "stream" and not plan.card.streaming:
         return {**base, "status": "unsupported",
                 "error": f"{plan.name} has no streaming step() (its card says streaming=False)"}
