@@ -57,3 +57,16 @@ def test_profile_bad_file_exits_2_with_one_message_and_leaves_the_file(tmp_path)
 def test_profile_unknown_name_exits_2():
     out = runner.invoke(app, ["profile", "ucr:NoSuchThing"])
     assert out.exit_code == 2 and "unknown classification dataset" in out.output
+
+
+def test_train_command_json_and_errors(tmp_path):
+    out = runner.invoke(app, ["train", "gru", "task:adding?length=8&n=60", "--budget", "3 steps",
+                              "--threads", "1", "--json"])
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)
+    assert result["model"] == "gru" and result["steps"] == 3 and result["seed"] == 0
+    assert result["test_metrics"]["n"] == 12  # 20% of 60
+    out = runner.invoke(app, ["train", "gru", "task:adding", "--budget", "soon"])
+    assert out.exit_code == 2 and "cannot read budget" in out.output
+    out = runner.invoke(app, ["train", "grue", "task:adding?n=30&length=5", "--budget", "1 steps"])
+    assert out.exit_code == 2 and "Did you mean" in out.output
