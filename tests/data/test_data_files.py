@@ -275,3 +275,15 @@ def test_bad_impute_and_fraction(tmp_path):
         load_dataset(str(path), target="label", impute="median")
     with pytest.raises(DataError, match="must be below 1"):
         load_dataset(str(path), target="label", val_fraction=0.5, test_fraction=0.5)
+
+
+def test_label_typos_are_flagged(tmp_path):
+    df = _wide(20, classes=("cat", "dog"))
+    df.loc[0, "label"] = "Cat"
+    df.loc[25, "label"] = "dgo"
+    path = tmp_path / "typo.csv"
+    df.to_csv(path, index=False)
+    s = load_dataset(str(path), target="label")
+    text = " ".join(s.metadata["warnings"])
+    assert "'Cat', 'cat'" in text and "'dgo'" in text and "'dog'" in text
+    assert profile_dataset(s).to_dict()["extra"]["warnings"]

@@ -123,6 +123,8 @@ def profile_command(
     for field, value in rows:
         table.add_row(field, value)
     console.print(table)
+    for warning in splits.metadata.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {warning}")
     console.print("[green]valid:[/] no missing, infinite or non-numeric values; every split is non-empty.")
 
 

@@ -96,5 +96,5 @@ def profile_dataset(splits: DatasetSplits) -> DataProfile:
         vocab_size=splits.vocab_size,
         variable_length=bool(len(lengths) and lengths.min() != lengths.max()),
         source=splits.source,
-        extra={k: v for k, v in splits.metadata.items() if k in ("split", "form", "horizon", "window", "impute", "imputed_cells", "task_inferred")},
+        extra={k: v for k, v in splits.metadata.items() if k in ("split", "form", "horizon", "window", "impute", "imputed_cells", "task_inferred", "warnings")},
     )

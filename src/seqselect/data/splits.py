@@ -12,6 +12,7 @@ Splits:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,8 @@ from seqselect.data.validate import (
     too_few_error,
 )
 from seqselect.errors import DataError
+
+log = logging.getLogger(__name__)
 
 
 def natural_sort(labels) -> list:
@@ -89,6 +92,30 @@ def carve_validation(
         return np.arange(n_train), np.array([], dtype=np.int64)
     train, val, _ = seeded_split(n_train, val_fraction, 0.0, seed, labels, f"{name} (training split)")
     return train, val
+
+
+def label_typos(labels: np.ndarray, column: str) -> list[str]:
+    """Class labels that look like typos of each other: equal ignoring case and spaces
+    ('Yes' / 'yes '), or a rare label (< 5% and < 5 rows) within one edit of a common one."""
+    import difflib
+    from collections import Counter
+
+    counts = Counter(labels.tolist())
+    out = []
+    folded: dict[str, list[str]] = {}
+    for lab in counts:
+        folded.setdefault(" ".join(str(lab).lower().split()), []).append(str(lab))
+    for group in folded.values():
+        if len(group) > 1:
+            out.append(f"labels {', '.join(repr(g) for g in sorted(group))} in {column!r} differ only in case or spacing; they are different classes - a typo?")
+    total = sum(counts.values())
+    common = [lab for lab, c in counts.items() if c >= 5]
+    for lab, c in counts.items():
+        if c < 5 and c / total < 0.05 and not str(lab).replace(".", "").isdigit():
+            close = difflib.get_close_matches(str(lab), [str(x) for x in common if x != lab], n=1, cutoff=0.6)
+            if close:
+                out.append(f"label {str(lab)!r} in {column!r} has only {c} row(s) and looks like {close[0]!r} - a typo?")
+    return out
 
 
 @dataclass
@@ -161,6 +188,11 @@ def finalize(
         names = names + extra
         index = {c: i for i, c in enumerate(names)}
         y_all = torch.tensor([index[v] for v in labels.tolist()], dtype=torch.long)
+        warnings = label_typos(labels, raw.target_name)
+        if warnings:
+            meta["warnings"] = [*meta.get("warnings", []), *warnings]
+            for w in warnings:
+                log.warning("%s: %s", raw.name, w)
     else:
         labels = None
         y_all = torch.as_tensor(np.asarray(raw.y, dtype=np.float32))

@@ -12,8 +12,8 @@ Protocol (the same for every model, so that results compare):
 * the budget (epochs, steps or wall seconds, whichever ends first) counts training
   steps; validation time counts toward a seconds budget, so "60s" means 60 s of wall time.
 * validation runs every ``eval_every`` steps (default: once per epoch, but between 10 and
-  50 times over a step or epoch budget; with a seconds budget at most every 1/50 and at
-  least every 1/10 of it) and at the end; the best state by the task metric
+  50 times over a step or epoch budget; with a seconds budget at most every 1/50 (unless
+  ``eval_every`` is given) and at least every 1/10 of it) and at the end; the best state by the task metric
   on validation (ties: lower validation loss) is restored before the test evaluation.
   ``patience`` stops after that many evaluations without improvement.
 * evaluation covers every example, including the last partial batch.
@@ -394,10 +394,11 @@ def train(
         if n_train == 0:
             raise ValueError(f"{splits.name}: the training split is empty")
         steps_per_epoch = math.ceil(n_train / batch_size)
-        eval_every = eval_every or _default_eval_every(budget, steps_per_epoch)
-        # Seconds budgets: validate at most every seconds/50 and at least every seconds/10.
-        min_gap = budget.seconds / 50 if budget.seconds is not None else 0.0
+        # Seconds budgets: validate at most every seconds/50 (unless eval_every is given)
+        # and at least every seconds/10.
+        min_gap = budget.seconds / 50 if budget.seconds is not None and eval_every is None else 0.0
         max_gap = budget.seconds / 10 if budget.seconds is not None else math.inf
+        eval_every = eval_every or _default_eval_every(budget, steps_per_epoch)
         has_val = len(splits.val) > 0
 
         history: list[dict[str, Any]] = []
