@@ -133,3 +133,15 @@ def test_timings_from_a_busy_machine_are_inconclusive():
     assert "busy" in verdicts["train-speed-tcn"]["why"]
     assert verdicts["train-speed-tcn"]["measured"] == pytest.approx(35.0)
     assert verdicts["memory-1000-tcn"]["verdict"] == "holds"  # memory is not a timing
+
+
+def test_a_cell_that_timed_out_after_complete_runs_still_counts_for_memory():
+    st = settings_for(DATA, quick=False)
+    rows = [{"model": "transformer", "mode": "train", "length": 5000, "batch": 32,
+             "status": "timeout", "time_ms": None, "peak_mb": 4200.0, "flops": None,
+             "error": "no result within 1200 s (after 1 complete run(s), peak 4200 MB)",
+             "partial": {"runs_done": 1, "run_ms": [600_000.0]}}]
+    verdicts = {v["id"]: v for v in judge_claims(DATA, st, list_models(), rows, [])}
+    oom = verdicts["memory-5000-transformer"]
+    assert oom["verdict"] == "does-not-hold" and oom["measured"] == 4200.0
+    assert "1 complete run" in oom["why"]

@@ -32,6 +32,17 @@ from typing import Any
 # started: the parent reports the difference to its own wall time as start-up.
 _T0 = time.perf_counter()
 MARKER = "SEQSELECT_CELL "
+PARTIAL_MARKER = "SEQSELECT_PARTIAL "
+
+
+def _print_progress(message: dict[str, Any]) -> None:
+    sys.stdout.write(PARTIAL_MARKER + json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+# Called after every complete run with {"partial": True, "runs_done", "peak_mb",
+# "run_ms"}: a cell that later times out or is killed still tells what it measured.
+_progress = _print_progress
 _OOM_TEXT = ("out of memory", "can't allocate memory", "not enough memory", "bad_alloc")
 
 
@@ -90,16 +101,29 @@ class _Memory:
             self.baseline = memory.peak_rss_mb()
             self.method = "peak RSS (ru_maxrss, not resettable: lower bound)"
 
-    def peak_mb(self) -> float:
+    def peak_mb(self, final: bool = True) -> float:
         import torch
 
         from seqselect.bench import memory
 
-        self.t_peak = time.perf_counter()
+        if final:
+            self.t_peak = time.perf_counter()
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
             return torch.cuda.max_memory_allocated() / memory.MB - self.baseline
         return max(0.0, memory.peak_rss_mb() - self.baseline)
+
+
+def _repeat(run, args: dict[str, Any], clock: _Clock, mem: _Memory) -> list[float]:
+    """Baseline, ``warmup`` untimed runs, ``repeats`` timed runs (their times returned);
+    progress is reported after every run."""
+    mem.start()
+    run_ms: list[float] = []
+    for i in range(args["warmup"] + args["repeats"]):
+        run_ms.append(clock.time_ms(run))
+        _progress({"partial": True, "runs_done": i + 1, "peak_mb": mem.peak_mb(final=False),
+                   "run_ms": run_ms})
+    return run_ms[args["warmup"]:]
 
 
 def _build_model(args: dict[str, Any], causal: bool):
@@ -152,8 +176,10 @@ def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, 
             # Enough passes for a stable median, but never more than ~4k steps in all.
             passes = max(1, min(args["repeats"], 4096 // max(L, 1)))
             times: list[float] = []
-            for _ in range(passes):
+            for i in range(passes):
                 one_pass(L, times)
+                _progress({"partial": True, "runs_done": i + 1,
+                           "peak_mb": mem.peak_mb(final=False), "run_ms": []})
             out["peak_mb"] = mem.peak_mb()
         out.update(
             time_ms=statistics.median(times),
@@ -182,10 +208,7 @@ def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, 
             opt.zero_grad(set_to_none=True)
             F.cross_entropy(model(x), y).backward()
 
-        mem.start()
-        for _ in range(args["warmup"]):
-            run()
-        times = [clock.time_ms(run) for _ in range(args["repeats"])]
+        times = _repeat(run, args, clock, mem)
         out["peak_mb"] = mem.peak_mb()
         if args.get("count_flops", True):
             out["flops"] = count_flops(flop_run)  # forward + backward
@@ -196,10 +219,7 @@ def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, 
             with torch.inference_mode():
                 model(x)
 
-        mem.start()
-        for _ in range(args["warmup"]):
-            run()
-        times = [clock.time_ms(run) for _ in range(args["repeats"])]
+        times = _repeat(run, args, clock, mem)
         out["peak_mb"] = mem.peak_mb()
         if args.get("count_flops", True):
             with torch.no_grad():  # FlopCounterMode and inference_mode trip over weight_norm
@@ -233,10 +253,7 @@ def _attention_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[s
             else:
                 raise ValueError(f"impl must be naive or sdpa, got {impl!r}")
 
-    mem.start()
-    for _ in range(args["warmup"]):
-        run()
-    times = [clock.time_ms(run) for _ in range(args["repeats"])]
+    times = _repeat(run, args, clock, mem)
     out = {"peak_mb": mem.peak_mb(), "time_ms": statistics.median(times), "times_ms": times}
     if args.get("count_flops", True):
         out["flops"] = count_flops(run)
@@ -286,8 +303,9 @@ def run_cell(args: dict[str, Any]) -> dict[str, Any]:
 def child_main(args: dict[str, Any], conn) -> None:
     """Entry point of a cell forked from the harness's fork server (see
     ``harness._run_forked``): run the cell and send its result through ``conn``."""
-    global _T0
+    global _T0, _progress
     _T0 = time.perf_counter()  # this process starts now; its imports were preloaded
+    _progress = conn.send
     # stdout belongs to the parent (``seqselect bench --json -`` prints JSON there).
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from seqselect.bench import memory
-from seqselect.bench.cell import MARKER
+from seqselect.bench.cell import MARKER, PARTIAL_MARKER
 from seqselect.bench.fit import extrapolate, fit_exponent
 from seqselect.errors import SeqSelectError
 
@@ -138,12 +138,17 @@ def _context():
 
 
 def _run_child(args: dict[str, Any], timeout_s: float, threads: int | None) -> dict[str, Any]:
-    """Run one cell in a fresh process and turn whatever happens into a row part."""
+    """Run one cell in a fresh process and turn whatever happens into a row part.
+
+    A cell that times out or is killed after at least one complete run keeps what those
+    runs measured: ``peak_mb`` (every run allocates alike, so it is the cell's peak) and
+    ``partial`` (runs done, their times); ``time_ms`` stays None.
+    """
     start = time.perf_counter()
     if _start_method() == "forkserver":
-        result, returncode, tail = _run_forked(args, timeout_s)
+        result, returncode, tail, partial = _run_forked(args, timeout_s)
     else:
-        result, returncode, tail = _run_subprocess(args, timeout_s, threads)
+        result, returncode, tail, partial = _run_subprocess(args, timeout_s, threads)
     wall = round(time.perf_counter() - start, 2)
     if result is not None:
         result["wall_s"] = wall
@@ -151,65 +156,92 @@ def _run_child(args: dict[str, Any], timeout_s: float, threads: int | None) -> d
             result["phases_s"]["startup"] = round(wall - result["phases_s"]["total"], 3)
         return result
     if returncode is None:
-        return {"status": "timeout", "wall_s": wall,
-                "error": f"no result within the {timeout_s:g} s time-out"}
-    if returncode < 0:
-        signal = -returncode
-        if signal == 9:
-            return {"status": "oom", "wall_s": wall,
-                    "error": "killed by SIGKILL (most likely the kernel's out-of-memory killer)"}
-        return {"status": "error", "wall_s": wall, "error": f"killed by signal {signal}"}
-    status = "oom" if "MemoryError" in tail or "out of memory" in tail.lower() else "error"
-    return {"status": status, "wall_s": wall,
-            "error": f"exit code {returncode}: {tail or 'no output'}"}
+        row = {"status": "timeout", "error": f"no result within the {timeout_s:g} s time-out"}
+    elif returncode < 0 and -returncode == 9:
+        row = {"status": "oom",
+               "error": "killed by SIGKILL (most likely the kernel's out-of-memory killer)"}
+    elif returncode < 0:
+        row = {"status": "error", "error": f"killed by signal {-returncode}"}
+    else:
+        status = "oom" if "MemoryError" in tail or "out of memory" in tail.lower() else "error"
+        row = {"status": status, "error": f"exit code {returncode}: {tail or 'no output'}"}
+    row["wall_s"] = wall
+    if partial and partial.get("runs_done"):
+        row["peak_mb"] = partial["peak_mb"]
+        row["partial"] = {k: partial[k] for k in ("runs_done", "run_ms")}
+        row["error"] += (f" (after {partial['runs_done']} complete run(s), peak "
+                         f"{partial['peak_mb']:.0f} MB)")
+    return row
 
 
-def _run_forked(args: dict[str, Any], timeout_s: float) -> tuple[dict | None, int | None, str]:
-    """(result, exit code, output tail); exit code None means the time-out passed."""
+def _run_forked(args: dict[str, Any], timeout_s: float):
+    """(result, exit code, output tail, last progress); exit code None: the time-out passed."""
     from seqselect.bench.cell import child_main
 
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=child_main, args=(args, send), daemon=True)
+    deadline = time.monotonic() + timeout_s
     proc.start()
     send.close()  # the child holds the only sending end: its death reads as EOF here
+    result = partial = None
+    timed_out = False
     try:
-        if not receive.poll(timeout_s):
-            proc.kill()
-            proc.join()
-            return None, None, ""
-        try:
-            result = receive.recv()
-        except EOFError:  # the child died before sending (killed, or crashed hard)
-            result = None
+        while result is None:
+            if not receive.poll(max(0.0, deadline - time.monotonic())):
+                timed_out = True
+                break
+            try:
+                message = receive.recv()
+            except EOFError:  # the child died before sending (killed, or crashed hard)
+                break
+            if message.get("partial"):
+                partial = message
+            else:
+                result = message
     finally:
         receive.close()
+    if timed_out:
+        proc.kill()
     proc.join(timeout=30)
     if proc.is_alive():
         proc.kill()
         proc.join()
+    if timed_out:
+        return None, None, "", partial
     hint = ""
     if result is None and proc.exitcode is not None and proc.exitcode > 0:
         hint = ("the cell's process failed before it could run (traceback on stderr). If "
                 "you call run_bench from a script, guard the call with `if __name__ == "
                 "'__main__':` (the fork server imports your script, as in any "
                 "multiprocessing code), or set SEQSELECT_BENCH_START=subprocess")
-    return result, proc.exitcode if result is None else 0, hint
+    return result, proc.exitcode if result is None else 0, hint, partial
 
 
-def _run_subprocess(args: dict[str, Any], timeout_s: float,
-                    threads: int | None) -> tuple[dict | None, int | None, str]:
+def _parse_output(stdout: str | bytes | None) -> tuple[dict | None, dict | None]:
+    """(result, last progress) from a child's stdout."""
+    if isinstance(stdout, bytes):
+        stdout = stdout.decode(errors="replace")
+    result = partial = None
+    for line in (stdout or "").splitlines():
+        if line.startswith(MARKER):
+            result = json.loads(line[len(MARKER):])
+        elif line.startswith(PARTIAL_MARKER):
+            partial = json.loads(line[len(PARTIAL_MARKER):])
+    return result, partial
+
+
+def _run_subprocess(args: dict[str, Any], timeout_s: float, threads: int | None):
     cmd = [sys.executable, "-m", "seqselect.bench.cell", json.dumps(args)]
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=timeout_s, env=_child_env(threads)
         )
-    except subprocess.TimeoutExpired:
-        return None, None, ""
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):]), proc.returncode, ""
-    return None, proc.returncode, (proc.stderr or proc.stdout).strip()[-1500:]
+    except subprocess.TimeoutExpired as exc:
+        return None, None, "", _parse_output(exc.stdout)[1]
+    result, partial = _parse_output(proc.stdout)
+    tail = "" if result else (proc.stderr or proc.stdout).strip()[-1500:]
+    return result, proc.returncode, tail, partial
 
 
 def measure_cell(

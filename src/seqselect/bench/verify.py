@@ -263,9 +263,12 @@ class _Judge:
             return ranked[0]["model"], f"{m['mode']} at {self.where(m['length'])}: {ctx}"
         if kind == "peak_memory":
             model = self.model(m["model"])
-            r = self.row(model, m["mode"], m["length"])
+            r = self.row(model, m["mode"], m["length"], need_ok=False)
+            if not _has_peak(r):
+                raise _Inconclusive(_cell_failure(r))
+            note = "" if r["status"] == "ok" else f" (the peak of the runs done before: {r['error']})"
             return r["peak_mb"], (f"{model} {m['mode']} peak {r['peak_mb']:.0f} MB at "
-                                  f"{self.where(m['length'])}, {r.get('params') or 0:,} parameters")
+                                  f"{self.where(m['length'])}, {r.get('params') or 0:,} parameters{note}")
         if kind == "arithmetic":
             value = m["batch"] * m["length"] ** 2 * m["bytes"] / 1e6
             return value, (f"{m['batch']} x {m['length']}^2 x {m['bytes']} bytes = "
@@ -279,7 +282,8 @@ class _Judge:
         if kind == "exponent":
             model = self.model(m["model"])
             rows = [self.row(model, m["mode"], n, need_ok=False) for n in m["lengths"]]
-            ok = [r for r in rows if r["status"] == "ok"]
+            # Memory may come from cells that timed out after complete runs; times may not.
+            ok = [r for r in rows if r["status"] == "ok" or (m["metric"] == "memory" and _has_peak(r))]
             if len(ok) < 2:
                 bad = next((r for r in rows if r["status"] != "ok"), None)
                 raise _Inconclusive("fewer than two lengths measured" + (f": {_cell_failure(bad)}" if bad else ""))
@@ -388,12 +392,16 @@ class _Judge:
             return "holds", "out of memory", f"{what} ran out of memory here ({r.get('error', '')[:160]})"
         if r["status"] == "skipped":
             return "holds", "out of memory", f"{what} not attempted: {r.get('error')}"
-        if r["status"] != "ok":
+        if not _has_peak(r):
             raise _Inconclusive(_cell_failure(r))
         need = f" of the claimed {needed / 1000:g} GB" if needed else ""
         share = f" ({100 * r['peak_mb'] / needed:.0f}%{need})" if needed else ""
-        return ("does-not-hold", r["peak_mb"],
-                f"{what} ran in {r['peak_mb']:.0f} MB{share}, {r['time_ms'] / 1000:.1f} s per step{compare}")
+        if r["status"] == "ok":
+            how = f"{r['time_ms'] / 1000:.1f} s per step"
+        else:
+            runs = r["partial"]["runs_done"]
+            how = f"{runs} complete run(s) before the {r['status']}, {r['partial']['run_ms'][0] / 1000:.0f} s each"
+        return ("does-not-hold", r["peak_mb"], f"{what} ran in {r['peak_mb']:.0f} MB{share}, {how}{compare}")
 
 
 class _Inconclusive(Exception):
@@ -416,6 +424,12 @@ def _times(m: dict) -> bool:
     if m["kind"] in ("relative_time", "speedup", "fastest"):
         return True
     return m["kind"] == "exponent" and m["metric"] == "time"
+
+
+def _has_peak(r: dict) -> bool:
+    """The cell finished, or completed at least one run before it timed out or was
+    killed (every run allocates alike, so that peak is the cell's)."""
+    return r.get("peak_mb") is not None and (r["status"] == "ok" or bool(r.get("partial")))
 
 
 def _cell_failure(r: dict) -> str:
