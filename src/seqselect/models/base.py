@@ -156,12 +156,22 @@ class SequenceModel(nn.Module):
     ``(B, O)`` for classify/regress and ``(B, L, O)`` for per_step.
     """
 
-    def __init__(self, spec: ModelSpec, d_model: int, backbone: nn.Module, pooling: str):
+    def __init__(
+        self,
+        spec: ModelSpec,
+        d_model: int,
+        backbone: nn.Module,
+        pooling: str,
+        final_norm: bool = True,
+    ):
         super().__init__()
         self.spec = spec
         self.embed = InputEmbedding(spec, d_model)
         self.backbone = backbone
-        self.norm = nn.LayerNorm(backbone.d_out)
+        # Pre-norm stacks (Transformer, SSMs) need a closing LayerNorm; families without
+        # one in their paper (TCN) may turn it off: it discards the features' overall
+        # scale, where a magnitude target (the adding problem) lives.
+        self.norm = nn.LayerNorm(backbone.d_out) if final_norm else nn.Identity()
         self.head = Head(spec.task, backbone.d_out, spec.d_output, pooling)
 
     @property

@@ -30,6 +30,10 @@ class TCNConfig:
     dropout: float = 0.0  # after each activation, as in the paper
     gated: bool = False  # WaveNet gated activation tanh(a) * sigmoid(b) instead of ReLU
     use_weight_norm: bool = True  # the paper's weight normalisation
+    # Bai et al.'s head reads the last block directly; a LayerNorm there slowed the adding
+    # problem at T=200 from solved (MSE 1e-4) to stuck at the constant predictor's 0.16
+    # within the same 3,000 steps (benchmarks/reproduce_bai.py).
+    final_norm: bool = False
 
     def __post_init__(self) -> None:
         if self.kernel_size < 1:
@@ -181,6 +185,7 @@ class TCNBackbone(nn.Module):
     TCNConfig,
 )
 def tcn(spec: ModelSpec, cfg: TCNConfig) -> SequenceModel:
-    model = SequenceModel(spec, cfg.d_model, TCNBackbone(cfg, spec.causal), "last" if spec.causal else "mean")
+    pooling = "last" if spec.causal else "mean"
+    model = SequenceModel(spec, cfg.d_model, TCNBackbone(cfg, spec.causal), pooling, cfg.final_norm)
     model.receptive_field = model.backbone.receptive_field
     return model
