@@ -46,7 +46,7 @@ class CNNBackbone(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
-        x = h.transpose(1, 2)  # (B, D, L)
+        x = h.transpose(1, 2).contiguous()  # (B, D, L); contiguous: see tcn.py
         for conv in self.convs:
             x = x + self.drop(torch.nn.functional.gelu(conv(x, mask)))
         return x.transpose(1, 2)  # (B, L, D)

@@ -149,7 +149,9 @@ class TCNBackbone(nn.Module):
         )
 
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
-        x = h.transpose(1, 2)  # (B, D, L): channels-first for Conv1d
+        # (B, D, L), made contiguous: a transposed view keeps a channels-last layout that
+        # oneDNN convolutions and the residual adds run slower on (measured ~15%).
+        x = h.transpose(1, 2).contiguous()
         for block in self.blocks:
             x = block(x, mask)
         return x.transpose(1, 2)  # (B, L, D)
