@@ -33,7 +33,7 @@ __all__ = [
     "create_model",
     "list_models",
     "model_card",
-    "register_model",
     "recommend",
+    "register_model",
     "run_bench",
 ]

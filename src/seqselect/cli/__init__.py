@@ -3,11 +3,10 @@
 Each module below registers its commands on the shared Typer app.
 """
 
-from seqselect.cli import advisor  # noqa: F401  (registers `recommend`)
-from seqselect.cli import bakeoff  # noqa: F401  (registers `bakeoff`, `report`, `predict`)
-from seqselect.cli import bench  # noqa: F401  (registers `bench`, `verify-claims`)
-from seqselect.cli import data  # noqa: F401  (registers `datasets`, `profile`, `train`)
-from seqselect.cli import models  # noqa: F401  (registers commands)
+# Importing a module registers its commands: recommend (advisor); bakeoff, report,
+# predict (bakeoff); bench, verify-claims (bench); datasets, profile, train (data);
+# models, demo (models).
+from seqselect.cli import advisor, bakeoff, bench, data, models  # noqa: F401
 from seqselect.cli._app import app
 
 
