@@ -24,7 +24,8 @@ def models_command(
         return
     table = Table(title="seqselect model zoo", caption="Complexities per layer in length L.")
     table.add_column("name", no_wrap=True)
-    for col in ("family", "year", "time", "memory", "causal", "streaming", "max len"):
+    table.add_column("family", no_wrap=True)
+    for col in ("year", "time", "memory", "causal", "streaming", "max len"):
         table.add_column(col, overflow="fold")
     for c in cards:
         table.add_row(
