@@ -39,14 +39,15 @@ def test_verify_claims_lists_claims():
     assert "train-speed-tcn" in result.output
 
 
-def test_verify_claims_runs_a_small_claims_document(monkeypatch):
+def test_verify_claims_runs_a_small_claims_document(monkeypatch, tmp_path):
     monkeypatch.setattr(verify, "BUSY_LOAD", 1e9)  # judge timings even on a busy test machine
     data = load_claims()
     data["settings"]["quick"].update(batch=1, params=3000, repeats=1, warmup=0,
                                      length_scale=0.01)
     data["claims"] = [c for c in data["claims"]
                       if c["id"] in ("tcn-2-3x-train", "attention-arithmetic-1000")]
-    report = verify_claims(quick=True, claims=data, device="cpu", progress=False)
+    cache = tmp_path / "cells.jsonl"
+    report = verify_claims(quick=True, claims=data, device="cpu", progress=False, cache=cache)
     verdicts = {c["id"]: c for c in report.claims}
     assert verdicts["attention-arithmetic-1000"]["verdict"] == "holds"
     speed = verdicts["tcn-2-3x-train"]
@@ -56,3 +57,7 @@ def test_verify_claims_runs_a_small_claims_document(monkeypatch):
     assert {r["model"] for r in report.cells} == {"lstm", "tcn"}
     md = report.to_markdown()
     assert "tcn-2-3x" not in md and "TCN trains 2-3x faster" in md
+    # Started again with the same cache, nothing runs again: the same rows come back.
+    again = verify_claims(quick=True, claims=data, device="cpu", progress=False, cache=cache)
+    assert [r["pid"] for r in again.cells] == [r["pid"] for r in report.cells]
+    assert again.claims == report.claims

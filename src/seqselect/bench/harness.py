@@ -573,12 +573,14 @@ def run_cells(
     memory_check: bool = True,
     memory_limit_mb: float | None = None,
     count_flops: bool = True,
+    on_row: Callable[[dict], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run the given ``(model, mode, length)`` cells in order (one configuration for all)
     and return their rows, with the guide's view (``relative_pct``) filled in.
 
     Order cells by length within each (model, mode) so that the memory estimate can
-    extrapolate from the lengths already measured.
+    extrapolate from the lengths already measured. ``on_row`` is called with each row as
+    soon as its cell ends (e.g. to save it).
     """
     overrides = overrides or {}
     device = resolve_device(device)
@@ -601,6 +603,8 @@ def run_cells(
             results.append(row)
             log.info("cell %s %s L=%d: %s", m, mode, n, row["status"])
             bar.advance(row)
+            if on_row is not None:
+                on_row(row)
     add_relative(results)
     return results
 

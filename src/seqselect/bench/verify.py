@@ -25,6 +25,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from seqselect.bench import memory
@@ -493,6 +494,7 @@ def verify_claims(
     progress: bool | Callable[[dict], None] = True,
     timeout_s: float | None = None,
     claims: dict[str, Any] | None = None,
+    cache: str | os.PathLike | None = None,
 ) -> VerifyReport:
     """Measure the cells the guide's claims need and judge every claim.
 
@@ -503,6 +505,8 @@ def verify_claims(
         only: claim ids to check (default: all).
         timeout_s: per cell (default from the settings: 1200 s full, 180 s quick).
         claims: a claims document (default: the shipped ``claims.json``).
+        cache: a JSON-lines file that keeps every finished cell; a run that is stopped
+            and started again with the same file (and settings) runs only what is missing.
     """
     from seqselect.models import list_models
 
@@ -519,22 +523,59 @@ def verify_claims(
     registered = list_models()
     model_cells, attention_cells = plan_cells(data, st, registered)
     log.info("verify-claims: %d model cells, %d attention cells", len(model_cells), len(attention_cells))
+    store = _CellCache(cache, st, device)
     # The FLOP-counting pass costs one more step per cell: only where a claim reads FLOPs.
     flop_keys = _flop_cells(data, st, registered)
-    rows = []
+    rows = [r for c in model_cells if (r := store.get(("model", *c))) is not None]
     for wants_flops in (True, False):
-        cells = [c for c in model_cells if ((c[0], c[1]) in flop_keys) == wants_flops]
+        cells = [c for c in model_cells
+                 if ((c[0], c[1]) in flop_keys) == wants_flops and store.get(("model", *c)) is None]
         rows += run_cells(
             cells, batch=st.batch, params=st.params, repeats=st.repeats, warmup=st.warmup,
             device=device, threads=threads, timeout_s=st.timeout_s, progress=progress,
-            count_flops=wants_flops,
+            count_flops=wants_flops, on_row=lambda r: store.put(("model", r["model"], r["mode"], r["length"]), r),
         )
-    attention_rows = [_run_attention(cell, device, threads, st.timeout_s) for cell in attention_cells]
+    attention_rows = []
+    for cell in attention_cells:
+        key = ("attention", cell["impl"], cell["batch"], cell["length"])
+        row = store.get(key)
+        if row is None:
+            row = _run_attention(cell, device, threads, st.timeout_s)
+            store.put(key, row)
+        attention_rows.append(row)
     verdicts = judge_claims(data, st, registered, rows, attention_rows)
     settings = {**st.__dict__, "description": st.describe(), "device": device,
                 "why_params": data["settings"].get("why_params", "")}
     return VerifyReport(settings=settings, environment=environment(device, threads),
                         claims=verdicts, cells=[*rows, *attention_rows])
+
+
+class _CellCache:
+    """Finished cells, one JSON line each, keyed by the cell and the run's settings."""
+
+    def __init__(self, path: str | os.PathLike | None, st: Settings, device: str):
+        self.path = None if path is None else Path(path)
+        self.tag = [st.batch, st.params, st.repeats, st.warmup, device]
+        self.rows: dict[str, dict] = {}
+        if self.path is not None and self.path.exists():
+            for line in self.path.read_text().splitlines():
+                if line.strip():
+                    entry = json.loads(line)
+                    self.rows[entry["key"]] = entry["row"]
+
+    def _key(self, cell: tuple) -> str:
+        return json.dumps([*cell, *self.tag])
+
+    def get(self, cell: tuple) -> dict | None:
+        return self.rows.get(self._key(cell))
+
+    def put(self, cell: tuple, row: dict) -> None:
+        key = self._key(cell)
+        self.rows[key] = row
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as f:
+                f.write(json.dumps({"key": key, "row": row}, default=str) + "\n")
 
 
 def _flop_cells(data: dict[str, Any], st: Settings, registered: Sequence[str]) -> set[tuple[str, str]]:

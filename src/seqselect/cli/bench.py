@@ -185,6 +185,8 @@ def verify_claims_command(
     markdown: str = typer.Option(None, "--markdown", metavar="FILE", help="Write a Markdown report."),
     list_only: bool = typer.Option(False, "--list", help="List the claims and how each is "
                                    "measured; run nothing."),
+    cache: str = typer.Option(None, metavar="FILE", help="Keep finished cells in this JSON-lines "
+                              "file; run again with it to resume a stopped run."),
 ) -> None:
     """Re-measure every quantitative claim of the guide on this machine and say which hold."""
     from seqselect.bench.verify import (
@@ -206,7 +208,7 @@ def verify_claims_command(
         return
     report = verify_claims(quick=quick, device=device, threads=threads,
                            only=_split(only) if only else None,
-                           progress=sys.stderr.isatty(), timeout_s=timeout)
+                           progress=sys.stderr.isatty(), timeout_s=timeout, cache=cache)
     if json_out:
         _write_json(report.to_dict(), json_out)
     if markdown:
