@@ -145,3 +145,19 @@ def test_a_model_that_cannot_be_built_is_recorded_and_the_run_goes_on():
     rep = run_bench(["transformer"], [8], modes=("train",), **{**TINY, "params": 10})
     (row,) = rep.results
     assert row["status"] == "error" and "params" in row["error"]
+
+
+@pytest.mark.parametrize("overrides, runs", [({}, True), ({"max_len": 16}, False)],
+                         ids=["planned", "user"])
+def test_fixed_length_models_run_up_to_their_instance_max_len(monkeypatch, overrides, runs):
+    """Linformer's card says max_len 4096, but the plan builds it for the longest length
+    asked (or the user's max_len): cells are judged against that instance."""
+    plan = harness._plan_model("linformer", None, overrides, [8, 5000], d_input=1,
+                               d_output=1, causal=False)
+    ran = []
+    monkeypatch.setattr(harness, "measure_cell",
+                        lambda name, length, mode, **kw: ran.append(length) or {"status": "ok"})
+    row = harness._run_one(plan, "train", 5000, [], batch=2, memory_check=False, device="cpu")
+    assert (row["status"] == "ok") is runs and (ran == [5000]) is runs
+    if not runs:
+        assert row["status"] == "unsupported" and "max_len=16" in row["error"]

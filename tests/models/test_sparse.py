@@ -294,6 +294,52 @@ def test_performer_causal_chunked_equals_one_chunk_and_padding_is_ignored():
         torch.testing.assert_close(padded[1:, :, :20], alone, **TOL)
 
 
+@pytest.mark.parametrize("causal", [False, True], ids=["bidir", "causal"])
+def test_performer_blocks_and_recompute_equal_one_block_values_and_gradients(causal):
+    """Blocked features (each block's own stabiliser, rescaled when combined) and recomputed
+    features give the one-block result and the same gradients (float64, with padding)."""
+    torch.manual_seed(0)
+    M = 16
+    omega = orthogonal_random_features(M, E).double()
+    key_mask = right_padded([45, 23], 45)
+    q, k, v = (t.double().requires_grad_() for t in qkv(45, seed=3))
+    grad_out = torch.randn(B, H, 45, E, dtype=torch.float64)
+
+    def run(**kw):
+        out = performer_attention(q, k, v, omega, key_mask=key_mask, causal=causal, chunk=4,
+                                  **kw)
+        return out, torch.autograd.grad((out * grad_out).sum(), (q, k, v))
+
+    want, want_grads = run(block_elements=1 << 30)
+    # 1 row, 8 rows (several causal chunks), 16 rows (a block wholly padded in batch 1)
+    for rows in (1, 8, 16):
+        for recompute in (False, True):
+            got, grads = run(block_elements=B * H * M * rows, recompute=recompute)
+            torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-10)
+            for g, w in zip(grads, want_grads):
+                torch.testing.assert_close(g, w, atol=1e-12, rtol=1e-10)
+
+
+def test_performer_recompute_keeps_no_feature_tensor_for_backward():
+    """With ``recompute`` the tensors kept for the backward pass are O(L*E): nothing of
+    the (B, H, L, M) feature size survives the forward pass."""
+    torch.manual_seed(0)
+    M, L = 64, 256
+    omega = orthogonal_random_features(M, E)
+    q, k, v = (t.requires_grad_() for t in qkv(L))
+
+    def largest_saved(recompute: bool) -> int:
+        sizes = []
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: sizes.append(t.numel()) or t,
+                                                      lambda t: t):
+            performer_attention(q, k, v, omega, block_elements=B * H * M * 32,
+                                recompute=recompute)
+        return max(sizes)
+
+    assert largest_saved(recompute=False) >= B * H * 32 * M  # a whole feature block
+    assert largest_saved(recompute=True) <= B * H * L * (E + 1)  # inputs and outputs only
+
+
 def test_performer_step_equals_forward():
     core = PerformerAttention(n_features=32, head_dim=E, chunk=4)
     q, k, v = qkv(19)

@@ -621,9 +621,10 @@ def _run_one(plan: _ModelPlan, mode: str, length: int, done: list[dict], *, batc
     if mode == "stream" and not plan.card.streaming:
         return {**base, "status": "unsupported",
                 "error": f"{plan.name} has no streaming step() (its card says streaming=False)"}
-    if plan.card.max_len is not None and length > plan.card.max_len:
+    max_len = plan.overrides.get("max_len", plan.card.max_len)  # the instance's, not the card's
+    if max_len is not None and length > max_len:
         return {**base, "status": "unsupported",
-                "error": f"{plan.name} takes at most {plan.card.max_len} steps"}
+                "error": f"{plan.name} takes at most max_len={max_len} steps"}
     same = [r for r in done if r["model"] == plan.name and r["mode"] == mode]
     estimate = _estimate(plan, same, batch, length, mode)
     free = memory.free_memory_mb(kw["device"])

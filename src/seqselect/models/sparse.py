@@ -147,6 +147,7 @@ def linformer(spec: ModelSpec, cfg: LinformerConfig) -> SequenceModel:
 class PerformerConfig(TransformerConfig):
     n_features: int = 256  # M positive orthogonal random features per head (the paper's M)
     redraw_interval: int = 1000  # training forward calls between feature redraws (0 = never)
+    recompute: bool = False  # recompute features in backward: O(L*E) memory, ~25% more time
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -174,5 +175,6 @@ class PerformerConfig(TransformerConfig):
 def performer(spec: ModelSpec, cfg: PerformerConfig) -> SequenceModel:
     head_dim = cfg.d_model // cfg.n_heads
     return transformer_model(
-        spec, cfg, lambda: PerformerAttention(cfg.n_features, head_dim, cfg.redraw_interval)
+        spec, cfg, lambda: PerformerAttention(cfg.n_features, head_dim, cfg.redraw_interval,
+                                              recompute=cfg.recompute)
     )
