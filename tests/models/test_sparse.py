@@ -316,7 +316,7 @@ def test_performer_blocks_and_recompute_equal_one_block_values_and_gradients(cau
         for recompute in (False, True):
             got, grads = run(block_elements=B * H * M * rows, recompute=recompute)
             torch.testing.assert_close(got, want, atol=1e-12, rtol=1e-10)
-            for g, w in zip(grads, want_grads):
+            for g, w in zip(grads, want_grads, strict=True):
                 torch.testing.assert_close(g, w, atol=1e-12, rtol=1e-10)
 
 

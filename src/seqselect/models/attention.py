@@ -483,13 +483,13 @@ def performer_attention(
         state = q.new_zeros(B, H, M, E + 1)  # (B, H, M, E+1) sums entering the block
         stab = q.new_full((B, H), _NO_KEY_YET)  # (B, H) their scale
         outs = []
-        for (s, e), mask in zip(blocks, masks):
+        for (s, e), mask in zip(blocks, masks, strict=True):
             out, state, stab = run(_causal_block, q[:, :, s:e], k[:, :, s:e], v1[:, :, s:e],
                                    omega, mask, state, stab, chunk)
             outs.append(out)
     else:
         parts = [run(_key_sums, k[:, :, s:e], v1[:, :, s:e], omega, mask)
-                 for (s, e), mask in zip(blocks, masks)]
+                 for (s, e), mask in zip(blocks, masks, strict=True)]
         kv = _combine_key_sums(parts)  # (B, H, M, E+1)
         outs = [run(_read_queries, q[:, :, s:e], omega, kv) for s, e in blocks]
     out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=2)  # (B, H, L, E+1)
