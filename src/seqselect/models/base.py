@@ -218,6 +218,16 @@ class SequenceModel(nn.Module):
         return self.head.linear(self.norm(h_t)), state
 
 
+def step_layers(layers: nn.ModuleList, h_t: Tensor, states: list) -> tuple[Tensor, list]:
+    """One streaming step through a stack: ``h_t (B, D)`` through every layer's ``step``,
+    each with its own state; returns the output and the new states, in layer order."""
+    new_states = []
+    for layer, state in zip(layers, states, strict=True):
+        h_t, state = layer.step(h_t, state)
+        new_states.append(state)
+    return h_t, new_states
+
+
 def sinusoidal_positions(length: int, d_model: int, offset: int = 0, device=None) -> Tensor:
     """Fixed sinusoidal positions ``(L, D)`` (Vaswani et al. 2017); no maximum length."""
     pos = torch.arange(offset, offset + length, device=device, dtype=torch.float32)[:, None]

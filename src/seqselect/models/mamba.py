@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.autograd.function import once_differentiable
 
-from seqselect.models.base import ModelSpec, SequenceModel
+from seqselect.models.base import ModelSpec, SequenceModel, step_layers
 from seqselect.models.optim import tag_parameter
 from seqselect.models.registry import ModelCard, register_model
 
@@ -378,11 +378,7 @@ class MambaBackbone(nn.Module):
 
     def step(self, h_t: Tensor, state):
         """``h_t: (B, D)`` -> ``((B, D), state)``."""
-        new_state = []
-        for block, s in zip(self.blocks, state, strict=True):
-            h_t, s = block.step(h_t, s)
-            new_state.append(s)
-        return h_t, new_state
+        return step_layers(self.blocks, h_t, state)
 
 
 @register_model(

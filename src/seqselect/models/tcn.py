@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from seqselect.models.base import ModelSpec, SequenceModel
+from seqselect.models.base import ModelSpec, SequenceModel, step_layers
 from seqselect.models.registry import ModelCard, register_model
 
 
@@ -163,11 +163,7 @@ class TCNBackbone(nn.Module):
         ]
 
     def step(self, h_t: Tensor, state):
-        new_state = []
-        for block, block_state in zip(self.blocks, state, strict=True):
-            h_t, block_state = block.step(h_t, block_state)
-            new_state.append(block_state)
-        return h_t, new_state
+        return step_layers(self.blocks, h_t, state)
 
 
 @register_model(

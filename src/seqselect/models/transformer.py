@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from torch import Tensor, nn
 
 from seqselect.models.attention import DenseAttention, MultiHeadAttention
-from seqselect.models.base import ModelSpec, SequenceModel, sinusoidal_positions
+from seqselect.models.base import ModelSpec, SequenceModel, sinusoidal_positions, step_layers
 from seqselect.models.registry import ModelCard, register_model
 
 
@@ -102,10 +102,7 @@ class TransformerBackbone(nn.Module):
         """``h_t: (B, D)`` at position ``state["t"]`` -> ``((B, D), state)``."""
         pos = sinusoidal_positions(1, self.d_model, offset=state["t"], device=h_t.device)
         h_t = h_t + pos[0].to(h_t.dtype)
-        layers = []
-        for block, layer_state in zip(self.blocks, state["layers"], strict=True):
-            h_t, layer_state = block.step(h_t, layer_state)
-            layers.append(layer_state)
+        h_t, layers = step_layers(self.blocks, h_t, state["layers"])
         return h_t, {"t": state["t"] + 1, "layers": layers}
 
 
