@@ -2,7 +2,8 @@
 
 The parent (:func:`seqselect.bench.measure_cell`) passes the cell's settings as one JSON
 argument; this process builds the model and data, takes the memory baseline, warms up,
-times ``repeats`` runs, reads the peak, counts FLOPs once, and prints one line
+times ``repeats`` runs, reads the peak (of the first run, with RSS following live memory:
+see :mod:`seqselect.bench.memory`), counts FLOPs once, and prints one line
 ``SEQSELECT_CELL {json}`` on stdout. A fresh process per cell means every peak is this
 cell's own, and an out-of-memory death takes down one cell, not the run.
 
@@ -80,8 +81,11 @@ class _Memory:
         self.method = ""
         self.baseline = 0.0
         self.t_start = self.t_peak = None  # when the baseline and the peak were taken
+        self.exact = False  # RSS follows live memory (glibc thresholds fixed)
+        self.frozen: float | None = None  # the peak, once the memory run is over
 
-    def start(self) -> None:
+    def start(self, exact: bool = False) -> None:
+        """Take the baseline; ``exact``: on CPU, make RSS follow live memory first."""
         import torch
 
         from seqselect.bench import memory
@@ -93,6 +97,7 @@ class _Memory:
             self.baseline = torch.cuda.memory_allocated() / memory.MB
             self.method = "cuda max_memory_allocated"
             return
+        self.exact = exact and memory.exact_allocator()
         if memory.reset_peak_rss():
             self.baseline = memory.current_rss_mb()
             self.method = "peak RSS (VmHWM reset at baseline)"
@@ -100,6 +105,18 @@ class _Memory:
             # The peak cannot be reset: what came before the baseline may hide in it.
             self.baseline = memory.peak_rss_mb()
             self.method = "peak RSS (ru_maxrss, not resettable: lower bound)"
+        if self.exact:
+            self.method += (f" of the first run, glibc mmap threshold "
+                            f"{memory.EXACT_MMAP_THRESHOLD // 1024} KiB")
+
+    def freeze(self) -> None:
+        """End the memory run: keep its peak, and give the timed runs glibc's usual
+        thresholds back (the exact ones cost page faults on every large block)."""
+        from seqselect.bench import memory
+
+        if self.exact:
+            self.frozen = self.peak_mb(final=False)
+            memory.timing_allocator()
 
     def peak_mb(self, final: bool = True) -> float:
         import torch
@@ -108,6 +125,8 @@ class _Memory:
 
         if final:
             self.t_peak = time.perf_counter()
+        if self.frozen is not None:
+            return self.frozen
         if self.device.startswith("cuda"):
             torch.cuda.synchronize()
             return torch.cuda.max_memory_allocated() / memory.MB - self.baseline
@@ -116,14 +135,21 @@ class _Memory:
 
 def _repeat(run, args: dict[str, Any], clock: _Clock, mem: _Memory) -> list[float]:
     """Baseline, ``warmup`` untimed runs, ``repeats`` timed runs (their times returned);
-    progress is reported after every run."""
-    mem.start()
+    progress is reported after every run.
+
+    The first run is the memory run (RSS following live memory, see ``_Memory``) and
+    counts as the first warm-up; with ``warmup=0`` it is one extra, untimed run.
+    """
+    mem.start(exact=True)
+    warmup = max(1, args["warmup"])
     run_ms: list[float] = []
-    for i in range(args["warmup"] + args["repeats"]):
+    for i in range(warmup + args["repeats"]):
         run_ms.append(clock.time_ms(run))
+        if i == 0:
+            mem.freeze()
         _progress({"partial": True, "runs_done": i + 1, "peak_mb": mem.peak_mb(final=False),
                    "run_ms": run_ms})
-    return run_ms[args["warmup"]:]
+    return run_ms[warmup:]
 
 
 def _build_model(args: dict[str, Any], causal: bool):

@@ -7,15 +7,17 @@ so what came before the baseline (imports, the width search) cannot leak into th
 Without ``/proc`` (macOS) the fallback is ``getrusage``'s ``ru_maxrss``, which cannot be
 reset: the peak is then only an upper bound.
 
-Before a cell runs, the harness estimates its memory to decide whether it is worth
-trying: with the advisor's per-family model (``seqselect.advisor.estimate_memory``) for
-train and infer, with :func:`estimate_memory_mb` below for streaming and for models the
-advisor does not know, and, once two lengths of a model have been measured, by
-extrapolating the measured peaks.
+RSS counts what the C library keeps, not only what is live: glibc keeps freed blocks up
+to 32 MB in its heap and moves its mmap threshold as blocks are freed, so the same step's
+peak depended on tensor sizes (a TCN step measured 928 MB at L=1000 and 1197 MB at
+L=2000; live memory is 589 and 1136 MB). A cell therefore measures its peak in its first
+run under :func:`exact_allocator` (RSS follows live memory), then switches to
+:func:`timing_allocator` (glibc's own largest thresholds) for the timed runs.
 """
 
 from __future__ import annotations
 
+import ctypes
 import resource
 import sys
 from pathlib import Path
@@ -47,6 +49,42 @@ def peak_rss_mb() -> float:
         return kb / 1024
     scale = 1 if sys.platform == "darwin" else 1024  # macOS reports bytes, Linux KiB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / MB
+
+
+# glibc's mallopt() parameters (malloc.h) and the size from which blocks get their own mmap.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+EXACT_MMAP_THRESHOLD = 128 * 1024
+GLIBC_MMAP_THRESHOLD_MAX = 32 * MB  # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit glibc
+
+
+def exact_allocator() -> bool:
+    """Make RSS follow live memory from now on (glibc only; False elsewhere).
+
+    Every block over 128 KiB gets its own mmap and is unmapped when freed, free heap
+    memory over 128 KiB is returned to the system, and what the heap holds now is returned.
+    Costs page faults on every large allocation: for memory runs, not timed ones.
+    """
+    return _mallopt(EXACT_MMAP_THRESHOLD, EXACT_MMAP_THRESHOLD, trim_now=True)
+
+
+def timing_allocator() -> bool:
+    """glibc's thresholds at their ceiling (mmap from 32 MB, trim above 64 MB): where its
+    default dynamic threshold settles once large blocks have been freed."""
+    return _mallopt(GLIBC_MMAP_THRESHOLD_MAX, 2 * GLIBC_MMAP_THRESHOLD_MAX)
+
+
+def _mallopt(mmap_threshold: int, trim_threshold: int, trim_now: bool = False) -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        ok = (libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
+              and libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+        if trim_now:
+            libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
+        return False
+    return bool(ok)
 
 
 def reset_peak_rss() -> bool:
