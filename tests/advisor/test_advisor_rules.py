@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 
@@ -11,7 +12,18 @@ import pytest
 from seqselect.advisor import load_rules, recommend, rule_counts
 from seqselect.advisor.engine import ALLOWED
 
-GUIDE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "sequence-models-guide.md"
+
+def _find_guide() -> Path:
+    """The guide beside the checkout (``../shared``), in any folder above a clone made
+    elsewhere, at ``$SEQSELECT_GUIDE``, or at the project's usual ``/work/shared``."""
+    rel = Path("shared") / "reference" / "sequence-models-guide.md"
+    candidates = [Path(os.environ.get("SEQSELECT_GUIDE", "/nonexistent"))]
+    candidates += [folder / rel for folder in Path(__file__).resolve().parents[3:]]
+    candidates.append(Path("/work") / rel)
+    return next((c for c in candidates if c.is_file()), candidates[1])
+
+
+GUIDE = _find_guide()
 
 
 def _targets(rule):
