@@ -81,8 +81,22 @@ def test_budgets_stop_where_they_say():
     assert r.steps == 9 and r.epochs == 3 and r.stopped_by == "epochs"  # ceil(40/16) = 3 per epoch
     r = train(lambda: Tiny(2, 3), s, budget="7 steps", batch_size=16, progress=False)
     assert r.steps == 7 and r.stopped_by == "steps"
-    r = train(lambda: Tiny(2, 3), s, budget="0.3s", batch_size=4, progress=False)
-    assert r.stopped_by == "seconds" and r.train_seconds < 5
+
+
+def test_a_seconds_budget_stops_at_the_first_step_past_it(monkeypatch):
+    """On a fake clock (every reading 10 ms later), so no assertion depends on machine speed."""
+    import types
+
+    from seqselect.train import trainer
+
+    ticks = iter(range(10**9))
+    fake_time = types.SimpleNamespace(**vars(trainer.time))
+    fake_time.perf_counter = lambda: 0.01 * next(ticks)
+    monkeypatch.setattr(trainer, "time", fake_time)
+    r = train(lambda: Tiny(2, 3), _splits(), budget="0.3s", batch_size=4, progress=False)
+    assert r.stopped_by == "seconds"
+    assert 0.3 <= r.train_seconds < 0.4  # stopped within a few clock readings of the budget
+    assert 1 <= r.steps < 30  # at most one step per clock reading
 
 
 def test_evaluation_covers_the_whole_test_set_with_a_partial_batch():
