@@ -1,0 +1,124 @@
+"""The machine: which device to run on, how much memory is free, and a description of
+the environment that every timing is stored with.
+
+One ``resolve_device`` and one ``describe_environment`` serve the trainer, the bench and
+the bake-off, so a stored bench cell and a stored trial describe the machine alike.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seqselect.errors import SeqSelectError
+
+MB = 1024 * 1024
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"auto"`` (or None) picks CUDA, then MPS, then CPU; a named device must be usable.
+
+    Raises:
+        SeqSelectError: a device this machine does not have, or a string torch cannot read.
+    """
+    if device is None or str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as exc:  # torch: an unknown device string
+        raise SeqSelectError(f"--device {device!r}: {exc}; use auto, cpu or cuda[:N]") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise SeqSelectError(
+            f"device {str(device)!r} requested but CUDA is not available here; use --device cpu"
+        )
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise SeqSelectError(f"device must be auto, cpu or cuda[:N], got {str(device)!r}")
+    return resolved
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name from ``/proc/cpuinfo`` (or what ``platform`` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _meminfo_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def free_memory_mb(device: str | torch.device = "cpu") -> float | None:
+    """Memory new work can use: ``MemAvailable`` on CPU, free device memory on CUDA."""
+    if str(device).startswith("cuda"):
+        free, _total = torch.cuda.mem_get_info(torch.device(device))
+        return free / MB
+    return _meminfo_mb("MemAvailable")
+
+
+def total_memory_mb() -> float | None:
+    """The machine's RAM (``MemTotal``), MB."""
+    return _meminfo_mb("MemTotal")
+
+
+def describe_environment(device: str | torch.device = "cpu", threads: int | None = None) -> dict[str, Any]:
+    """What the numbers depend on: versions, CPU, cores, threads, memory, device, load.
+
+    No host name and no user name: the dict is stored with results and shown in reports.
+    """
+    import numpy
+
+    import seqselect
+
+    device = str(device)
+    env: dict[str, Any] = {
+        "seqselect": seqselect.__version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cores": usable_cores(),
+        "threads": threads or torch.get_num_threads(),
+        "device": device,
+        "memory_total_mb": total_memory_mb(),
+        "memory_available_mb": free_memory_mb("cpu"),
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(torch.device(device))
+        env.update(gpu=props.name, gpu_memory_mb=props.total_memory / MB, cuda=torch.version.cuda)
+    for module in ("onnxruntime", "ray"):
+        if module in sys.modules:
+            env[module] = getattr(sys.modules[module], "__version__", "?")
+    return env
