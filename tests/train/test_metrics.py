@@ -6,8 +6,15 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, mean_absolute_error, mean_squared_error
 
+from seqselect.data import IGNORE_INDEX
 from seqselect.train import task_metric
-from seqselect.train.metrics import classification_metrics, macro_f1, regression_metrics
+from seqselect.train.metrics import (
+    classification_metrics,
+    is_better,
+    macro_f1,
+    per_step_targets,
+    regression_metrics,
+)
 
 
 def test_macro_f1_matches_sklearn():
@@ -39,3 +46,32 @@ def test_task_metric_direction():
     assert task_metric("regress") == ("mse", False)
     assert task_metric("forecast") == ("mse", False)
     assert task_metric("per_step") == ("accuracy", True)
+
+
+def test_task_metric_is_the_vocabulary_one():
+    import seqselect.vocabulary
+
+    assert task_metric is seqselect.vocabulary.task_metric
+
+
+def test_macro_f1_infers_the_classes_when_not_given():
+    y = torch.tensor([0, 1, 2, 2])
+    p = torch.tensor([0, 2, 2, 2])
+    assert macro_f1(p, y) == pytest.approx(f1_score(y, p, average="macro"))
+
+
+def test_is_better_points_the_right_way():
+    assert is_better(0.5, None, higher_is_better=True)
+    assert is_better(0.6, 0.5, True) and not is_better(0.5, 0.5, True)
+    assert is_better(0.4, 0.5, False) and not is_better(0.6, 0.5, False)
+
+
+def test_per_step_targets_ignore_padding():
+    y = torch.tensor([[1, 2, 3]])
+    mask = torch.tensor([[True, True, False]])
+    assert per_step_targets(y, mask).tolist() == [[1, 2, IGNORE_INDEX]]
+
+
+def test_empty_splits_give_nan_with_n_zero():
+    assert classification_metrics(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long))["n"] == 0
+    assert regression_metrics(torch.zeros(0, 1), torch.zeros(0, 1))["n"] == 0

@@ -1,0 +1,94 @@
+"""evaluate(): every example, padding ignored, per-step scoring, task words, device moves."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from seqselect.data import IGNORE_INDEX, SequenceData
+from seqselect.train import evaluate
+from seqselect.train.evaluate import model_task_of, to_device
+
+
+def test_evaluation_covers_the_whole_set_with_a_partial_batch(tiny, toy_splits):
+    s = toy_splits(n=77)  # 27 test examples
+    m = evaluate(tiny(2, 3), s.test, "classify", batch_size=5)  # 5 full batches + 2
+    assert m["n"] == 27
+    model = tiny(2, 3)
+    assert evaluate(model, s.test, "classify", batch_size=5) == pytest.approx(
+        evaluate(model, s.test, "classify", batch_size=100))
+
+
+def test_masked_padding_does_not_change_metrics(tiny, toy_splits):
+    s = toy_splits()
+    model = tiny(2, 3)
+    m1 = evaluate(model, s.test, "classify")
+    noisy = SequenceData(s.test.x.clone(), s.test.mask, s.test.y)
+    noisy.x[~noisy.mask] = 123.0
+    assert evaluate(model, noisy, "classify") == m1
+
+
+def test_evaluation_leaves_the_training_mode_as_it_was(tiny, toy_splits):
+    model = tiny(2, 3).train()
+    evaluate(model, toy_splits().test, "classify")
+    assert model.training
+    evaluate(model.eval(), toy_splits().test, "classify")
+    assert not model.training
+
+
+def test_task_words_map_to_model_tasks():
+    assert model_task_of("forecast") == "regress"
+    assert [model_task_of(t) for t in ("classify", "regress", "per_step")] == [
+        "classify", "regress", "per_step"]
+    with pytest.raises(ValueError, match="unknown task"):
+        model_task_of("cluster")
+
+
+class Echo(nn.Module):
+    """Returns fixed per-step logits ``(B, L, O)`` whatever the input."""
+
+    def __init__(self, logits: torch.Tensor):
+        super().__init__()
+        self.logits = nn.Parameter(logits)
+
+    def forward(self, x, mask=None):
+        return self.logits[: x.shape[0]]
+
+
+def test_per_step_classes_score_only_real_steps_not_ignored():
+    # Two sequences of 3 steps; the second's last step is padding, the first's middle ignored.
+    logits = torch.tensor([
+        [[5.0, 0.0], [5.0, 0.0], [0.0, 5.0]],
+        [[0.0, 5.0], [5.0, 0.0], [5.0, 0.0]],
+    ])
+    y = torch.tensor([[0, IGNORE_INDEX, 1], [1, 1, 1]])
+    mask = torch.tensor([[True, True, True], [True, True, False]])
+    data = SequenceData(torch.zeros(2, 3, 1), mask, y)
+    m = evaluate(Echo(logits), data, "per_step")
+    assert m["n_steps"] == 4 and m["n"] == 2  # 2 scored in the first, 2 real in the second
+    assert m["accuracy"] == 0.75  # only step 2 of the second sequence is wrong
+    assert m["sequence_accuracy"] == 0.5
+
+
+def test_per_step_real_targets_use_real_steps():
+    out = torch.tensor([[[1.0], [2.0]], [[3.0], [4.0]]])
+    y = torch.tensor([[[1.0], [0.0]], [[3.0], [100.0]]])
+    mask = torch.tensor([[True, True], [True, False]])
+    m = evaluate(Echo(out), SequenceData(torch.zeros(2, 2, 1), mask, y), "per_step")
+    assert m["mse"] == pytest.approx(4.0 / 3) and m["n"] == 2
+
+
+def test_an_empty_split_gives_nan_metrics_with_n_zero(tiny, toy_splits):
+    empty = toy_splits().test.subset(torch.arange(0))
+    m = evaluate(tiny(2, 3), empty, "classify")
+    assert m["n"] == 0 and set(m) == {"accuracy", "macro_f1", "cross_entropy", "n"}
+    assert set(evaluate(tiny(2, 1), empty, "forecast")) == {"mse", "mae", "n"}
+
+
+def test_to_device_gives_no_model_mask_when_nothing_is_padded(toy_splits):
+    s = toy_splits()
+    full = s.train.subset(torch.tensor([1, 2, 3]))  # every 4th sequence is padded
+    assert to_device(full, torch.device("cpu")).model_mask is None
+    padded = to_device(s.train.subset(torch.tensor([0, 1])), torch.device("cpu"))
+    assert padded.model_mask is not None and padded.mask.shape == (2, 6)
