@@ -19,7 +19,7 @@ def test_parse_reads_every_documented_form(text, budget):
     assert Budget.parse(text) == budget
 
 
-@pytest.mark.parametrize("text", ["ten minutes", "5x", "-3m", "0s", "", "3m fast", "5 parsecs", "3m 5"])
+@pytest.mark.parametrize("text", ["soon", "ten minutes", "5x", "-3m", "0s", "", "3m fast", "5 parsecs", "3m 5"])
 def test_parse_rejects_with_the_accepted_forms(text):
     with pytest.raises(SeqSelectError, match="budget"):
         Budget.parse(text)
