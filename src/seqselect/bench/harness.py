@@ -132,7 +132,7 @@ def plan_model(name: str, settings: BenchSettings, overrides: dict,
             model = create_model(name, d_input=settings.d_input, d_output=settings.d_output,
                                  params=settings.params, causal=settings.causal and card.causal,
                                  **overrides)
-    except TypeError as exc:  # an override the model does not take: a usage error
+    except TypeError as exc:  # create_model's contract: an override the model does not take
         raise SeqSelectError(f"{name}: {exc}") from None
     except ValueError as exc:  # e.g. no width matches the budget: recorded, the run goes on
         return ModelPlan(name=name, card=card, overrides=overrides, params=None,

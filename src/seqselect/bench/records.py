@@ -12,8 +12,11 @@ from typing import Any
 
 MODES = ("train", "infer", "stream")
 STATUSES = ("ok", "oom", "timeout", "error", "skipped", "unsupported")
-# Always in a row (null when not measured); every other key is written only when set.
+# The documented keys of every row (null when not measured).
 ROW_KEYS = ("model", "length", "batch", "params", "mode", "time_ms", "peak_mb", "flops", "status")
+# Written in every row, null or not (the harness has always written these); every other
+# key is written only when set.
+ALWAYS_WRITTEN = frozenset((*ROW_KEYS, "d_model", "device", "relative_pct"))
 CSV_COLUMNS = (
     *ROW_KEYS,
     "d_model",
@@ -29,9 +32,9 @@ CSV_COLUMNS = (
 class BenchCell:
     """One benchmark cell's row.
 
-    The fields in ``ROW_KEYS`` are always written by :meth:`to_dict` (None as null); the
-    optional ones only when they are not None, so a row has the keys it had when it was
-    measured. Keys this record does not know (e.g. from a newer file) stay in ``extra``
+    The fields in ``ALWAYS_WRITTEN`` are always written by :meth:`to_dict` (None as
+    null); the others only when they are not None, so a row has the keys the harness has
+    always written. Keys this record does not know (e.g. from a newer file) stay in ``extra``
     and are written back unchanged.
     """
 
@@ -70,11 +73,11 @@ class BenchCell:
         return self.status == "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON row: ``ROW_KEYS`` always, optional keys only when set."""
+        """The JSON row: ``ALWAYS_WRITTEN`` keys always, the others only when set."""
         row: dict[str, Any] = {}
         for f in _ORDER:
             value = getattr(self, f)
-            if f in ROW_KEYS or value is not None:
+            if f in ALWAYS_WRITTEN or value is not None:
                 row[f] = value
         row.update(self.extra)
         return row
@@ -97,4 +100,4 @@ _ORDER = (
 )
 _FIELDS = frozenset(f.name for f in fields(BenchCell)) - {"extra"}
 
-__all__ = ["CSV_COLUMNS", "MODES", "ROW_KEYS", "STATUSES", "BenchCell"]
+__all__ = ["ALWAYS_WRITTEN", "CSV_COLUMNS", "MODES", "ROW_KEYS", "STATUSES", "BenchCell"]
