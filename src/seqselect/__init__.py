@@ -10,7 +10,7 @@ Public API (stable)::
 
 from seqselect.advisor import Recommendation, recommend
 from seqselect.bakeoff import BakeoffResult  # seqselect.bakeoff(...) runs a bake-off
-from seqselect.bench import BenchReport, run_bench  # seqselect.bench(...) == run_bench(...)
+from seqselect.bench import BenchReport, run_bench
 from seqselect.models import (
     ModelCard,
     count_parameters,

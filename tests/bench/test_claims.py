@@ -1,21 +1,18 @@
-"""The claims data file: parsed, complete, and every claim mapped to a measurement."""
+"""The claims data file: parsed, complete, and every claim mapped to measured cells."""
 
 import itertools
-import json
-import os
 
 import pytest
 
-from seqselect.bench.verify import (
-    MEASURE_KINDS,
-    RULE_KINDS,
-    VERDICTS,
-    VerifyReport,
-    judge_claims,
+from seqselect.bench.claims import (
+    AttentionCell,
     load_claims,
     plan_cells,
+    rests_on_timings,
     settings_for,
 )
+from seqselect.bench.judge import MEASURE_KINDS, MEASURES
+from seqselect.bench.rules import RULE_KINDS, RULES
 from seqselect.models import list_models
 
 DATA = load_claims()
@@ -31,6 +28,19 @@ def test_claims_have_the_required_fields_and_unique_ids():
         assert c["rule"]["kind"] in RULE_KINDS, c["id"]
 
 
+def test_the_dispatch_tables_cover_every_kind_in_the_claims_file():
+    measures = {c["measure"]["kind"] for c in DATA["claims"]}
+    rules = {c["rule"]["kind"] for c in DATA["claims"]}
+    assert measures <= set(MEASURES)
+    assert rules - {"expect_oom"} <= set(RULES)
+    # ... and no entry is dead: every kind the tables know is used by some claim.
+    assert set(MEASURES) == measures
+    assert set(RULE_KINDS) == rules
+    for c in DATA["claims"]:
+        line = MEASURES[c["measure"]["kind"]].describe(c["measure"])
+        assert line and line != c["measure"]["kind"], c["id"]
+
+
 @pytest.mark.parametrize(
     "number",
     ["75%", "35%", "45%", "200%", "20%", "60%", "2-3x", "~500 MB", "~2 GB", "~400 MB",
@@ -44,7 +54,8 @@ def test_every_number_of_the_guide_is_a_claim(number):
 def test_both_memory_tables_are_covered():
     mem = {(c["measure"].get("model"), c["measure"].get("length"))
            for c in DATA["claims"] if c["id"].startswith("memory-")}
-    for model, length in itertools.product(("lstm", "transformer", "tcn", "sparse"), (1000, 5000)):
+    for model, length in itertools.product(("lstm", "transformer", "tcn", "sparse"),
+                                           (1000, 5000)):
         assert (model, length) in mem
 
 
@@ -61,87 +72,20 @@ def test_models_named_by_claims_exist_or_are_aliases():
 
 
 @pytest.mark.parametrize("quick", [False, True])
-def test_every_claim_is_mapped_to_measured_cells_and_gets_a_verdict(quick):
+def test_plan_cells_scales_lengths_and_sorts_each_models_lengths(quick):
     st = settings_for(DATA, quick)
-    registered = list_models()
-    model_cells, attention_cells = plan_cells(DATA, st, registered)
-    assert model_cells and attention_cells
+    model_cells, attention_cells = plan_cells(DATA, st, list_models())
+    assert model_cells == sorted(set(model_cells))
+    assert all(isinstance(c, AttentionCell) for c in attention_cells)
+    lengths = {n for _, _, n in model_cells}
     if quick:
-        assert all(n < 5000 for _, _, n in model_cells)
-    # Synthetic measurements: time and memory linear in L, every cell ok.
-    rows = [
-        {"model": m, "mode": mode, "length": n, "batch": st.batch, "status": "ok",
-         "time_ms": n * (0.3 if m == "tcn" else 1.0), "peak_mb": n / 2.0, "flops": n * 1e6,
-         "params": 1000}
-        for m, mode, n in model_cells
-    ]
-    att = [{**cell, "status": "ok", "time_ms": 1.0, "peak_mb": 2 * cell["batch"] * cell["length"] ** 2 * 4 / 2**20}
-           for cell in attention_cells]
-    verdicts = judge_claims(DATA, st, registered, rows, att)
-    assert [v["id"] for v in verdicts] == [c["id"] for c in DATA["claims"]]
-    for v in verdicts:
-        assert v["verdict"] in VERDICTS
-        assert v["why"]
-        assert set(v) >= {"id", "text", "guide", "measured", "verdict", "why"}
-        if not quick and v["id"] not in ("memory-5000-transformer", "attention-5000-impossible"):
-            assert v["measured"] is not None, v
-    by_id = {v["id"]: v for v in verdicts}
-    assert by_id["attention-arithmetic-1000"]["verdict"] == "holds"
-    assert by_id["attention-arithmetic-1000"]["measured"] == pytest.approx(128.0)
-    assert by_id["attention-arithmetic-5000"]["measured"] == pytest.approx(3200.0)
-    assert by_id["complexity-lstm-memory"]["verdict"] == "holds"  # linear by construction
-    assert by_id["complexity-transformer-memory"]["verdict"] == "does-not-hold"
-    assert by_id["train-fastest-tcn"]["measured"] == "tcn"
-    if quick:
-        assert by_id["memory-1000-lstm"]["verdict"] == "inconclusive"
+        assert max(lengths) < 5000 and st.length(1000) == max(2, round(1000 * st.length_scale))
     else:
-        assert by_id["memory-5000-transformer"]["verdict"] == "does-not-hold"
-    report = VerifyReport(settings={"description": st.describe()}, environment={}, claims=verdicts)
-    json.loads(json.dumps(report.to_dict()))
-    assert report.to_markdown().count("\n| ") == len(verdicts) + 1
+        assert {1000, 5000} <= lengths
 
 
-def test_a_failed_cell_makes_its_claims_inconclusive():
-    st = settings_for(DATA, quick=False)
-    verdicts = judge_claims(DATA, st, list_models(), [
-        {"model": "lstm", "mode": "train", "length": 1000, "batch": 32, "status": "timeout",
-         "time_ms": None, "peak_mb": None, "flops": None, "error": "no result within 1 s"},
-    ], [])
-    by_id = {v["id"]: v for v in verdicts}
-    assert by_id["train-speed-tcn"]["verdict"] == "inconclusive"
-    assert "timeout" in by_id["memory-1000-lstm"]["why"]
-    assert by_id["memory-5000-transformer"]["verdict"] == "inconclusive"
-
-
-def test_out_of_memory_claim_holds_when_the_cell_runs_out():
-    st = settings_for(DATA, quick=False)
-    rows = [{"model": "transformer", "mode": "train", "length": 5000, "batch": 32,
-             "status": "oom", "time_ms": None, "peak_mb": None, "flops": None,
-             "error": "MemoryError"}]
-    verdicts = {v["id"]: v for v in judge_claims(DATA, st, list_models(), rows, [])}
-    assert verdicts["memory-5000-transformer"]["verdict"] == "holds"
-
-
-def test_timings_from_a_busy_machine_are_inconclusive():
-    st = settings_for(DATA, quick=False)
-    busy = 100.0 * (os.cpu_count() or 1)
-    rows = [{"model": m, "mode": "train", "length": 1000, "batch": 32, "status": "ok",
-             "time_ms": t, "peak_mb": 400.0, "flops": 1, "params": 1, "load_avg": busy}
-            for m, t in (("lstm", 100.0), ("tcn", 35.0))]
-    verdicts = {v["id"]: v for v in judge_claims(DATA, st, list_models(), rows, [])}
-    assert verdicts["train-speed-tcn"]["verdict"] == "inconclusive"
-    assert "busy" in verdicts["train-speed-tcn"]["why"]
-    assert verdicts["train-speed-tcn"]["measured"] == pytest.approx(35.0)
-    assert verdicts["memory-1000-tcn"]["verdict"] == "holds"  # memory is not a timing
-
-
-def test_a_cell_that_timed_out_after_complete_runs_still_counts_for_memory():
-    st = settings_for(DATA, quick=False)
-    rows = [{"model": "transformer", "mode": "train", "length": 5000, "batch": 32,
-             "status": "timeout", "time_ms": None, "peak_mb": 4200.0, "flops": None,
-             "error": "no result within 1200 s (after 1 complete run(s), peak 4200 MB)",
-             "partial": {"runs_done": 1, "run_ms": [600_000.0]}}]
-    verdicts = {v["id"]: v for v in judge_claims(DATA, st, list_models(), rows, [])}
-    oom = verdicts["memory-5000-transformer"]
-    assert oom["verdict"] == "does-not-hold" and oom["measured"] == 4200.0
-    assert "1 complete run" in oom["why"]
+def test_only_timing_measures_rest_on_timings():
+    assert rests_on_timings({"kind": "speedup"})
+    assert rests_on_timings({"kind": "exponent", "metric": "time"})
+    assert not rests_on_timings({"kind": "exponent", "metric": "memory"})
+    assert not rests_on_timings({"kind": "peak_memory"})

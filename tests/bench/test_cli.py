@@ -5,8 +5,9 @@ import json
 
 from typer.testing import CliRunner
 
-from seqselect.bench import ROW_KEYS, verify
-from seqselect.bench.verify import load_claims, verify_claims
+from seqselect.bench import ROW_KEYS, judge
+from seqselect.bench.claims import load_claims
+from seqselect.bench.verify import verify_claims
 from seqselect.cli import app
 
 runner = CliRunner()
@@ -40,7 +41,7 @@ def test_verify_claims_lists_claims():
 
 
 def test_verify_claims_runs_a_small_claims_document(monkeypatch, tmp_path):
-    monkeypatch.setattr(verify, "BUSY_LOAD", 1e9)  # judge timings even on a busy test machine
+    monkeypatch.setattr(judge, "BUSY_LOAD", 1e9)  # judge timings even on a busy test machine
     data = load_claims()
     data["settings"]["quick"].update(batch=1, params=3000, repeats=1, warmup=0,
                                      length_scale=0.01)
@@ -54,10 +55,10 @@ def test_verify_claims_runs_a_small_claims_document(monkeypatch, tmp_path):
     assert speed["verdict"] in ("holds", "does-not-hold")  # both cells ran
     assert speed["measured"] > 0 and "quick" in speed["why"]
     assert "QUICK" in report.settings["description"]
-    assert {r["model"] for r in report.cells} == {"lstm", "tcn"}
+    assert {c.model for c in report.cells} == {"lstm", "tcn"}
     md = report.to_markdown()
     assert "tcn-2-3x" not in md and "TCN trains 2-3x faster" in md
     # Started again with the same cache, nothing runs again: the same rows come back.
     again = verify_claims(quick=True, claims=data, device="cpu", progress=False, cache=cache)
-    assert [r["pid"] for r in again.cells] == [r["pid"] for r in report.cells]
+    assert [c.pid for c in again.cells] == [c.pid for c in report.cells]
     assert again.claims == report.claims

@@ -6,7 +6,6 @@ import pytest
 
 from seqselect.bench import extrapolate, fit_exponent, local_exponent
 from seqselect.bench.fit import fit_exponent_offset
-from seqselect.bench.harness import compute_exponents
 
 LENGTHS = [128, 256, 512, 1024, 2048]
 
@@ -46,23 +45,6 @@ def test_fewer_than_two_points_is_nan():
 
 def test_extrapolate_follows_the_last_two_points():
     assert extrapolate([100, 200], [10.0, 40.0], 400) == pytest.approx(160.0)
-
-
-def test_compute_exponents_uses_only_ok_rows():
-    rows = [
-        {"model": "m", "mode": "train", "length": n, "status": "ok",
-         "time_ms": float(n), "peak_mb": float(n * n), "flops": n * 10}
-        for n in LENGTHS
-    ]
-    rows.append({"model": "m", "mode": "train", "length": 4096, "status": "oom",
-                 "time_ms": None, "peak_mb": None, "flops": None})
-    rows.append({"model": "m", "mode": "infer", "length": 128, "status": "ok",
-                 "time_ms": 1.0, "peak_mb": 1.0, "flops": 1})
-    exps = compute_exponents(rows)
-    assert exps["m"]["train"]["time"] == pytest.approx(1.0)
-    assert exps["m"]["train"]["memory"] == pytest.approx(2.0)
-    assert exps["m"]["train"]["flops"] == pytest.approx(1.0)
-    assert exps["m"]["infer"] == {"time": None, "memory": None, "flops": None}
 
 
 @pytest.mark.parametrize("k", [0.5, 1.0, 2.0])

@@ -15,7 +15,9 @@ from seqselect.bench import (
     CSV_COLUMNS,
     ROW_KEYS,
     STATUSES,
+    BenchCell,
     BenchReport,
+    BenchSettings,
     harness,
     measure_cell,
     run_bench,
@@ -34,23 +36,28 @@ def report() -> BenchReport:
 
 def test_rows_have_the_json_schema(report):
     assert len(report.results) == 2 * 2
-    for row in report.results:
-        assert set(ROW_KEYS) <= set(row)
-        assert row["status"] in STATUSES
-        assert row["batch"] == 2
-    ok = [r for r in report.results if r["status"] == "ok"]
-    assert {(r["model"], r["mode"]) for r in ok} == {("lstm", "stream")}
-    for row in ok:
-        assert row["time_ms"] > 0 and row["peak_mb"] >= 0 and row["flops"] > 0
-        assert abs(row["params"] - 3_000) <= 300  # matched to the budget (±10%)
-    stream = [r for r in report.results if r["model"] == "bilstm" and r["mode"] == "stream"]
-    assert all(r["status"] == "unsupported" for r in stream)
+    for cell in report.results:
+        assert isinstance(cell, BenchCell)
+        assert set(ROW_KEYS) <= set(cell.to_dict())
+        assert cell.status in STATUSES
+        assert cell.batch == 2
+    ok = [c for c in report.results if c.ok]
+    assert {(c.model, c.mode) for c in ok} == {("lstm", "stream")}
+    for cell in ok:
+        assert cell.time_ms > 0 and cell.flops > 0
+        # The peak comes from the cell's own process, its baseline reset (Linux /proc).
+        assert isinstance(cell.peak_mb, float) and cell.memory_method.startswith("peak RSS")
+        assert cell.estimate_mb > 0 and cell.steps == cell.length
+        assert abs(cell.params - 3_000) <= 300  # matched to the budget (±10%)
+    stream = [c for c in report.results if c.model == "bilstm" and c.mode == "stream"]
+    assert all(c.status == "unsupported" for c in stream)
 
 
 def test_json_round_trip_and_exponents(report, tmp_path):
     data = json.loads(report.to_json(tmp_path / "b.json").read_text())
     assert set(data) >= {"environment", "results", "exponents"}
-    assert {"torch", "device", "threads", "cpu", "python"} <= set(data["environment"])
+    assert {"torch", "device", "threads", "cpu", "python", "dtype", "memory_total_mb",
+            "load_average", "timestamp"} <= set(data["environment"])
     assert "hostname" not in json.dumps(data["environment"]).lower()
     for model in ("lstm", "bilstm"):
         for e in data["exponents"][model].values():
@@ -66,14 +73,18 @@ def test_csv_has_the_same_rows(report, tmp_path):
     assert tuple(rows[0]) == CSV_COLUMNS
     assert len(rows) == len(report.results)
     for got, want in zip(rows, report.results, strict=True):
-        assert got["model"] == want["model"] and int(got["length"]) == want["length"]
-        assert got["status"] == want["status"]
+        assert got["model"] == want.model and int(got["length"]) == want.length
+        assert got["status"] == want.status
 
 
-def test_guide_view_is_relative_to_lstm(report):
-    for row in report.results:
-        if row["model"] == "lstm" and row["status"] == "ok":
-            assert row["relative_pct"] == 100.0
+def test_guide_view_is_each_time_over_lstms_at_the_same_length(report):
+    lstm = {(c.length, c.mode): c.time_ms for c in report.results if c.model == "lstm"}
+    for cell in report.results:
+        if cell.ok:
+            want = round(100.0 * cell.time_ms / lstm[(cell.length, cell.mode)], 1)
+            assert cell.relative_pct == want
+        else:  # no time of its own: no ratio
+            assert cell.relative_pct is None
 
 
 def test_plots_are_written(report, tmp_path):
@@ -83,7 +94,7 @@ def test_plots_are_written(report, tmp_path):
 
 
 def test_each_cell_runs_in_its_own_process(report):
-    pids = [r["pid"] for r in report.results if r["status"] == "ok"]
+    pids = [c.pid for c in report.results if c.ok]
     assert len(pids) == 2
     assert len({*pids, os.getpid()}) == 3
 
@@ -91,8 +102,8 @@ def test_each_cell_runs_in_its_own_process(report):
 def test_an_error_in_the_child_becomes_the_cells_status():
     row = measure_cell("lstm", 8, "infer", batch=1, params=3_000, repeats=1, warmup=0,
                        device="cpu", overrides={"no_such_field": 1})
-    assert row["status"] == "error"
-    assert "no_such_field" in row["error"]
+    assert row.status == "error"
+    assert "no_such_field" in row.error
 
 
 def test_out_of_memory_is_recorded_as_oom():
@@ -100,22 +111,22 @@ def test_out_of_memory_is_recorded_as_oom():
     row = measure_cell("attention-naive", 2048, "infer", batch=4, params=None, repeats=1,
                        warmup=0, device="cpu", kind="attention", impl="naive", d_model=32,
                        n_heads=1, memory_limit_mb=16)
-    assert row["status"] == "oom", row
-    assert row["time_ms"] is None
+    assert row.status == "oom", row
+    assert row.time_ms is None
 
 
 def test_timeout_is_recorded_as_timeout():
     row = measure_cell("lstm", 8, "train", batch=1, params=3_000, device="cpu", timeout_s=0.05)
-    assert row["status"] == "timeout"
-    assert "time-out" in row["error"]
+    assert row.status == "timeout"
+    assert "time-out" in row.error
 
 
 def test_a_cell_over_the_free_memory_is_skipped_with_its_estimate(monkeypatch):
-    monkeypatch.setattr(harness.memory, "free_memory_mb", lambda device="cpu": 0.001)
+    monkeypatch.setattr(harness.system, "free_memory_mb", lambda device="cpu": 0.001)
     rep = run_bench(["tcn"], [64], modes=("infer",), **TINY)  # never spawned
     (row,) = rep.results
-    assert row["status"] == "skipped"
-    assert row["estimate_mb"] > 0.001 and "free memory" in row["error"]
+    assert row.status == "skipped" and row.pid is None
+    assert row.estimate_mb > 0.001 and "free memory" in row.error
 
 
 def test_bad_input_raises_a_clear_error():
@@ -127,24 +138,31 @@ def test_bad_input_raises_a_clear_error():
         run_bench(["lstm"], [0], **TINY)
 
 
-def test_package_is_callable_as_the_issue_spells_it():
+def test_run_bench_is_a_plain_function_of_the_package():
     assert seqselect.run_bench is run_bench
-    assert callable(seqselect.bench)
+    assert not callable(seqselect.bench)  # a module, not a callable-package trick
     assert seqselect.bench.fit_exponent([1, 2], [1, 2]) == pytest.approx(1.0)
+
+
+def test_unknown_settings_raise():
+    with pytest.raises(TypeError, match="repeat"):
+        run_bench(["lstm"], [8], repeat=3, **TINY)
+    with pytest.raises(TypeError, match="no_such"):
+        measure_cell("lstm", 8, "infer", no_such=1)
 
 
 def test_the_plain_subprocess_start_works_too(monkeypatch):
     monkeypatch.setenv("SEQSELECT_BENCH_START", "subprocess")
     row = measure_cell("tcn", 8, "infer", batch=1, params=3_000, repeats=1, warmup=0,
                        device="cpu", count_flops=False)
-    assert row["status"] == "ok", row
-    assert row["flops"] is None and row["pid"] != os.getpid()
+    assert row.status == "ok", row
+    assert row.flops is None and row.pid != os.getpid()
 
 
 def test_a_model_that_cannot_be_built_is_recorded_and_the_run_goes_on():
     rep = run_bench(["transformer"], [8], modes=("train",), **{**TINY, "params": 10})
     (row,) = rep.results
-    assert row["status"] == "error" and "params" in row["error"]
+    assert row.status == "error" and "params" in row.error
 
 
 @pytest.mark.parametrize("overrides, runs", [({}, True), ({"max_len": 16}, False)],
@@ -152,12 +170,17 @@ def test_a_model_that_cannot_be_built_is_recorded_and_the_run_goes_on():
 def test_fixed_length_models_run_up_to_their_instance_max_len(monkeypatch, overrides, runs):
     """Linformer's card says max_len 4096, but the plan builds it for the longest length
     asked (or the user's max_len): cells are judged against that instance."""
-    plan = harness._plan_model("linformer", None, overrides, [8, 5000], d_input=1,
-                               d_output=1, causal=False)
+    settings = BenchSettings(batch=2, params=None, d_output=1, memory_check=False)
+    plan = harness.plan_model("linformer", settings, overrides, [8, 5000])
     ran = []
-    monkeypatch.setattr(harness, "measure_cell",
-                        lambda name, length, mode, **kw: ran.append(length) or {"status": "ok"})
-    row = harness._run_one(plan, "train", 5000, [], batch=2, memory_check=False, device="cpu")
-    assert (row["status"] == "ok") is runs and (ran == [5000]) is runs
+
+    def fake_measure(settings, name, length, mode, **kw):
+        ran.append(length)
+        return BenchCell(model=name, length=length, batch=settings.batch, mode=mode,
+                         status="ok")
+
+    monkeypatch.setattr(harness, "measure_with", fake_measure)
+    row = harness.run_planned_cell(plan, "train", 5000, [], settings)
+    assert (row.status == "ok") is runs and (ran == [5000]) is runs
     if not runs:
-        assert row["status"] == "unsupported" and "max_len=16" in row["error"]
+        assert row.status == "unsupported" and "max_len=16" in row.error

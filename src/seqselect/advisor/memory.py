@@ -1,8 +1,8 @@
 """Analytic training-memory estimates per candidate, and the measured numbers that replace them.
 
 Symbols: B batch, L length, D model width, H heads, N state size, E expanded width
-(Mamba), w window (keys each side) or block size, g global tokens, r random blocks, k projected length
-(Linformer), m random features (Performer). Bytes are float32 (4 bytes); GB = 1e9 bytes.
+(Mamba), w window (keys each side) or block size, g global tokens, r random blocks, k projected
+length (Linformer), m random features (Performer). Bytes are float32 (4 bytes); GB = 1e9 bytes.
 
 Per layer, autograd keeps ``c`` tensors of size ``(B, L, D)`` (inputs, gates, norms,
 residuals: ``c`` per model in ``rules.json``, calibrated against the bytes autograd
@@ -36,10 +36,12 @@ These are estimates: ``seqselect bench`` measures, and its rows replace them.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from seqselect.advisor.rules import load_rules
+from seqselect.bench.records import BenchCell
 
 __all__ = [
     "MemoryEstimate",
@@ -123,12 +125,12 @@ def _zoo_config(model: str) -> dict[str, Any]:
 
     try:
         cfg = get_entry(model).config_cls()
-    except (KeyError, TypeError, ValueError):
+    except KeyError:  # not a zoo model (e.g. a name only the rules know)
         return {}
     return {f: getattr(cfg, f) for f in _CONFIG_FIELDS if hasattr(cfg, f)}
 
 
-def _spec(model: str) -> tuple[dict[str, Any], float, int | float]:
+def _memory_profile(model: str) -> tuple[dict[str, Any], float, int | float]:
     """(memory spec with config values, tokens per input step, parameters counted)."""
     data = load_rules()
     if model.startswith("pretrained:"):
@@ -162,7 +164,7 @@ def estimate_memory(
     """
     if seq_len < 1 or batch_size < 1:
         raise ValueError(f"seq_len and batch_size must be >= 1, got {seq_len}, {batch_size}")
-    spec, tokens_per_step, params = _spec(model)
+    spec, tokens_per_step, params = _memory_profile(model)
     if d_model is not None and not model.startswith("pretrained:"):
         spec["d_model"] = d_model
     B, D, n_layers = batch_size, int(spec["d_model"]), int(spec["n_layers"])
@@ -249,38 +251,41 @@ _MIB = 1024 * 1024  # seqselect.bench reports peak_mb in MiB (bench.memory.MB)
 
 
 def measured_memory(
-    model: str, seq_len: int, batch_size: int, rows: list[dict[str, Any]] | None
+    model: str,
+    seq_len: int,
+    batch_size: int,
+    cells: Sequence[BenchCell | Mapping[str, Any]] | None,
 ) -> MemoryEstimate | None:
     """The benchmark measurement for this model, length and batch, if there is one.
 
-    Rows are ``seqselect.bench`` results: ``{"model", "length", "batch", "mode",
-    "peak_mb", "status"}`` (``peak_mb`` in MiB, as the bench writes it). Only an exact
-    match of length and batch replaces the estimate, and only a row that says something
-    about memory: status "ok" (its peak) or "oom" (infeasible at that size); errors,
-    time-outs and skipped cells leave the estimate in place. A ``train`` row is preferred;
-    an ``infer``/``stream`` row is used only when no training row exists (it is a lower
+    ``cells`` are ``seqselect.bench`` cells (``BenchReport.results``), or their JSON rows
+    as a ``seqselect bench --json`` file holds them (read into :class:`BenchCell` here);
+    ``peak_mb`` is in MiB, as the bench writes it. Only an exact match of length and
+    batch replaces the estimate, and only a cell that says something about memory: status
+    "ok" (its peak) or "oom" (infeasible at that size); errors, time-outs and skipped
+    cells leave the estimate in place. A ``train`` cell is preferred; an
+    ``infer``/``stream`` cell is used only when no training cell exists (it is a lower
     bound, since inference keeps no activations for backward).
     """
-    if not rows:
+    if not cells:
         return None
+    typed = [c if isinstance(c, BenchCell) else BenchCell.from_dict(c) for c in cells]
     matches = [
-        r for r in rows
-        if r.get("model") == model and r.get("length") == seq_len
-        and r.get("batch") == batch_size and str(r.get("status")).lower() in ("ok", "oom")
-        and (r.get("peak_mb") is not None or str(r.get("status")).lower() == "oom")
+        c for c in typed
+        if c.model == model and c.length == seq_len and c.batch == batch_size
+        and str(c.status).lower() in ("ok", "oom")
+        and (c.peak_mb is not None or str(c.status).lower() == "oom")
     ]
     if not matches:
         return None
-    train = [r for r in matches if str(r.get("mode", "")).lower() in _TRAIN_MODES]
-    row = (train or matches)[0]
-    status = str(row["status"]).lower()
-    peak = row.get("peak_mb")
+    train = [c for c in matches if str(c.mode or "").lower() in _TRAIN_MODES]
+    cell = (train or matches)[0]
     return MemoryEstimate(
         model=model,
         seq_len=seq_len,
         batch_size=batch_size,
-        bytes=float(peak) * _MIB if peak is not None else math.inf,
+        bytes=float(cell.peak_mb) * _MIB if cell.peak_mb is not None else math.inf,
         source="measured",
-        status=status,
-        config={"mode": row.get("mode")},
+        status=str(cell.status).lower(),
+        config={"mode": cell.mode},
     )

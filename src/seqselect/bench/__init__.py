@@ -2,43 +2,35 @@
 
     from seqselect.bench import run_bench
     report = run_bench(["lstm", "tcn", "transformer"], [256, 1024], modes=("train", "infer"))
-    report.results      # one row per (model, length, mode) cell
+    report.results      # one BenchCell per (model, length, mode) cell
     report.exponents    # {"tcn": {"train": {"time": 1.0, "memory": 1.0, "flops": 1.0}}}
     report.to_json("bench.json"); report.to_csv("bench.csv"); report.plot("plots/")
 
-Each cell runs in a fresh subprocess (``python -m seqselect.bench.cell``), so its peak
-memory is its own and an out-of-memory or a time-out is a recorded result.
-``verify_claims`` re-measures the guide's quantitative claims (``claims.json``).
-
-The package itself is callable, so ``seqselect.bench(...)`` is ``run_bench(...)``, as
-the issue spells it; ``seqselect.run_bench`` is the same function under its own name.
+Each cell runs in a fresh subprocess (``python -m seqselect.bench.cell``, or forked from a
+fork server), so its peak memory is its own and an out-of-memory or a time-out is a
+recorded result. ``seqselect.bench.verify.verify_claims`` re-measures the guide's
+quantitative claims (``claims.json``).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
 from seqselect.bench.fit import extrapolate, fit_exponent, local_exponent
-from seqselect.bench.harness import (
-    CSV_COLUMNS,
-    MODES,
-    ROW_KEYS,
-    STATUSES,
-    BenchReport,
-    compute_exponents,
-    measure_cell,
-    run_bench,
-)
-from seqselect.bench.memory import estimate_memory_mb, free_memory_mb
+from seqselect.bench.harness import measure_cell, run_bench, run_cells
+from seqselect.bench.memory import estimate_memory_mb
+from seqselect.bench.records import CSV_COLUMNS, MODES, ROW_KEYS, STATUSES, BenchCell
+from seqselect.bench.report import BenchReport, add_relative, compute_exponents
+from seqselect.bench.settings import BenchSettings
+from seqselect.system import free_memory_mb
 
 __all__ = [
     "CSV_COLUMNS",
     "MODES",
     "ROW_KEYS",
     "STATUSES",
+    "BenchCell",
     "BenchReport",
+    "BenchSettings",
+    "add_relative",
     "compute_exponents",
     "estimate_memory_mb",
     "extrapolate",
@@ -47,16 +39,5 @@ __all__ = [
     "local_exponent",
     "measure_cell",
     "run_bench",
+    "run_cells",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """``seqselect.bench(...)`` runs :func:`run_bench`. Assigning a module's ``__class__``
-    is the documented way to customise a module (Python reference, "Customizing module
-    attribute access"); attribute access is unchanged."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> BenchReport:
-        return run_bench(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -167,6 +167,68 @@ def _build_model(args: dict[str, Any], causal: bool):
 
 
 def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, Any]:
+    """A zoo model's cell: ``params``, ``d_model`` and what its mode measures."""
+    mode = args["mode"]
+    model, n_params = _build_model(args, causal=mode == "stream" or args.get("causal", False))
+    out: dict[str, Any] = {"params": n_params, "d_model": getattr(model.config, "d_model", None)}
+    measure = _stream_cell if mode == "stream" else _step_cell
+    out.update(measure(model, args, clock, mem))
+    return out
+
+
+def _stream_cell(model, args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, Any]:
+    """Per-step latency of ``step()`` over a generated stream of L steps."""
+    import torch
+
+    from seqselect.bench.flops import count_flops
+
+    device = args["device"]
+    B, L, C = args["batch"], args["length"], args.get("d_input", 1)
+    out: dict[str, Any] = {}
+    model.eval()
+    x = torch.randn(L, B, C, device=device)  # the generated stream, one (B, C) per step
+    warm = min(L, 16)
+
+    def one_pass(steps: int, record: list[float] | None) -> None:
+        state = model.init_state(B)
+        for t in range(steps):
+            if record is None:
+                _, state = model.step(x[t], state)
+                continue
+
+            def step(t=t):
+                nonlocal state
+                _, state = model.step(x[t], state)
+
+            record.append(clock.time_ms(step))
+
+    with torch.inference_mode():
+        mem.start()
+        for _ in range(args["warmup"]):
+            one_pass(warm, None)
+        # Enough passes for a stable median, but never more than ~4k steps in all.
+        passes = max(1, min(args["repeats"], 4096 // max(L, 1)))
+        times: list[float] = []
+        for i in range(passes):
+            one_pass(L, times)
+            _progress({"partial": True, "runs_done": i + 1,
+                       "peak_mb": mem.peak_mb(final=False), "run_ms": []})
+        out["peak_mb"] = mem.peak_mb()
+    out.update(
+        time_ms=statistics.median(times),
+        time_p90_ms=sorted(times)[int(0.9 * (len(times) - 1))],
+        steps=L,
+        passes=passes,
+    )
+    if args.get("count_flops", True):
+        steps = min(L, 256)  # per step, averaged over the first `steps` steps
+        with torch.no_grad():
+            out["flops"] = count_flops(lambda: one_pass(steps, None)) // steps
+    return out
+
+
+def _step_cell(model, args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, Any]:
+    """A training step (forward, loss, backward, AdamW) or an inference forward."""
     import torch
     import torch.nn.functional as F
 
@@ -174,51 +236,7 @@ def _model_cell(args: dict[str, Any], clock: _Clock, mem: _Memory) -> dict[str, 
 
     device, mode = args["device"], args["mode"]
     B, L, C = args["batch"], args["length"], args.get("d_input", 1)
-    model, n_params = _build_model(args, causal=mode == "stream" or args.get("causal", False))
-    out: dict[str, Any] = {"params": n_params, "d_model": getattr(model.config, "d_model", None)}
-
-    if mode == "stream":
-        model.eval()
-        x = torch.randn(L, B, C, device=device)  # the generated stream, one (B, C) per step
-        warm = min(L, 16)
-
-        def one_pass(steps: int, record: list[float] | None) -> None:
-            state = model.init_state(B)
-            for t in range(steps):
-                if record is None:
-                    _, state = model.step(x[t], state)
-                    continue
-
-                def step(t=t):
-                    nonlocal state
-                    _, state = model.step(x[t], state)
-
-                record.append(clock.time_ms(step))
-
-        with torch.inference_mode():
-            mem.start()
-            for _ in range(args["warmup"]):
-                one_pass(warm, None)
-            # Enough passes for a stable median, but never more than ~4k steps in all.
-            passes = max(1, min(args["repeats"], 4096 // max(L, 1)))
-            times: list[float] = []
-            for i in range(passes):
-                one_pass(L, times)
-                _progress({"partial": True, "runs_done": i + 1,
-                           "peak_mb": mem.peak_mb(final=False), "run_ms": []})
-            out["peak_mb"] = mem.peak_mb()
-        out.update(
-            time_ms=statistics.median(times),
-            time_p90_ms=sorted(times)[int(0.9 * (len(times) - 1))],
-            steps=L,
-            passes=passes,
-        )
-        if args.get("count_flops", True):
-            steps = min(L, 256)  # per step, averaged over the first `steps` steps
-            with torch.no_grad():
-                out["flops"] = count_flops(lambda: one_pass(steps, None)) // steps
-        return out
-
+    out: dict[str, Any] = {}
     x = torch.randn(B, L, C, device=device)
     y = torch.randint(0, args.get("d_output", 2), (B,), device=device)
     if mode == "train":
@@ -302,7 +320,8 @@ def run_cell(args: dict[str, Any]) -> dict[str, Any]:
         memory.limit_memory(float(args["memory_limit_mb"]))
     try:
         kind = args.get("kind", "model")
-        result = _attention_cell(args, clock, mem) if kind == "attention" else _model_cell(args, clock, mem)
+        measure = _attention_cell if kind == "attention" else _model_cell
+        result = measure(args, clock, mem)
         result["status"] = "ok"
     except Exception as exc:  # every failure is a recorded result, never a crash
         result = {"status": classify_exception(exc), "error": f"{type(exc).__name__}: {exc}"[:2000]}

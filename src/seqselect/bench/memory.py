@@ -1,4 +1,6 @@
-"""Memory: free memory, a process's peak resident set, and the estimate made before a cell.
+"""Memory: a process's peak resident set, and the estimate made before a cell.
+
+Free and total memory of the machine are :mod:`seqselect.system`'s.
 
 Peak memory on CPU is the growth of the process's peak RSS (``VmHWM`` in
 ``/proc/self/status``) above a baseline taken once the model and data exist. Linux lets a
@@ -22,7 +24,8 @@ import resource
 import sys
 from pathlib import Path
 
-MB = 1024 * 1024
+from seqselect.system import MB
+
 _STATUS = Path("/proc/self/status")
 
 
@@ -114,32 +117,6 @@ def limit_memory(extra_mb: float) -> None:
         base = peak_rss_mb()
     limit = int((base + extra_mb) * MB)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
-def free_memory_mb(device: str = "cpu") -> float | None:
-    """Memory a new cell can use: ``MemAvailable`` on CPU, free device memory on CUDA."""
-    if device.startswith("cuda"):
-        import torch
-
-        free, _total = torch.cuda.mem_get_info(torch.device(device))
-        return free / MB
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def total_memory_mb() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def _length_power(complexity: str) -> int:

@@ -13,8 +13,11 @@ import typer
 from rich import box
 from rich.table import Table
 
+from seqselect.bench.judge import BUSY_LOAD
+from seqselect.bench.records import MODES
 from seqselect.cli._app import command, console, err_console
 from seqselect.errors import SeqSelectError
+from seqselect.formatting import format_compact
 
 _STATUS_STYLE = {"ok": "green", "oom": "red", "timeout": "yellow", "error": "red",
                  "skipped": "yellow", "unsupported": "dim"}
@@ -44,21 +47,11 @@ def _parse_overrides(items: list[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _num(v: float | None, fmt: str) -> str:
+def _fixed(v: float | None, digits: int = 2) -> str:
+    """``v`` with ``digits`` decimals; ``-`` when missing (None or NaN)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
-    return format(v, fmt)
-
-
-def _sig(v: float | None) -> str:
-    """A number in at most ~5 characters: 13495, 138.5, 4.79, 0.399."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "-"
-    if abs(v) >= 100:
-        return f"{v:,.0f}"
-    if abs(v) >= 10:
-        return f"{v:.1f}"
-    return f"{v:.3g}" if abs(v) < 1 else f"{v:.2f}"
+    return f"{v:.{digits}f}"
 
 
 def _write_json(payload: Any, target: str) -> None:
@@ -91,17 +84,17 @@ def render_bench(report) -> None:
     for col in ("L", "params", "ms", "vs LSTM", "peak MB", "GFLOP"):
         table.add_column(col, justify="right", no_wrap=True)
     table.add_column("status", min_width=6)
-    for r in report.results:
-        status = r["status"]
-        note = status if status == "ok" else f"{status}: {(r.get('error') or '')[:60]}"
-        rel = r.get("relative_pct")
+    for cell in report.results:
+        status = cell.status
+        note = status if status == "ok" else f"{status}: {(cell.error or '')[:60]}"
+        rel = cell.relative_pct
         table.add_row(
-            r["model"], r["mode"], str(r["length"]),
-            f"{r['params'] / 1000:,.0f}k" if r.get("params") else "-",
-            _sig(r.get("time_ms")),
+            cell.model, cell.mode, str(cell.length),
+            f"{cell.params / 1000:,.0f}k" if cell.params else "-",
+            format_compact(cell.time_ms),
             f"{rel:.0f}%" if rel is not None else "-",
-            _sig(r.get("peak_mb")),
-            _sig(r["flops"] / 1e9 if r.get("flops") else None),
+            format_compact(cell.peak_mb),
+            format_compact(cell.flops / 1e9 if cell.flops else None),
             f"[{_STATUS_STYLE.get(status, 'white')}]{note}[/]",
         )
     console.print(table)
@@ -110,12 +103,12 @@ def render_bench(report) -> None:
         exps.add_column(col, justify="left" if col in ("model", "mode") else "right")
     for model, by_mode in report.exponents.items():
         for mode, e in by_mode.items():
-            exps.add_row(model, mode, _num(e.get("time"), ".2f"), _num(e.get("memory"), ".2f"),
-                         _num(e.get("flops"), ".2f"))
+            exps.add_row(model, mode, _fixed(e.get("time")), _fixed(e.get("memory")),
+                         _fixed(e.get("flops")))
     console.print(exps)
-    loads = [r["load_avg"] for r in report.results if r.get("load_avg") is not None]
+    loads = [c.load_avg for c in report.results if c.load_avg is not None]
     cpus = env.get("cpu_count") or 1
-    if loads and max(loads) > 1.25 * cpus:
+    if loads and max(loads) > BUSY_LOAD * cpus:
         console.print(
             f"[yellow]warning:[/] the machine was busy during the run (load average up to "
             f"{max(loads):.1f} on {cpus} CPUs): other work competed for the cores, so the "
@@ -130,7 +123,7 @@ def bench_command(
     batch: int = typer.Option(8, help="Batch size, the same for every cell."),
     params: int = typer.Option(100_000, help="Parameter budget every model's width is matched "
                                "to (±10%); 0 keeps each model's default width."),
-    modes: str = typer.Option("train,infer", help="Any of train, infer, stream."),
+    modes: str = typer.Option("train,infer", help=f"Any of {', '.join(MODES)}."),
     repeats: int = typer.Option(5, help="Timed repeats per cell (the median is reported)."),
     warmup: int = typer.Option(2, help="Untimed warm-up runs per cell."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
@@ -182,19 +175,17 @@ def verify_claims_command(
     timeout: float = typer.Option(None, help="Seconds per cell (default 1200, quick 180)."),
     json_out: str = typer.Option(None, "--json", metavar="FILE", help="Write the verdicts as "
                                  "JSON ('-': stdout)."),
-    markdown: str = typer.Option(None, "--markdown", metavar="FILE", help="Write a Markdown report."),
+    markdown: str = typer.Option(None, "--markdown", metavar="FILE",
+                                 help="Write a Markdown report."),
     list_only: bool = typer.Option(False, "--list", help="List the claims and how each is "
                                    "measured; run nothing."),
     cache: str = typer.Option(None, metavar="FILE", help="Keep finished cells in this JSON-lines "
                               "file; run again with it to resume a stopped run."),
 ) -> None:
     """Re-measure every quantitative claim of the guide on this machine and say which hold."""
-    from seqselect.bench.verify import (
-        describe_measure,
-        format_measured,
-        load_claims,
-        verify_claims,
-    )
+    from seqselect.bench.claims import load_claims
+    from seqselect.bench.judge import describe_measure, format_measured
+    from seqselect.bench.verify import verify_claims
 
     if list_only:
         data = load_claims()

@@ -111,3 +111,20 @@ def test_estimates_track_what_autograd_saves(model):
     finally:
         torch.set_num_threads(threads)
     assert 1 / 1.5 < ratio < 1.5
+
+
+def test_measured_memory_reads_bench_cells_and_prefers_training():
+    from seqselect.advisor.memory import measured_memory
+    from seqselect.bench import BenchCell
+
+    cells = [
+        BenchCell(model="tcn", length=512, batch=8, mode="infer", status="ok", peak_mb=3.0),
+        BenchCell(model="tcn", length=512, batch=8, mode="train", status="ok", peak_mb=12.5),
+        BenchCell(model="tcn", length=512, batch=4, mode="train", status="ok", peak_mb=1.0),
+    ]
+    est = measured_memory("tcn", 512, 8, cells)
+    assert est.source == "measured" and est.config == {"mode": "train"}
+    assert est.bytes == 12.5 * 2**20  # MiB, as the bench writes it
+    # The same cells as JSON rows (a `seqselect bench --json` file) give the same answer.
+    assert measured_memory("tcn", 512, 8, [c.to_dict() for c in cells]) == est
+    assert measured_memory("tcn", 1024, 8, cells) is None
