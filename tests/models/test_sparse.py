@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from seqselect.models import attention, create_model, model_card
+from seqselect.models import create_model, model_card
+from seqselect.models.attention import sliding_window
 from seqselect.models.attention import (
     BigBirdAttention,
     LinformerAttention,
@@ -150,7 +151,7 @@ def test_flex_sliding_window_equals_reference(causal):
 
 def test_flex_backend_falls_back_to_eager_with_a_logged_note(caplog, monkeypatch):
     """On CPU with gradients FlexAttention cannot run: eager, and the reason is logged."""
-    monkeypatch.setattr(attention, "_NOTED", set())  # the note is logged once per process
+    monkeypatch.setattr(sliding_window, "_NOTED", set())  # the note is logged once per process
     q, k, v = (t.requires_grad_() for t in qkv(40))
     core = SlidingWindowAttention(window=3, n_global=1, backend="flex")
     with caplog.at_level("INFO", logger="seqselect.models.attention"):

@@ -150,7 +150,8 @@ class _SelectiveScan(torch.autograd.Function):
         carry = None  # dL/dh0 of the chunk after this one, times its first decay
         for c in reversed(range(starts.shape[1])):
             sl = slice(c * chunk, (c + 1) * chunk)
-            xc, dc, Bc, Cc, gyc, h0 = x[:, sl], delta[:, sl], Bm[:, sl], Cm[:, sl], gy[:, sl], starts[:, c]
+            xc, dc, Bc, Cc = x[:, sl], delta[:, sl], Bm[:, sl], Cm[:, sl]
+            gyc, h0 = gy[:, sl], starts[:, c]
             hs, dA = _chunk_states(xc, dc, A, Bc, h0)
             T = xc.shape[1]
             lam = gyc.unsqueeze(-1) * Cc.unsqueeze(2)  # (B, T, E, N): dL/dh_t through y_t
@@ -221,7 +222,8 @@ def selective_scan_ref(
     h = x.new_zeros(Bsz, E, A.shape[1])
     ys = []
     for t in range(L):
-        h = torch.exp(delta[:, t, :, None] * A) * h + (delta[:, t] * x[:, t])[..., None] * B[:, t, None, :]
+        decay = torch.exp(delta[:, t, :, None] * A)
+        h = decay * h + (delta[:, t] * x[:, t])[..., None] * B[:, t, None, :]
         ys.append((h * C[:, t, None, :]).sum(-1))
     y = torch.stack(ys, dim=1)
     return y if D is None else y + x * D
