@@ -1,7 +1,8 @@
-"""Helpers the attention tests share, offered as fixtures (under ``--import-mode=importlib``
+"""Helpers the model tests share, offered as fixtures (under ``--import-mode=importlib``
 test modules cannot import each other). Each fixture returns a plain function.
 
-Shapes: ``qkv`` gives ``q, k, v: (B, H, L, E)`` with B, H, E = 2, 3, 8.
+Shapes: ``qkv`` gives ``q, k, v: (B, H, L, E)`` with B, H, E = 2, 3, 8 (attention tests);
+``ssm_kernel`` gives an S4/S4D kernel of H channels and state size N (SSM tests).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import pytest
 import torch
 
 from seqselect.models.attention import dense_masked_attention
+from seqselect.models.s4 import DPLRKernel, S4Config
+from seqselect.models.s4d import DiagonalKernel, S4DConfig
 
 B, H, E = 2, 3, 8
 
@@ -74,3 +77,28 @@ def assert_real_rows_close():
 @pytest.fixture
 def with_garbage():
     return fill_padding
+
+
+def make_ssm_kernel(kind: str, H: int = 3, N: int = 8, directions: int = 1, **cfg):
+    """A seeded float64 S4 (``kind="s4"``) or S4D convolution kernel, H channels, state N."""
+    torch.manual_seed(0)
+    if kind == "s4":
+        return DPLRKernel(H, N, directions, S4Config(d_state=N, **cfg)).double()
+    return DiagonalKernel(H, N, directions, S4DConfig(d_state=N, **cfg)).double()
+
+
+def spread_dt(kernel):
+    """Spread dt over [e^-4, 1] so that slow and fast modes both matter in short tests."""
+    with torch.no_grad():
+        kernel.log_dt.copy_(torch.linspace(-4, 0, kernel.log_dt.numel(), dtype=torch.float64))
+    return kernel
+
+
+@pytest.fixture
+def ssm_kernel():
+    return make_ssm_kernel
+
+
+@pytest.fixture
+def wide_dt():
+    return spread_dt

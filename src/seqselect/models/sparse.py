@@ -4,7 +4,7 @@ Symbols: B batch, L length, D model width, H heads, E head width (D / H), w wind
 b block, G global tokens, R random blocks, P projected length, M random features.
 
 Each model is the pre-norm Transformer of ``transformer.py`` with a different attention
-core from ``attention.py`` (only the core differs), so a comparison between them and the
+core from ``attention/`` (only the core differs), so a comparison between them and the
 dense ``transformer`` at equal width and depth isolates the attention pattern. Each core
 has a dense reference twin in the tests (``dense_masked_attention`` with the equivalent
 boolean pattern), and none of them ever holds an L x L tensor.

@@ -2,7 +2,7 @@
 
 Symbols: B batch, L length, D model width, H heads, F feed-forward width.
 
-The block takes any attention core (see ``attention.py``), so the sparse and efficient
+The block takes any attention core (see ``attention/``), so the sparse and efficient
 Transformers in ``sparse.py`` reuse this file and differ only in their core.
 """
 
