@@ -10,6 +10,7 @@ from rich import box
 from rich.table import Table
 
 from seqselect.cli._app import command, console, print_json
+from seqselect.formatting import format_number
 
 if TYPE_CHECKING:  # the zoo imports torch: load it only when a command runs
     from seqselect.models import ModelCard
@@ -59,9 +60,9 @@ def zoo_table(cards: list[ModelCard]) -> Table:
             str(card.year),
             card.time_complexity,
             card.memory_complexity,
-            "yes" if card.causal else "no",
-            "yes" if card.streaming else "no",
-            str(card.max_len or "-"),
+            format_number(card.causal),
+            format_number(card.streaming),
+            str(card.max_len or "-"),  # no separator: a length limit reads as typed
         )
     return table
 
@@ -109,7 +110,8 @@ def demo_command(
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["model"], f"{r['params']:,}", str(r["d_model"]), str(tuple(r["output_shape"])),
+            r["model"], format_number(r["params"]), str(r["d_model"]),
+            str(tuple(r["output_shape"])),
             "yes" if r["finite"] else "[red]NO[/]", f"{r['forward_ms']:.1f}",
         )
     console.print(table)
