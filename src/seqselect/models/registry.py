@@ -98,7 +98,11 @@ def register_model(
     names = tuple(f.name for f in dataclasses.fields(config))
     if "d_model" not in names:
         raise ValueError(f"config for {card.name!r} needs a d_model field")
-    multiple = width_multiple if callable(width_multiple) else (lambda _cfg, m=width_multiple: m)
+    if callable(width_multiple):
+        multiple = width_multiple
+    else:
+        def multiple(_cfg, fixed: int = width_multiple) -> int:
+            return fixed
 
     def decorator(builder):
         if card.name in _REGISTRY:
@@ -181,7 +185,7 @@ def _match_width(entry: _Entry, spec: ModelSpec, cfg, target: int) -> int:
         else:
             hi = mid
     best = min(
-        (lo, hi), key=lambda k: abs(_params_at_width(entry, spec, cfg, k * step) - target)
+        (lo, hi), key=lambda units: abs(_params_at_width(entry, spec, cfg, units * step) - target)
     )
     width = best * step
     got = _params_at_width(entry, spec, cfg, width)
