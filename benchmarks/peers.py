@@ -89,7 +89,9 @@ def run(args) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--families", default="classic", help="classic, sparse, ssm or all")
     parser.add_argument("--length", type=int, default=512)
     parser.add_argument("--batch", type=int, default=16)
@@ -115,7 +117,8 @@ def main() -> None:
         print(f"{r['pair']:<48} ours {r['ours_ms']:9.2f} ms  theirs {r['theirs_ms']:9.2f} ms  "
               f"ratio {r['ratio']:.3f}")
     if args.json_path:
-        Path(args.json_path).write_text(json.dumps({"environment": environment(), "rows": rows}, indent=2))
+        payload = {"environment": environment(), "rows": rows}
+        Path(args.json_path).write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Ours vs the sparse-attention peer packages, at equal width, depth, heads and window.
 
     .venv/bin/python benchmarks/peers_sparse.py --length 4096 --batch 1 --d-model 64 --layers 2
-    .venv/bin/python benchmarks/peers.py --families sparse      # the same rows, via the lead's script
+    .venv/bin/python benchmarks/peers.py --families sparse  # the same rows, via the lead's script
 
 Pairs (backbones on the same ``(B, L, D)`` input, dropout 0, pre-norm, FFN x4):
 
@@ -166,7 +166,9 @@ def run(args) -> list[dict]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--pairs", dest="sparse_pairs", default=",".join(PAIRS))
     p.add_argument("--length", type=int, default=4096)
     p.add_argument("--batch", type=int, default=1)
@@ -197,7 +199,8 @@ def main() -> None:
               f"ratio {r['ratio']:.3f}{mem}")
     print(f"command: {' '.join(sys.argv)}")
     if args.json_path:
-        Path(args.json_path).write_text(json.dumps({"environment": environment(), "rows": rows}, indent=2))
+        payload = {"environment": environment(), "rows": rows}
+        Path(args.json_path).write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,9 @@ def run(args) -> list[dict]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--lengths", default="512,1024,2048,4096")
     p.add_argument("--length", type=int, default=512, help="used when --lengths is empty")
     p.add_argument("--batch", type=int, default=4)
@@ -89,7 +91,8 @@ def main() -> None:
               f"(params {r['ours_params']} vs {r['theirs_params']})")
     print(f"\ncommand: {' '.join(sys.argv)}  environment: {environment()}")
     if args.json_path:
-        Path(args.json_path).write_text(json.dumps({"environment": environment(), "rows": rows}, indent=2))
+        payload = {"environment": environment(), "rows": rows}
+        Path(args.json_path).write_text(json.dumps(payload, indent=2))
 
 
 if __name__ == "__main__":

@@ -85,7 +85,9 @@ def summarize(rows: list[dict], lengths: list[int]) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--lengths", default="1024,2048,4096,8192,16384")
     p.add_argument("--batch", type=int, default=1)

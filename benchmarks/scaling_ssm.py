@@ -45,7 +45,8 @@ def run(args) -> dict:
                                causal=True, count_flops=False)
             row.pop("times_ms", None)
             rows.append(row)
-            print(f"{name:<6} {mode:<6} L={n:>6}  {row['status']:<8} time {_fmt(row.get('time_ms'))} ms"
+            print(f"{name:<6} {mode:<6} L={n:>6}  {row['status']:<8} "
+                  f"time {_fmt(row.get('time_ms'))} ms"
                   f"  peak +{_fmt(row.get('peak_mb'))} MB", flush=True)
     return {"settings": vars(args), "rows": rows, "summary": summarize(rows)}
 
@@ -57,18 +58,23 @@ def _fmt(x) -> str:
 def summarize(rows: list[dict]) -> dict:
     out = {}
     for name in dict.fromkeys(r["model"] for r in rows):
-        train = [r for r in rows if r["model"] == name and r["mode"] == "train" and r["status"] == "ok"]
+        train = [r for r in rows
+                 if r["model"] == name and r["mode"] == "train" and r["status"] == "ok"]
         mid = [r for r in train if 2048 <= r["length"] <= 8192]
         stream = sorted((r for r in rows if r["model"] == name and r["mode"] == "stream"
                          and r["status"] == "ok"), key=lambda r: r["length"])
 
         def fit(rs, key):
-            return fit_exponent([r["length"] for r in rs], [r[key] for r in rs]) if len(rs) > 1 else None
+            if len(rs) < 2:
+                return None
+            return fit_exponent([r["length"] for r in rs], [r[key] for r in rs])
 
         s = {
             "time_exp_all": fit(train, "time_ms"), "mem_exp_all": fit(train, "peak_mb"),
             "time_exp_2k_8k": fit(mid, "time_ms"), "mem_exp_2k_8k": fit(mid, "peak_mb"),
-            "stream_ratio": (stream[-1]["time_ms"] / stream[0]["time_ms"]) if len(stream) > 1 else None,
+            "stream_ratio": (
+                stream[-1]["time_ms"] / stream[0]["time_ms"] if len(stream) > 1 else None
+            ),
         }
         checks = [s["time_exp_2k_8k"] is not None and s["time_exp_2k_8k"] <= TARGET_TIME,
                   s["mem_exp_2k_8k"] is not None and s["mem_exp_2k_8k"] <= TARGET_MEMORY]
@@ -80,7 +86,9 @@ def summarize(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--lengths", default="1024,2048,4096,8192,16384")
     p.add_argument("--stream-lengths", default="1024,4096,16384", help="empty: no stream cells")
@@ -92,7 +100,8 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per cell")
-    p.add_argument("--overrides", default="{}", help='JSON per model, e.g. \'{"s4": {"d_state": 32}}\'')
+    p.add_argument("--overrides", default="{}",
+                   help='JSON per model, e.g. \'{"s4": {"d_state": 32}}\'')
     p.add_argument("--json", dest="json_path", default=None)
     args = p.parse_args()
     result = run(args)

@@ -97,11 +97,14 @@ def train_one(name: str, args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--models", default="mamba,s4d")
     p.add_argument("--length", type=int, default=128, help="total length, markers included")
     p.add_argument("--n-memorize", type=int, default=8)
-    p.add_argument("--vocab", type=int, default=10, help="noise + data symbols (the marker is extra)")
+    p.add_argument("--vocab", type=int, default=10,
+                   help="noise + data symbols (the marker is extra)")
     p.add_argument("--d-model", type=int, default=64, help="width of every model (the paper's D)")
     p.add_argument("--params", type=int, default=None,
                    help="instead of --d-model: match every model to this many parameters")
@@ -123,10 +126,12 @@ def main() -> None:
     results = [train_one(name, args) for name in args.models.split(",")]
     print(f"\nselective copying: length {args.length}, {args.n_memorize} tokens, vocab "
           f"{args.vocab}, {args.n_layers} layers, "
-          f"{f'~{args.params} params' if args.params else f'D={args.d_model}'}, {args.steps} steps x "
+          f"{f'~{args.params} params' if args.params else f'D={args.d_model}'}, "
+          f"{args.steps} steps x "
           f"batch {args.batch}, lr {args.lr}")
     for r in results:
-        print(f"  {r['model']:6s} D={r['d_model']:<4d} params {r['params']:7d}  test accuracy {r['test_accuracy']:.3f} "
+        print(f"  {r['model']:6s} D={r['d_model']:<4d} params {r['params']:7d}  "
+              f"test accuracy {r['test_accuracy']:.3f} "
               f"(chance {r['chance']:.3f})  train {r['train_seconds']:.0f}s")
     if args.json:
         with open(args.json, "w") as f:

@@ -1,16 +1,17 @@
-"""The registry itself: duplicates, unknown names and overrides, params matching, TCN field."""
+"""The registry (``models/registry.py``): duplicates, unknown names and overrides, params
+matching, tasks, and an import graph without cycles (the registry imports no model file)."""
 
 from __future__ import annotations
 
+import ast
+import pathlib
 from dataclasses import dataclass
 
 import pytest
-import torch
 from torch import nn
 
+import seqselect.models
 from seqselect.models import ModelCard, create_model, list_models, register_model
-from seqselect.models.base import SequenceModel
-from seqselect.models.tcn import receptive_field
 
 
 def test_duplicate_name_raises():
@@ -59,68 +60,51 @@ def test_bad_task_raises():
         create_model("tcn", d_input=1, d_output=2, task="segment")
 
 
-def test_attention_width_is_a_multiple_of_heads():
-    model = create_model("transformer", d_input=2, d_output=2, params=200_000, n_heads=8)
-    assert model.config.d_model % 8 == 0
+def _imports_of(path: pathlib.Path) -> set[str]:
+    """Modules a file imports, ``from pkg import submodule`` counted as the submodule."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
 
 
-def test_tcn_receptive_field_formula_and_reach():
-    # 1 + 2 (K - 1) (2^N - 1): Bai et al.'s two convolutions per level.
-    assert receptive_field(kernel_size=3, n_levels=4) == 61
-    model = create_model("tcn", d_input=1, d_output=1, task="per_step", causal=True,
-                         kernel_size=3, n_layers=4, d_model=8).eval()
-    assert model.receptive_field == 61
-    x = torch.zeros(1, 100, 1)
-    x2 = x.clone()
-    x2[0, 0] = 1.0  # an impulse at t = 0 reaches t = 60 and no further
-    diff = (model(x2) - model(x)).abs()[0, :, 0]
-    assert diff[60] > 0
-    assert torch.all(diff[61:] == 0)
+def _models_import_graph() -> dict[str, set[str]]:
+    """``module -> the seqselect.models modules it imports`` for every file of models/."""
+    package_dir = pathlib.Path(seqselect.models.__file__).parent
+    modules = {}
+    for path in package_dir.rglob("*.py"):
+        parts = path.relative_to(package_dir.parent.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph = {}
+    for name, path in modules.items():
+        imported = _imports_of(path) & set(modules)
+        # "from seqselect.models import zoo" names the submodule, not the package itself
+        graph[name] = {m for m in imported if m != name and not any(
+            other.startswith(m + ".") and other in imported for other in modules)}
+    return graph
 
 
-def test_mask_must_be_right_padded():
-    model = create_model("tcn", d_input=1, d_output=2)
-    mask = torch.tensor([[True, False, True]])
-    with pytest.raises(ValueError, match="right-padded"):
-        model(torch.randn(1, 3, 1), mask)
+def test_the_registry_imports_no_model_file():
+    graph = _models_import_graph()
+    assert graph["seqselect.models.registry"] <= {"seqselect.models.base"}
 
 
-def test_step_needs_a_causal_model():
-    model = create_model("transformer", d_input=1, d_output=2)
-    assert isinstance(model, SequenceModel)
-    with pytest.raises(RuntimeError, match="causal=True"):
-        model.init_state(1)
+def test_models_have_no_import_cycle():
+    graph = _models_import_graph()
+    done: set[str] = set()
 
+    def visit(module: str, path: list[str]) -> None:
+        assert module not in path, f"import cycle: {' -> '.join([*path, module])}"
+        if module in done:
+            return
+        for imported in sorted(graph[module]):
+            visit(imported, [*path, module])
+        done.add(module)
 
-def test_gated_tcn_streams_like_it_runs():
-    torch.manual_seed(0)
-    model = create_model("tcn", d_input=2, d_output=3, task="per_step", causal=True,
-                         gated=True, d_model=8, kernel_size=2).eval()
-    x = torch.randn(2, 20, 2)
-    with torch.no_grad():
-        full = model(x)
-        state = model.init_state(2)
-        steps = []
-        for t in range(20):
-            y, state = model.step(x[:, t], state)
-            steps.append(y)
-    torch.testing.assert_close(torch.stack(steps, 1), full, atol=1e-5, rtol=1e-5)
-
-
-def test_tcn_weight_norm_equals_torchs():
-    from torch.nn.utils.parametrizations import weight_norm as torch_weight_norm
-
-    from seqselect.models.tcn import weight_norm
-
-    torch.manual_seed(0)
-    ours, theirs = nn.Conv1d(4, 6, 3), nn.Conv1d(4, 6, 3)
-    theirs.load_state_dict(ours.state_dict())
-    weight_norm(ours)
-    torch_weight_norm(theirs)
-    assert ours.state_dict().keys() == theirs.state_dict().keys()
-    x = torch.randn(2, 4, 10)
-    ours(x).square().sum().backward()
-    theirs(x).square().sum().backward()
-    torch.testing.assert_close(ours(x), theirs(x))
-    for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
-        torch.testing.assert_close(p.grad, q.grad, msg=name)
+    for module in sorted(graph):
+        visit(module, [])

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import typer
+from rich import box
 from rich.table import Table
 
 from seqselect.cli._app import command, console, print_json
+from seqselect.formatting import format_number
+
+if TYPE_CHECKING:  # the zoo imports torch: load it only when a command runs
+    from seqselect.models import ModelCard
 
 
 @command("models")
@@ -22,23 +28,43 @@ def models_command(
     if as_json:
         print_json([c.to_dict() for c in cards])
         return
-    table = Table(title="seqselect model zoo", caption="Complexities per layer in length L.")
-    table.add_column("name", no_wrap=True)
-    table.add_column("family", no_wrap=True)
-    for col in ("year", "time", "memory", "causal", "streaming", "max len"):
-        table.add_column(col, overflow="fold")
-    for c in cards:
+    console.print(zoo_table(cards))
+
+
+def zoo_table(cards: list[ModelCard]) -> Table:
+    """One line per model in an 80-column terminal: compact box, short headers.
+
+    At 80 columns every cell fits whole; on a narrower terminal the name and family
+    columns are cut with an ellipsis rather than wrapped, so a model stays on one line.
+    """
+    table = Table(
+        title="seqselect model zoo",
+        caption="Complexity per layer in length L. causal: runs causally; stream: has step().",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    for col in ("name", "family"):
+        table.add_column(col, no_wrap=True, overflow="ellipsis")
+    for col in ("year", "time", "memory"):
+        table.add_column(col, no_wrap=True)
+    for col in ("causal", "stream"):
+        table.add_column(col, no_wrap=True, justify="center")
+    table.add_column("max L", no_wrap=True, justify="right")
+    for card in cards:
         table.add_row(
-            c.name,
-            c.family,
-            str(c.year),
-            c.time_complexity,
-            c.memory_complexity,
-            "yes" if c.causal else "no",
-            "yes" if c.streaming else "no",
-            str(c.max_len or "-"),
+            card.name,
+            card.family,
+            str(card.year),
+            card.time_complexity,
+            card.memory_complexity,
+            format_number(card.causal),
+            format_number(card.streaming),
+            str(card.max_len or "-"),  # no separator: a length limit reads as typed
         )
-    console.print(table)
+    return table
 
 
 @command("demo")
@@ -84,7 +110,8 @@ def demo_command(
         table.add_column(col)
     for r in rows:
         table.add_row(
-            r["model"], f"{r['params']:,}", str(r["d_model"]), str(tuple(r["output_shape"])),
+            r["model"], format_number(r["params"]), str(r["d_model"]),
+            str(tuple(r["output_shape"])),
             "yes" if r["finite"] else "[red]NO[/]", f"{r['forward_ms']:.1f}",
         )
     console.print(table)

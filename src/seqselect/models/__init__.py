@@ -1,5 +1,11 @@
-"""The model zoo: one file per family, a timm-style registry, shared layers and heads."""
+"""The model zoo: one file per family, a timm-style registry, shared layers and heads.
 
+``zoo`` imports every model file, whose ``@register_model`` entrypoints fill the
+registry (which itself imports no model file). Any import of ``seqselect.models`` or of
+one of its modules runs this file first, so ``list_models()`` always sees the whole zoo.
+"""
+
+from seqselect.models import zoo  # noqa: F401  (fills the registry)
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import (
     ModelCard,

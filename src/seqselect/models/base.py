@@ -23,7 +23,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-TASKS = ("classify", "regress", "per_step")
 POOLINGS = ("last", "mean", "max")
 
 
@@ -119,7 +118,8 @@ def pool(h: Tensor, mask: Tensor | None, how: str) -> Tensor:
 
 
 class InputEmbedding(nn.Module):
-    """Real-valued ``(B, L, C)`` via a linear map, or tokens ``(B, L)`` via a lookup -> ``(B, L, D)``."""
+    """``(B, L, C)`` real values via a linear map, or ``(B, L)`` tokens via a lookup, to
+    ``(B, L, D)``."""
 
     def __init__(self, spec: ModelSpec, d_model: int):
         super().__init__()

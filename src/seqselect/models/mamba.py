@@ -87,7 +87,7 @@ def _linear_scan_(a: Tensor, h: Tensor, reverse: bool = False) -> Tensor:
     return h
 
 
-def _contract_n(h: Tensor, v: Tensor) -> Tensor:
+def _sum_over_state(h: Tensor, v: Tensor) -> Tensor:
     """``sum_n h[b, t, e, n] v[b, t, n]`` -> ``(B, T, E)``, as a batched row-vector product.
 
     ``v @ h^T`` lets BLAS read h through a transposed view; it is several times faster on
@@ -96,7 +96,7 @@ def _contract_n(h: Tensor, v: Tensor) -> Tensor:
     return (v.unsqueeze(-2) @ h.transpose(-1, -2)).squeeze(-2)
 
 
-def _contract_e(h: Tensor, v: Tensor) -> Tensor:
+def _sum_over_channels(h: Tensor, v: Tensor) -> Tensor:
     """``sum_e h[b, t, e, n] v[b, t, e]`` -> ``(B, T, N)``."""
     return (v.unsqueeze(-2) @ h).squeeze(-2)
 
@@ -132,7 +132,7 @@ class _SelectiveScan(torch.autograd.Function):
             sl = slice(i, i + chunk)
             starts.append(h)
             hs, _ = _chunk_states(x[:, sl], delta[:, sl], A, Bm[:, sl], h)
-            y[:, sl] = _contract_n(hs, Cm[:, sl])
+            y[:, sl] = _sum_over_state(hs, Cm[:, sl])
             h = hs[:, -1].clone()
         ctx.chunk = chunk
         ctx.save_for_backward(x, delta, A, Bm, Cm, torch.stack(starts, 1))
@@ -150,7 +150,8 @@ class _SelectiveScan(torch.autograd.Function):
         carry = None  # dL/dh0 of the chunk after this one, times its first decay
         for c in reversed(range(starts.shape[1])):
             sl = slice(c * chunk, (c + 1) * chunk)
-            xc, dc, Bc, Cc, gyc, h0 = x[:, sl], delta[:, sl], Bm[:, sl], Cm[:, sl], gy[:, sl], starts[:, c]
+            xc, dc, Bc, Cc = x[:, sl], delta[:, sl], Bm[:, sl], Cm[:, sl]
+            gyc, h0 = gy[:, sl], starts[:, c]
             hs, dA = _chunk_states(xc, dc, A, Bc, h0)
             T = xc.shape[1]
             lam = gyc.unsqueeze(-1) * Cc.unsqueeze(2)  # (B, T, E, N): dL/dh_t through y_t
@@ -162,10 +163,10 @@ class _SelectiveScan(torch.autograd.Function):
             _linear_scan_(a_next.view(Bsz, T, -1), lam.view(Bsz, T, -1), reverse=True)
             carry = dA[:, 0] * lam[:, 0]
             # u_t = delta_t x_t B_t
-            lam_b = _contract_n(lam, Bc)  # (B, T, E)
+            lam_b = _sum_over_state(lam, Bc)  # (B, T, E)
             gx[:, sl] = lam_b * dc
-            gB[:, sl] = _contract_e(lam, dc * xc)
-            gC[:, sl] = _contract_e(hs, gyc)
+            gB[:, sl] = _sum_over_channels(lam, dc * xc)
+            gC[:, sl] = _sum_over_channels(hs, gyc)
             # dA_t = exp(delta_t A): dL/d(dA_t) = lam_t h_{t-1}; s = that * dA_t
             s = lam.mul_(dA)
             s[:, 1:] *= hs[:, :-1]
@@ -221,7 +222,8 @@ def selective_scan_ref(
     h = x.new_zeros(Bsz, E, A.shape[1])
     ys = []
     for t in range(L):
-        h = torch.exp(delta[:, t, :, None] * A) * h + (delta[:, t] * x[:, t])[..., None] * B[:, t, None, :]
+        decay = torch.exp(delta[:, t, :, None] * A)
+        h = decay * h + (delta[:, t] * x[:, t])[..., None] * B[:, t, None, :]
         ys.append((h * C[:, t, None, :]).sum(-1))
     y = torch.stack(ys, dim=1)
     return y if D is None else y + x * D

@@ -7,6 +7,11 @@ Each model file registers an entrypoint with :func:`register_model`, giving
 * a config dataclass — the overrides the model accepts, each field with a "why" comment;
 * a builder ``fn(spec: ModelSpec, cfg: Config) -> SequenceModel``.
 
+The registry imports no model file: ``seqselect.models`` imports ``zoo.py`` after this
+module, and ``zoo.py`` imports every model file, whose entrypoints then register here.
+So any import of ``seqselect.models.*`` fills the registry, and the import graph has
+no cycle (registry <- model files <- zoo <- package).
+
 ``create_model(name, d_output=..., params=N, **overrides)`` validates the overrides
 against the config's fields and, when ``params`` is given, searches the width
 (``d_model``) so the model has N parameters within ±10%.
@@ -23,7 +28,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqselect.models.base import TASKS, ModelSpec
+from seqselect.models.base import ModelSpec
+from seqselect.vocabulary import MODEL_TASKS
 
 __all__ = [
     "ModelCard",
@@ -92,7 +98,11 @@ def register_model(
     names = tuple(f.name for f in dataclasses.fields(config))
     if "d_model" not in names:
         raise ValueError(f"config for {card.name!r} needs a d_model field")
-    multiple = width_multiple if callable(width_multiple) else (lambda _cfg, m=width_multiple: m)
+    if callable(width_multiple):
+        multiple = width_multiple
+    else:
+        def multiple(_cfg, fixed: int = width_multiple) -> int:
+            return fixed
 
     def decorator(builder):
         if card.name in _REGISTRY:
@@ -104,20 +114,13 @@ def register_model(
     return decorator
 
 
-def _ensure_loaded() -> None:
-    # Importing the zoo package runs every @register_model.
-    import seqselect.models.zoo  # noqa: F401
-
-
 def list_models(family: str | None = None) -> list[str]:
     """Names of all registered models, sorted; optionally only one family."""
-    _ensure_loaded()
     return sorted(n for n, e in _REGISTRY.items() if family is None or e.card.family == family)
 
 
 def get_entry(name: str) -> _Entry:
     """The registry entry for ``name``; an unknown name raises and suggests close ones."""
-    _ensure_loaded()
     if name not in _REGISTRY:
         close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
@@ -182,7 +185,7 @@ def _match_width(entry: _Entry, spec: ModelSpec, cfg, target: int) -> int:
         else:
             hi = mid
     best = min(
-        (lo, hi), key=lambda k: abs(_params_at_width(entry, spec, cfg, k * step) - target)
+        (lo, hi), key=lambda units: abs(_params_at_width(entry, spec, cfg, units * step) - target)
     )
     width = best * step
     got = _params_at_width(entry, spec, cfg, width)
@@ -225,8 +228,8 @@ def create_model(
         KeyError: unknown name. TypeError: unknown override. ValueError: bad values.
     """
     entry = get_entry(name)
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if task not in MODEL_TASKS:
+        raise ValueError(f"task must be one of {', '.join(MODEL_TASKS)}, got {task!r}")
     if causal and not entry.card.causal:
         raise ValueError(f"model {name!r} cannot run causally (its card says causal=False)")
     if params is not None and "d_model" in overrides:

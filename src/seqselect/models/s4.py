@@ -176,7 +176,9 @@ class DPLRKernel(nn.Module):
         return Lambda, as_c(self.P), as_c(self.B), as_c(self.C), torch.exp(self.log_dt)
 
     def real_system(self) -> tuple[Tensor, Tensor, Tensor]:
-        """The discretised SSM in a real basis: ``A_bar: (H, N, N)``, ``B_bar: (H, N)``, ``C: (K, H, N)``.
+        """The discretised SSM in a real basis.
+
+        ``A_bar: (H, N, N)``, ``B_bar: (H, N)``, ``C: (K, H, N)``.
 
         The kept half of the state ``z = x_re + i x_im`` (the rest is its conjugate) evolves
         by ``A z = Lambda z - 2 P Re(P* z)``: in the real coordinates ``x = [x_re; x_im]``,

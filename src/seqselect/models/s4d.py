@@ -242,7 +242,12 @@ class SSMBackbone(nn.Module):
         self.d_out = cfg.d_model
         directions = 1 if causal else 2
         self.blocks = nn.ModuleList(
-            SSMBlock(make_kernel(cfg.d_model, cfg.d_state, directions, cfg), cfg.d_model, causal, cfg.dropout)
+            SSMBlock(
+                make_kernel(cfg.d_model, cfg.d_state, directions, cfg),
+                cfg.d_model,
+                causal,
+                cfg.dropout,
+            )
             for _ in range(cfg.n_layers)
         )
 
@@ -271,11 +276,14 @@ class S4DConfig:
     init: str = "lin"  # "lin" (S4D-Lin) or "inv" (S4D-Inv): imaginary parts of A
     dt_min: float = 0.001  # dt starts log-uniform in [dt_min, dt_max]: 1/dt_min is roughly
     dt_max: float = 0.1  # the longest time scale in steps, 1/dt_max the shortest
-    lr_ssm: float | None = 0.001  # learning-rate ceiling for A, B, dt (S4: min(0.001, lr)); None: base lr
+    # learning-rate ceiling for A, B, dt (S4: min(0.001, lr)); None: the base lr
+    lr_ssm: float | None = 0.001
 
     def __post_init__(self) -> None:
         if self.d_state < 2 or self.d_state % 2:
-            raise ValueError(f"d_state must be an even number >= 2 (conjugate pairs), got {self.d_state}")
+            raise ValueError(
+                f"d_state must be an even number >= 2 (conjugate pairs), got {self.d_state}"
+            )
         if not 0 < self.dt_min <= self.dt_max:
             raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
         if self.init not in self._inits():

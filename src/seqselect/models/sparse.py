@@ -4,7 +4,7 @@ Symbols: B batch, L length, D model width, H heads, E head width (D / H), w wind
 b block, G global tokens, R random blocks, P projected length, M random features.
 
 Each model is the pre-norm Transformer of ``transformer.py`` with a different attention
-core from ``attention.py`` (only the core differs), so a comparison between them and the
+core from ``attention/`` (only the core differs), so a comparison between them and the
 dense ``transformer`` at equal width and depth isolates the attention pattern. Each core
 has a dense reference twin in the tests (``dense_masked_attention`` with the equivalent
 boolean pattern), and none of them ever holds an L x L tensor.
@@ -23,11 +23,7 @@ from seqselect.models.attention import (
 )
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.transformer import TransformerConfig, transformer_model
-
-
-def _heads(cfg) -> int:
-    return cfg.n_heads
+from seqselect.models.transformer import TransformerConfig, heads_multiple, transformer_model
 
 
 @dataclass
@@ -40,7 +36,9 @@ class LongformerConfig(TransformerConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.window < 0 or self.n_global < 0:
-            raise ValueError(f"window and n_global must be >= 0, got {self.window}, {self.n_global}")
+            raise ValueError(
+                f"window and n_global must be >= 0, got {self.window}, {self.n_global}"
+            )
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
 
@@ -60,7 +58,7 @@ class LongformerConfig(TransformerConfig):
         paper="Beltagy, Peters & Cohan 2020, Longformer: The Long-Document Transformer",
     ),
     LongformerConfig,
-    width_multiple=_heads,
+    width_multiple=heads_multiple,
 )
 def longformer(spec: ModelSpec, cfg: LongformerConfig) -> SequenceModel:
     return transformer_model(
@@ -95,7 +93,7 @@ class BigBirdConfig(TransformerConfig):
         paper="Zaheer et al. 2020, Big Bird: Transformers for Longer Sequences",
     ),
     BigBirdConfig,
-    width_multiple=_heads,
+    width_multiple=heads_multiple,
 )
 def bigbird(spec: ModelSpec, cfg: BigBirdConfig) -> SequenceModel:
     return transformer_model(
@@ -114,7 +112,9 @@ class LinformerConfig(TransformerConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.proj_len < 1 or self.max_len < 1:
-            raise ValueError(f"proj_len and max_len must be >= 1, got {self.proj_len}, {self.max_len}")
+            raise ValueError(
+                f"proj_len and max_len must be >= 1, got {self.proj_len}, {self.max_len}"
+            )
 
 
 @register_model(
@@ -132,7 +132,7 @@ class LinformerConfig(TransformerConfig):
         paper="Wang et al. 2020, Linformer: Self-Attention with Linear Complexity",
     ),
     LinformerConfig,
-    width_multiple=_heads,
+    width_multiple=heads_multiple,
 )
 def linformer(spec: ModelSpec, cfg: LinformerConfig) -> SequenceModel:
     model = transformer_model(
@@ -170,7 +170,7 @@ class PerformerConfig(TransformerConfig):
         paper="Choromanski et al. 2021, Rethinking Attention with Performers",
     ),
     PerformerConfig,
-    width_multiple=_heads,
+    width_multiple=heads_multiple,
 )
 def performer(spec: ModelSpec, cfg: PerformerConfig) -> SequenceModel:
     head_dim = cfg.d_model // cfg.n_heads

@@ -115,8 +115,9 @@ class TCNBlock(nn.Module):
     def __init__(self, channels: int, dilation: int, causal: bool, cfg: TCNConfig):
         super().__init__()
         width = 2 * channels if cfg.gated else channels  # gating splits into two halves
-        self.conv1 = TemporalConv(channels, width, cfg.kernel_size, dilation, causal, cfg.use_weight_norm)
-        self.conv2 = TemporalConv(channels, width, cfg.kernel_size, dilation, causal, cfg.use_weight_norm)
+        conv_args = (cfg.kernel_size, dilation, causal, cfg.use_weight_norm)
+        self.conv1 = TemporalConv(channels, width, *conv_args)
+        self.conv2 = TemporalConv(channels, width, *conv_args)
         self.gated = cfg.gated
         self.drop = nn.Dropout(cfg.dropout)
 
@@ -158,7 +159,10 @@ class TCNBackbone(nn.Module):
 
     def init_state(self, batch_size: int, device, dtype):
         return [
-            (b.conv1.init_state(batch_size, device, dtype), b.conv2.init_state(batch_size, device, dtype))
+            (
+                b.conv1.init_state(batch_size, device, dtype),
+                b.conv2.init_state(batch_size, device, dtype),
+            )
             for b in self.blocks
         ]
 

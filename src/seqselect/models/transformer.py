@@ -2,7 +2,7 @@
 
 Symbols: B batch, L length, D model width, H heads, F feed-forward width.
 
-The block takes any attention core (see ``attention.py``), so the sparse and efficient
+The block takes any attention core (see ``attention/``), so the sparse and efficient
 Transformers in ``sparse.py`` reuse this file and differ only in their core.
 """
 
@@ -28,7 +28,14 @@ class TransformerConfig:
 
     def __post_init__(self) -> None:
         if self.d_model % self.n_heads:
-            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
+            )
+
+
+def heads_multiple(cfg: TransformerConfig) -> int:
+    """What ``d_model`` must be a multiple of (for ``params=``): the head count."""
+    return cfg.n_heads
 
 
 class FeedForward(nn.Module):
@@ -128,7 +135,7 @@ def transformer_model(spec: ModelSpec, cfg, make_core: Callable[[], nn.Module]) 
         paper="Vaswani et al. 2017, Attention Is All You Need",
     ),
     TransformerConfig,
-    width_multiple=lambda cfg: cfg.n_heads,
+    width_multiple=heads_multiple,
 )
 def transformer(spec: ModelSpec, cfg: TransformerConfig) -> SequenceModel:
     return transformer_model(spec, cfg, DenseAttention)

@@ -1,19 +1,28 @@
-"""The contract every registered model keeps (DESIGN.md "Public surface").
+"""The contract every model of the zoo keeps (DESIGN.md "Public surface").
 
 Parametrized over the registry, so a model registered later gets every test for free:
-shapes for all tasks and both input kinds, finite gradients, causality, padding
-invariance, step == forward, parameter matching, L = 1, and input validation.
+cards with the public fields and well-formed values that match the built model, shapes
+for all tasks and both input kinds, finite gradients, causality, padding invariance,
+step == forward, parameter matching, L = 1, and input validation; then the state space
+families again in float64 (exact step, causality, padding) and their config checks.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 import torch
 
 import seqselect
-from seqselect.models import count_parameters, create_model, list_models, model_card
+from seqselect.models import (
+    ModelCard,
+    count_parameters,
+    create_model,
+    list_models,
+    model_card,
+)
 
 MODELS = list_models()
 CAUSAL = [m for m in MODELS if model_card(m).causal]
@@ -21,6 +30,7 @@ STREAMING = [m for m in MODELS if model_card(m).streaming]
 # Small and fast, and a width every family accepts (divisible by the default head counts).
 SMALL = {"d_model": 16}
 B, L, C, O, V = 3, 12, 3, 5, 11
+F64 = {"atol": 1e-6, "rtol": 1e-6}
 
 
 def build(name: str, **kwargs) -> torch.nn.Module:
@@ -42,10 +52,47 @@ def test_public_surface_lists_every_family():
     required = {"rnn", "lstm", "gru", "bilstm", "cnn1d", "transformer", "tcn", "longformer",
                 "bigbird", "linformer", "performer", "s4", "s4d", "mamba"}
     assert required <= set(seqselect.list_models())
-    card = seqselect.model_card("tcn")
-    for field in ("name", "family", "year", "time_complexity", "memory_complexity",
-                  "causal", "streaming", "max_len", "summary"):
-        assert hasattr(card, field)
+
+
+# DESIGN.md "Public surface": the fields of ModelCard that outside checks rely on, in order.
+PUBLIC_CARD_FIELDS = ("name", "family", "year", "time_complexity", "memory_complexity",
+                      "causal", "streaming", "max_len", "summary")
+COMPLEXITY = re.compile(r"O\([^()]*L[^()]*\)")  # "O(L)", "O(L log L)", "O(L^2)", "O(L·w)"
+
+
+def test_card_fields_are_the_public_ones_then_defaulted_extras():
+    fields = dataclasses.fields(ModelCard)
+    names = tuple(f.name for f in fields)
+    assert names[: len(PUBLIC_CARD_FIELDS)] == PUBLIC_CARD_FIELDS
+    for extra in fields[len(PUBLIC_CARD_FIELDS):]:  # optional metadata must not be required
+        assert extra.default is not dataclasses.MISSING or (
+            extra.default_factory is not dataclasses.MISSING
+        ), extra.name
+    assert tuple(model_card("tcn").to_dict()) == names  # JSON keys in field order
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_card_values_have_the_public_types_and_forms(name):
+    card = model_card(name)
+    assert card.name == name
+    assert re.fullmatch(r"[a-z][a-z0-9-]*", card.family), card.family
+    assert type(card.year) is int and 1980 <= card.year <= 2100
+    assert COMPLEXITY.fullmatch(card.time_complexity), card.time_complexity
+    assert COMPLEXITY.fullmatch(card.memory_complexity), card.memory_complexity
+    assert type(card.causal) is bool and type(card.streaming) is bool
+    assert card.causal or not card.streaming  # step() is offered by causal builds only
+    assert card.max_len is None or (type(card.max_len) is int and card.max_len > 0)
+    assert isinstance(card.summary, str) and card.summary.strip()
+    assert name in list_models(card.family)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_card_says_what_the_built_model_does(name):
+    card = model_card(name)
+    model = build(name, causal=card.causal)
+    assert model.streaming == card.streaming
+    if card.max_len is not None:
+        assert model.max_len >= card.max_len
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -176,3 +223,86 @@ def test_config_and_card_travel_with_the_model(name):
     assert dataclasses.is_dataclass(model.config)
     assert model.config.d_model == SMALL["d_model"]
     assert set(model.card.accepts) == {f.name for f in dataclasses.fields(model.config)}
+
+
+# ---- the state space families in float64: exact step, causality and padding -------------
+
+SSM_NAMES = ["s4d", "s4", "mamba"]
+
+
+def _float64_model(name, causal, task="per_step", **kw):
+    torch.manual_seed(0)
+    model = create_model(name, d_input=3, d_output=4, task=task, causal=causal, d_model=8,
+                         n_layers=2, **kw)
+    return model.double().eval()
+
+
+@pytest.mark.parametrize("name", SSM_NAMES)
+@pytest.mark.parametrize("task", ["per_step", "classify"])
+def test_step_equals_forward_in_float64(name, task):
+    model = _float64_model(name, causal=True, task=task)
+    x = torch.randn(2, 40, 3, dtype=torch.float64)
+    with torch.no_grad():
+        full = model(x)
+        state = model.init_state(2)
+        steps = []
+        for t in range(x.shape[1]):
+            y, state = model.step(x[:, t], state)
+            steps.append(y)
+    got = torch.stack(steps, 1) if task == "per_step" else steps[-1]
+    torch.testing.assert_close(got, full, atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", SSM_NAMES)
+def test_causality_in_float64(name):
+    model = _float64_model(name, causal=True)
+    x = torch.randn(2, 30, 3, dtype=torch.float64)
+    x2 = x.clone()
+    x2[:, 20:] = torch.randn(2, 10, 3, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)[:, :20], model(x2)[:, :20], atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "causal"),
+    [("s4d", False), ("s4", False), ("s4d", True), ("s4", True), ("mamba", True)],
+)
+def test_padding_is_invisible_in_float64(name, causal):
+    """Bidirectional kernels look into the future: padded steps must read as zeros there."""
+    model = _float64_model(name, causal=causal)
+    lengths = [30, 17, 1]
+    x = torch.randn(3, 30, 3, dtype=torch.float64)
+    mask = torch.arange(30)[None, :] < torch.tensor(lengths)[:, None]
+    garbage = x.masked_fill(~mask.unsqueeze(-1), float("nan"))
+    with torch.no_grad():
+        padded = model(garbage, mask)
+        for b, n in enumerate(lengths):
+            torch.testing.assert_close(padded[b, :n], model(x[b : b + 1, :n])[0], **F64)
+
+
+def test_bidirectional_s4_sees_the_future():
+    model = _float64_model("s4d", causal=False)
+    x = torch.randn(1, 20, 3, dtype=torch.float64)
+    x2 = x.clone()
+    x2[:, 15:] += 1
+    with torch.no_grad():
+        assert not torch.allclose(model(x)[:, :10], model(x2)[:, :10])
+
+
+@pytest.mark.parametrize(
+    ("name", "bad"),
+    [("s4d", {"d_state": 7}), ("s4d", {"init": "legs"}), ("s4", {"init": "lin"}),
+     ("s4", {"dt_min": 0.5, "dt_max": 0.1}), ("mamba", {"expand": 0})],
+)
+def test_bad_config_raises(name, bad):
+    with pytest.raises(ValueError):
+        create_model(name, d_input=2, d_output=2, **bad)
+
+
+def test_ssm_overrides_are_accepted():
+    m = create_model("mamba", d_input=2, d_output=2, d_state=8, expand=3, d_conv=2, dt_rank=5,
+                     n_layers=1, d_model=12)
+    mixer = m.backbone.blocks[0].mixer
+    assert (mixer.E, mixer.N, mixer.R, mixer.W) == (36, 8, 5, 2)
+    m = create_model("s4d", d_input=2, d_output=2, d_state=16, init="inv", n_layers=3, d_model=12)
+    assert len(m.backbone.blocks) == 3 and m.backbone.blocks[0].ssm.kernel.A_imag.shape == (12, 8)
