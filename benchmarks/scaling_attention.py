@@ -45,7 +45,7 @@ def run(args) -> dict:
             row = measure_cell(name, n, "train", batch=args.batch, params=None,
                                repeats=args.repeats, warmup=args.warmup, device="cpu",
                                threads=args.threads, timeout_s=args.timeout,
-                               d_input=args.d_input, overrides=overrides)
+                               d_input=args.d_input, overrides=overrides).to_dict()
             row.pop("times_ms", None)
             rows.append(row)
             print(f"{name:<12} L={n:>6}  {row['status']:<8} time {_fmt(row.get('time_ms'))} ms"

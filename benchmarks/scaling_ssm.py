@@ -42,7 +42,7 @@ def run(args) -> dict:
             row = measure_cell(name, n, mode, batch=args.batch, params=None, repeats=args.repeats,
                                warmup=args.warmup, device="cpu", threads=args.threads,
                                timeout_s=args.timeout, d_input=args.d_input, overrides=overrides,
-                               causal=True, count_flops=False)
+                               causal=True, count_flops=False).to_dict()
             row.pop("times_ms", None)
             rows.append(row)
             print(f"{name:<6} {mode:<6} L={n:>6}  {row['status']:<8} "
