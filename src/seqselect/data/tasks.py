@@ -42,7 +42,9 @@ import numpy as np
 import torch
 
 from seqselect.data.types import IGNORE_INDEX, pad_sequences
+from seqselect.data.validate import split_counts
 from seqselect.errors import DataError
+from seqselect.vocabulary import model_task_for
 
 __all__ = [
     "TASKS",
@@ -50,11 +52,19 @@ __all__ = [
     "adding_problem",
     "copy_memory",
     "copy_memory_baseline",
+    "describe_task",
     "generate_task",
     "listops",
     "selective_copy",
     "seq_digits",
 ]
+
+#: Symbols copy memory asks to recall (Bai et al. 2018); they and their recall steps add
+#: ``2 * COPY_MEMORY_SYMBOLS`` to the blank span T.
+COPY_MEMORY_SYMBOLS = 10
+#: scikit-learn's digits: 8 x 8 pixels per image, 1,797 images.
+DIGIT_PIXELS = 64
+DIGIT_IMAGES = 1797
 
 
 def adding_problem(n: int, length: int, seed: int = 0) -> dict[str, Any]:
@@ -87,7 +97,9 @@ def adding_problem(n: int, length: int, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def copy_memory_baseline(length: int, n_memorize: int = 10, n_symbols: int = 8) -> float:
+def copy_memory_baseline(
+    length: int, n_memorize: int = COPY_MEMORY_SYMBOLS, n_symbols: int = 8
+) -> float:
     """Cross-entropy of the memoryless strategy: zeros, then uniform over the symbols.
 
     ``n_memorize * ln(n_symbols) / (length + 2 * n_memorize)`` (Bai et al. 2018): 10 ln 8 /
@@ -96,7 +108,9 @@ def copy_memory_baseline(length: int, n_memorize: int = 10, n_symbols: int = 8) 
     return n_memorize * math.log(n_symbols) / (length + 2 * n_memorize)
 
 
-def copy_memory(n: int, length: int, seed: int = 0, n_memorize: int = 10) -> dict[str, Any]:
+def copy_memory(
+    n: int, length: int, seed: int = 0, n_memorize: int = COPY_MEMORY_SYMBOLS
+) -> dict[str, Any]:
     """Bai et al. 2018's copy memory task (their ``copy_memory/utils.py``).
 
     ``length`` is T, the blank span. Tokens 0 (blank), 1-8 (symbols), 9 (delimiter / wait).
@@ -296,14 +310,17 @@ def seq_digits(
     if n is not None and n < len(x):
         keep = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
         x, y = x[keep], y[keep]
-    meta: dict[str, Any] = {"image": "8x8 (scikit-learn load_digits; not MNIST)", "chance_accuracy": 0.1}
+    meta: dict[str, Any] = {
+        "image": "8x8 (scikit-learn load_digits; not MNIST)",
+        "chance_accuracy": 0.1,
+    }
     if permute:
-        perm = np.random.default_rng(perm_seed).permutation(64)
+        perm = np.random.default_rng(perm_seed).permutation(DIGIT_PIXELS)
         x = x[:, perm]
         meta["permutation"] = perm.tolist()
     return {
         "x": torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(-1),  # (N, 64, 1)
-        "mask": torch.ones(len(x), 64, dtype=torch.bool),
+        "mask": torch.ones(len(x), DIGIT_PIXELS, dtype=torch.bool),
         "y": torch.from_numpy(y),
         "d_input": 1,
         "d_output": 10,
@@ -315,9 +332,17 @@ def seq_digits(
 
 
 # ---- the registry of tasks ---------------------------------------------------------------
+def _length_param(params: dict[str, Any]) -> int:
+    return params["length"]
+
+
 @dataclass(frozen=True)
 class TaskSpec:
-    """A named synthetic task: its generator, default parameters and how to describe it."""
+    """A named synthetic task: its generator, default parameters and what it produces.
+
+    The shape facts (``task``, ``per_step``, ``channels``, ``length_at``, ``classes_at``)
+    describe the generator's output without running it, for listings.
+    """
 
     name: str
     generate: Callable[..., dict[str, Any]]
@@ -325,7 +350,30 @@ class TaskSpec:
     summary: str
     reference: str
     data_type: str  # what the advisor should treat it as
+    task: str  # the dataset task the generator returns: classify or regress
+    per_step: bool = False  # one target per step (model task per_step)
+    channels: int | None = None  # input channels; None: token ids
+    #: Sequence length at these parameters (copy memory adds its 2 x 10 recall steps).
+    length_at: Callable[[dict[str, Any]], int] = _length_param
+    #: Number of classes at these parameters (None for regression).
+    classes_at: Callable[[dict[str, Any]], int | None] = lambda params: 10
+    n_all: int | None = None  # examples the source holds, used when ``n`` is None
     aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def model_task(self) -> str:
+        """The ``create_model(task=...)`` the generated data needs."""
+        return model_task_for(self.task, per_step=self.per_step)
+
+    @property
+    def listed_task(self) -> str:
+        """The task as ``seqselect datasets`` shows it: ``per-step`` for per-step tasks."""
+        return self.model_task.replace("_", "-") if self.per_step else self.task
+
+    def default_size(self) -> int:
+        """Examples generated with the default parameters."""
+        n = self.defaults.get("n")
+        return n if n is not None else int(self.n_all or 0)
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -335,45 +383,76 @@ TASKS: dict[str, TaskSpec] = {
             "adding", adding_problem, {"n": 2000, "length": 200},
             "Sum of the two marked values among `length` uniform ones (regression).",
             "Bai, Kolter & Koltun 2018 (arXiv:1803.01271); paper: T=600, 50k train",
-            "time-series", ("adding_problem",),
+            "time-series", task="regress", channels=2, classes_at=lambda params: None,
+            aliases=("adding_problem",),
         ),
         TaskSpec(
             "copy_memory", copy_memory, {"n": 2000, "length": 200},
             "Recall 10 symbols after a blank span of T=`length` steps (per-step, 10 classes).",
             "Bai, Kolter & Koltun 2018; paper: T=1000",
-            "other", ("copy", "copymem", "copy-memory"),
+            "other", task="classify", per_step=True,
+            length_at=lambda params: params["length"] + 2 * COPY_MEMORY_SYMBOLS,
+            aliases=("copy", "copymem", "copy-memory"),
         ),
         TaskSpec(
-            "selective_copy", selective_copy, {"n": 2000, "length": 256, "n_memorize": 16, "vocab": 16},
+            "selective_copy", selective_copy,
+            {"n": 2000, "length": 256, "n_memorize": 16, "vocab": 16},
             "Recall the data tokens scattered among noise, in order (per-step).",
             "Gu & Dao 2023 (Mamba), Table 1; paper: length 4096",
-            "text", ("selective-copy", "selcopy"),
+            "text", task="classify", per_step=True,
+            classes_at=lambda params: params["vocab"] + 1,  # data tokens, noise and marker
+            aliases=("selective-copy", "selcopy"),
         ),
         TaskSpec(
-            "listops", listops, {"n": 1000, "length": 2000, "min_length": None, "max_depth": 10, "max_args": 10},
+            "listops", listops,
+            {"n": 1000, "length": 2000, "min_length": None, "max_depth": 10, "max_args": 10},
             "Value of a nested MIN/MAX/MED/SM expression (10 classes).",
             "Tay et al. 2021 (Long Range Arena); 500 < tokens < 2000",
-            "text", ("list_ops",),
+            "text", task="classify", aliases=("list_ops",),
         ),
         TaskSpec(
             "seq_digits", lambda **kw: seq_digits(**kw, permute=False), {"n": None},
             "scikit-learn 8x8 digits read pixel by pixel (64 steps; not MNIST).",
             "sequential-MNIST protocol (Le et al. 2015) on sklearn's digits",
-            "other", ("seq-digits", "sdigits"),
+            "other", task="classify", channels=1, length_at=lambda params: DIGIT_PIXELS,
+            n_all=DIGIT_IMAGES, aliases=("seq-digits", "sdigits"),
         ),
         TaskSpec(
             "pseq_digits", lambda **kw: seq_digits(**kw, permute=True), {"n": None, "perm_seed": 0},
             "seq_digits with one fixed pixel permutation.",
             "permuted sequential-MNIST protocol on sklearn's digits",
-            "other", ("pseq-digits", "psdigits"),
+            "other", task="classify", channels=1, length_at=lambda params: DIGIT_PIXELS,
+            n_all=DIGIT_IMAGES, aliases=("pseq-digits", "psdigits"),
         ),
     )
 }
 
+
+def describe_task(
+    spec: TaskSpec, val_fraction: float = 0.15, test_fraction: float = 0.2
+) -> dict[str, Any]:
+    """The listing row of a task at its default parameters (sizes of the default split)."""
+    n = spec.default_size()
+    n_val, n_test = split_counts(n, val_fraction, test_fraction)
+    return {
+        "name": f"task:{spec.name}",
+        "kind": "synthetic",
+        "task": spec.listed_task,
+        "length": spec.length_at(spec.defaults),
+        "channels": spec.channels,
+        "classes": spec.classes_at(spec.defaults),
+        "n_train": n - n_val - n_test,
+        "n_test": n_test,
+        "description": spec.summary,
+        "reference": spec.reference,
+        "parameters": sorted([*spec.defaults, "seed"]),
+    }
+
+
 _ALIASES = {alias: spec.name for spec in TASKS.values() for alias in (spec.name, *spec.aliases)}
 
 
-def _coerce(value: str, default: Any, name: str, task: str) -> Any:
+def _parse_param(value: str, default: Any, name: str, task: str) -> Any:
     """Parse a query-string value to the type of its default."""
     try:
         if isinstance(default, bool):
@@ -400,7 +479,9 @@ def resolve_task(name: str) -> TaskSpec:
     return TASKS[_ALIASES.get(key, _ALIASES.get(name))]
 
 
-def generate_task(name: str, params: dict[str, str] | None = None, seed: int = 0) -> tuple[TaskSpec, dict[str, Any], dict[str, Any]]:
+def generate_task(
+    name: str, params: dict[str, str] | None = None, seed: int = 0
+) -> tuple[TaskSpec, dict[str, Any], dict[str, Any]]:
     """Run the generator of task ``name`` with string parameters from a source's query.
 
     Returns ``(spec, used_params, result)``. Unknown parameters raise :class:`DataError`.
@@ -409,14 +490,14 @@ def generate_task(name: str, params: dict[str, str] | None = None, seed: int = 0
     used = dict(spec.defaults)
     for key, value in (params or {}).items():
         if key == "seed":
-            seed = _coerce(value, 0, key, spec.name)
+            seed = _parse_param(value, 0, key, spec.name)
             continue
         if key not in used:
             raise DataError(
                 f"task:{spec.name} takes no parameter {key!r}; it takes: "
                 f"{', '.join([*used, 'seed'])}"
             )
-        used[key] = _coerce(value, used[key], key, spec.name)
+        used[key] = _parse_param(value, used[key], key, spec.name)
     n = used.get("n")
     if n is not None and n < 1:
         raise DataError(f"task:{spec.name}: n must be >= 1, got {n}")
