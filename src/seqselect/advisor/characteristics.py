@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from seqselect.errors import SeqSelectError
 
 __all__ = ["ALLOWED", "CHECKLIST_FIELDS", "DEVICES", "validate_characteristics"]
@@ -45,7 +47,7 @@ def _yes_no(name: str, value: Any) -> bool | None:
     """``value`` as True/False/None (NumPy booleans too); anything else raises."""
     if value is None or isinstance(value, bool):
         return value
-    if type(value).__name__ == "bool_":  # numpy.bool_
+    if isinstance(value, np.bool_):  # NumPy 2 names its type "bool", not "bool_"
         return bool(value)
     raise SeqSelectError(f"{name} must be True, False or None, got {value!r}")
 

@@ -11,10 +11,13 @@ import torch
 from seqselect.data import IGNORE_INDEX, load_dataset, parse_source
 from seqselect.data.tasks import (
     LISTOPS_VOCAB,
+    TASKS,
     _decode_listops,
     adding_problem,
     copy_memory,
     copy_memory_baseline,
+    describe_task,
+    generate_task,
     listops,
     selective_copy,
     seq_digits,
@@ -170,3 +173,38 @@ def test_parse_source():
         "forecast", "Airline", {"horizon": "12", "window": "36"})
     assert parse_source("data/x.csv") == ("file", "data/x.csv", {})
     assert parse_source("x.csv?horizon=3") == ("file", "x.csv", {"horizon": "3"})
+
+
+# What `seqselect datasets --json` listed for the tasks before their facts moved onto
+# TaskSpec (name -> task, length, channels, classes, n_train, n_test).
+LISTED_BEFORE = {
+    "adding": ("regress", 200, 2, None, 1300, 400),
+    "copy_memory": ("per-step", 220, None, 10, 1300, 400),
+    "selective_copy": ("per-step", 256, None, 17, 1300, 400),
+    "listops": ("classify", 2000, None, 10, 650, 200),
+    "seq_digits": ("classify", 64, 1, 10, 1168, 359),
+    "pseq_digits": ("classify", 64, 1, 10, 1168, 359),
+}
+
+
+@pytest.mark.parametrize("name", list(LISTED_BEFORE))
+def test_task_spec_facts_give_the_listing_of_before(name):
+    row = describe_task(TASKS[name])
+    keys = ("task", "length", "channels", "classes", "n_train", "n_test")
+    assert tuple(row[k] for k in keys) == LISTED_BEFORE[name]
+    assert row["name"] == f"task:{name}" and row["kind"] == "synthetic"
+
+
+@pytest.mark.parametrize("name", list(LISTED_BEFORE))
+def test_task_spec_facts_match_what_the_generator_returns(name):
+    spec = TASKS[name]
+    params = {"n": 24, "length": 64} if "length" in spec.defaults else {}
+    if name == "listops":
+        params = {"n": 4, "length": 60, "min_length": 10, "max_depth": 4}
+    _, used, result = generate_task(name, {k: str(v) for k, v in params.items()})
+    assert result["task"] == spec.task
+    assert result["model_task"] == spec.model_task
+    assert result.get("d_input") == spec.channels
+    assert result["d_output"] == (spec.classes_at(used) or 1)
+    if name != "listops":  # ListOps pads to the longest expression drawn
+        assert result["x"].shape[1] == spec.length_at(used)
