@@ -100,7 +100,7 @@ def archive_problems() -> dict[str, ArchiveProblem]:
     return found
 
 
-def _lookup(name: str, kind: str, scheme: str) -> ArchiveProblem:
+def _find_archive_problem(name: str, kind: str, scheme: str) -> ArchiveProblem:
     problems = {k: v for k, v in archive_problems().items() if v.kind == kind}
     by_lower = {k.lower(): v for k, v in problems.items()}
     if name.lower() in by_lower:
@@ -138,7 +138,7 @@ def _trim_trailing_nan(seq: np.ndarray) -> np.ndarray:
 
 def load_archive(name: str, kind: str, scheme: str) -> RawDataset:
     """A UCR/UEA (classification) or TSER (regression) problem with its official split."""
-    problem = _lookup(name, kind, scheme)
+    problem = _find_archive_problem(name, kind, scheme)
     seqs_tr, y_tr = _read_ts(problem.train)
     seqs_te, y_te = _read_ts(problem.test)
     seqs = [_trim_trailing_nan(s) for s in seqs_tr + seqs_te]

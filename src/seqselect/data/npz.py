@@ -197,14 +197,7 @@ def load_npz(path: Path, *, name: str, task: str | None, impute: str | None) -> 
     elif y.dtype.kind not in "iuf":
         raise DataError(f"{path}: y has dtype {y.dtype}; regression needs numbers")
     return RawDataset(
-        name=name,
-        source=name,
-        task=task,
-        seqs=seqs,
-        y=y,
-        tokens=tokens,
-        split=split,
-        where=where,
+        name=name, source=name, task=task, seqs=seqs, y=y, tokens=tokens, split=split, where=where,
         target_name="y",
         metadata={
             "form": "npz",

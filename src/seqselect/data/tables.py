@@ -155,7 +155,7 @@ def _infer_task(labels: np.ndarray) -> str:
     return "regress"
 
 
-def _targets(
+def _parse_targets(
     df, target: str, task: str | None, where: Where, rows: np.ndarray | None = None
 ) -> tuple[str, np.ndarray, bool]:
     """Parse the target column: ``(task, values, inferred)``; labels as text for classify."""
@@ -192,7 +192,7 @@ def load_wide(
     steps = [c for c in df.columns if c not in (target, split_col)]
     if not steps:
         raise DataError(f"{where.file}: no step columns besides the target {target!r}")
-    task, y, inferred = _targets(df, target, task, where)
+    task, y, inferred = _parse_targets(df, target, task, where)
     values, empty, missing = parse_numeric_cells(df[steps].to_numpy(dtype=str), steps, where)
     filled = ~empty
     has_any = filled.any(axis=1)
@@ -220,15 +220,8 @@ def load_wide(
     if split_col is not None:
         split = df[split_col].str.strip().str.lower().map(_SPLIT_VALUES).to_numpy()
     return RawDataset(
-        name=name,
-        source=name,
-        task=task,
-        seqs=seqs,
-        y=y,
-        split=split,
-        rows=np.arange(len(df)),
-        where=where,
-        target_name=target,
+        name=name, source=name, task=task, seqs=seqs, y=y, split=split, rows=np.arange(len(df)),
+        where=where, target_name=target,
         metadata={
             "form": "wide",
             "task_inferred": inferred,
@@ -338,7 +331,7 @@ def load_long(
         if text is not None:
             _require_constant(text, groups, ids, col, where)
     heads = np.array([g[0] for g in groups])
-    task, y, inferred = _targets(df.iloc[heads], target, task, where, rows=heads)
+    task, y, inferred = _parse_targets(df.iloc[heads], target, task, where, rows=heads)
     n_missing = int(missing.sum())
     if n_missing and impute is None:
         r, k = np.argwhere(missing)[0]
@@ -348,14 +341,7 @@ def load_long(
     if split_text is not None:
         split = np.array([_SPLIT_VALUES[split_text[h]] for h in heads])
     return RawDataset(
-        name=name,
-        source=name,
-        task=task,
-        seqs=seqs,
-        y=y,
-        split=split,
-        rows=heads,
-        where=where,
+        name=name, source=name, task=task, seqs=seqs, y=y, split=split, rows=heads, where=where,
         target_name=target,
         metadata={
             "form": "long",
