@@ -26,7 +26,7 @@ Task = Enum("Task", {t: t for t in DATA_TASKS}, type=str)
 Impute = Enum("Impute", {m: m for m in IMPUTE_METHODS}, type=str)
 
 
-def _value(option):
+def _choice_value(option: Enum | str | None) -> str | None:
     return option.value if isinstance(option, Enum) else option
 
 
@@ -90,8 +90,9 @@ def profile_command(
     from seqselect.data import load_dataset, profile_dataset
 
     splits = load_dataset(
-        source, task=_value(task), target=target, id_col=id_col, time_col=time_col,
-        impute=_value(impute), val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+        source, task=_choice_value(task), target=target, id_col=id_col, time_col=time_col,
+        impute=_choice_value(impute), val_fraction=val_fraction, test_fraction=test_fraction,
+        seed=seed,
     )
     profile = profile_dataset(splits).to_dict()
     if as_json:
@@ -170,8 +171,8 @@ def train_command(
     except ValueError as exc:
         raise SeqSelectError(str(exc)) from None
     splits = load_dataset(
-        source, task=_value(task), target=target, id_col=id_col, time_col=time_col,
-        impute=_value(impute), seed=seed,
+        source, task=_choice_value(task), target=target, id_col=id_col, time_col=time_col,
+        impute=_choice_value(impute), seed=seed,
     )
     try:
         model_card(model)
