@@ -9,9 +9,11 @@
 * :func:`characteristics_from_profile` — fill the characteristics from a dataset profile.
 """
 
-from seqselect.advisor.engine import ALLOWED, Candidate, Recommendation, recommend
+from seqselect.advisor.characteristics import ALLOWED, validate_characteristics
+from seqselect.advisor.engine import recommend
 from seqselect.advisor.memory import MemoryEstimate, estimate_memory
 from seqselect.advisor.profile import characteristics_from_profile
+from seqselect.advisor.recommendation import Candidate, Recommendation
 from seqselect.advisor.rules import load_rules, rule_counts
 
 __all__ = [
@@ -24,4 +26,5 @@ __all__ = [
     "load_rules",
     "recommend",
     "rule_counts",
+    "validate_characteristics",
 ]

@@ -19,166 +19,31 @@ strongest supporting rule, then by the guide's order of mention, then by name.
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import torch
+
+from seqselect.advisor.characteristics import (
+    ALLOWED,
+    CHECKLIST_FIELDS,
+    DEFAULT_BATCH_SIZE,
+    validate_characteristics,
+)
 from seqselect.advisor.memory import (
     MemoryEstimate,
     estimate_memory,
     format_bytes,
     measured_memory,
 )
+from seqselect.advisor.recommendation import Candidate, Recommendation
 from seqselect.advisor.rules import ROLES, condition_holds, load_rules
-from seqselect.errors import SeqSelectError
+from seqselect.formatting import format_number
+from seqselect.system import MB, free_memory_mb
 
 log = logging.getLogger(__name__)
 
 __all__ = ["ALLOWED", "Candidate", "Recommendation", "recommend", "validate_characteristics"]
-
-#: Allowed values of the categorical characteristics (the guide's checklist answers).
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "data_type": ("text", "time-series", "audio", "other"),
-    "latency": ("realtime", "batch", "offline"),
-    "deployment": ("cloud", "edge", "mobile"),
-}
-_DEVICES = ("cpu", "cuda", "mps")
-_FIELDS = ("seq_len", "data_type", "n_examples", "latency", "deployment", "pretrained",
-           "speed_critical", "multivariate")
-
-
-@dataclass
-class Candidate:
-    """One model in the answer: its net score and every reason behind it.
-
-    ``model`` is a zoo name or ``pretrained:<name>`` (a model the zoo cannot provide; its
-    ``note`` says how to use it). ``rules`` are the ids of the rules that scored it.
-    """
-
-    model: str
-    score: int
-    reasons: list[str]
-    rules: list[str] = field(default_factory=list)
-    memory: MemoryEstimate | None = None
-    note: str | None = None
-
-    def to_dict(self, with_score: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {"model": self.model}
-        if with_score:
-            out["score"] = self.score
-        out["reasons"] = list(self.reasons)
-        return out
-
-
-@dataclass
-class Recommendation:
-    """The advisor's answer.
-
-    Attributes:
-        ranked: best first; every entry has a score and non-empty reasons.
-        avoid: models to avoid here, each with its reasons (guide rules, memory, length).
-        warnings: the guide's pitfalls this situation walks into, and conflicts.
-        unanswered: the decision checklist's questions not answered by the inputs.
-        characteristics: the validated inputs (plus the derived ``audio_form``).
-        fired: ids of the rules that fired, in the guide's order.
-    """
-
-    ranked: list[Candidate]
-    avoid: list[Candidate]
-    warnings: list[str]
-    unanswered: list[str]
-    characteristics: dict[str, Any] = field(default_factory=dict)
-    fired: list[str] = field(default_factory=list)
-
-    @property
-    def top(self) -> str | None:
-        """The top-ranked model name, or None when nothing ranks."""
-        return self.ranked[0].model if self.ranked else None
-
-    def names(self) -> list[str]:
-        """Ranked model names, best first."""
-        return [c.model for c in self.ranked]
-
-    def to_dict(self) -> dict[str, Any]:
-        """Exactly what ``seqselect recommend --json`` prints."""
-        return {
-            "ranked": [c.to_dict() for c in self.ranked],
-            "avoid": [c.to_dict(with_score=False) for c in self.avoid],
-            "warnings": list(self.warnings),
-            "unanswered": list(self.unanswered),
-        }
-
-
-# ----------------------------------------------------------------------------- validation
-
-
-def _check_int(name: str, value: Any, minimum: int = 1) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-        raise SeqSelectError(f"{name} must be a whole number >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise SeqSelectError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_bool(name: str, value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    if type(value).__name__ == "bool_":  # numpy.bool_
-        return bool(value)
-    raise SeqSelectError(f"{name} must be True, False or None, got {value!r}")
-
-
-def _check_choice(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    allowed = ALLOWED[name]
-    if value not in allowed:
-        raise SeqSelectError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
-
-
-def validate_characteristics(**kw: Any) -> dict[str, Any]:
-    """Check and normalise ``recommend``'s inputs; a bad value raises ``ValueError``
-    (:class:`~seqselect.errors.SeqSelectError`) naming the allowed values."""
-    chars = {
-        "seq_len": _check_int("seq_len", kw.get("seq_len")),
-        "data_type": _check_choice("data_type", kw.get("data_type")),
-        "n_examples": _check_int("n_examples", kw.get("n_examples")),
-        "latency": _check_choice("latency", kw.get("latency")),
-        "deployment": _check_choice("deployment", kw.get("deployment")),
-        "pretrained": _check_bool("pretrained", kw.get("pretrained")),
-        "speed_critical": _check_bool("speed_critical", kw.get("speed_critical")),
-        "multivariate": _check_bool("multivariate", kw.get("multivariate")),
-        "batch_size": _check_int("batch_size", kw.get("batch_size", 32)) or 32,
-        "d_model": _check_int("d_model", kw.get("d_model")),
-    }
-    memory_gb = kw.get("memory_gb")
-    if memory_gb is not None:
-        if isinstance(memory_gb, bool) or not isinstance(memory_gb, int | float) or not (
-            math.isfinite(memory_gb) and memory_gb > 0
-        ):
-            raise SeqSelectError(f"memory_gb must be a positive number, got {memory_gb!r}")
-        memory_gb = float(memory_gb)
-    chars["memory_gb"] = memory_gb
-    device = kw.get("device", "cpu")
-    if not isinstance(device, str) or device.split(":")[0] not in _DEVICES:
-        raise SeqSelectError(
-            f"device must be one of {', '.join(_DEVICES)} (optionally with an index, "
-            f"e.g. cuda:0); got {device!r}"
-        )
-    chars["device"] = device
-    # The guide's audio scenario has three forms; the checklist has no question for it, so
-    # it is read from the other answers: pretrained speech models when available, mel bins
-    # as channels for spectrograms, one channel for a raw waveform.
-    chars["audio_form"] = None
-    if chars["data_type"] == "audio":
-        if chars["pretrained"]:
-            chars["audio_form"] = "speech"
-        else:
-            chars["audio_form"] = "spectrogram" if chars["multivariate"] else "waveform"
-    return chars
 
 
 # ----------------------------------------------------------------------------- the zoo
@@ -191,16 +56,12 @@ def _zoo_cards() -> dict[str, Any]:
     return {name: model_card(name) for name in list_models()}
 
 
-def _device_memory_gb(device: str) -> float | None:
-    """Total memory of a CUDA device when no memory_gb is given (None on CPU/MPS)."""
-    if not device.startswith("cuda"):
+def _device_budget_gb(device: str) -> float | None:
+    """Free memory of a CUDA device, GB, when no memory_gb is given (None on CPU/MPS)."""
+    if not device.startswith("cuda") or not torch.cuda.is_available():
         return None
-    import torch
-
-    if not torch.cuda.is_available():
-        return None
-    index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
-    return torch.cuda.get_device_properties(index).total_memory / 1e9
+    free_mb = free_memory_mb(device)
+    return None if free_mb is None else free_mb * MB / 1e9
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -329,7 +190,7 @@ def recommend(
     pretrained: bool | None = None,
     speed_critical: bool | None = None,
     multivariate: bool | None = None,
-    batch_size: int = 32,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     memory_gb: float | None = None,
     device: str = "cpu",
     d_model: int | None = None,
@@ -353,7 +214,7 @@ def recommend(
         batch_size, d_model: the size at which memory is estimated (d_model None: each
             model's default width).
         memory_gb: the memory budget; a candidate estimated above it moves to avoid.
-            None: on ``cuda`` the device's total memory, on cpu no limit.
+            None: on ``cuda`` the device's free memory, on cpu no limit.
         device: cpu, cuda[:i] or mps.
         measured: ``seqselect.bench`` rows (``model, length, batch, mode, peak_mb,
             status``); a row at this length and batch replaces that model's estimate.
@@ -379,21 +240,21 @@ def recommend(
         by_model.setdefault(p.model, []).append(p)
     order = {m: _sort_key(m, by_model.get(m, [])) for m in set(by_model) | set(scorer.excluded)}
     pool = sorted(order, key=order.__getitem__)
-    memory = _check_limits(scorer, pool, measured)
-    ranked, avoid, conflicts = _assemble(scorer, pool, by_model, memory)
+    memory = _exclude_over_limits(scorer, pool, measured)
+    ranked, avoid, conflicts = _ranked_and_avoided(scorer, pool, by_model, memory)
     avoid.sort(key=lambda c: (c.model not in scorer.excluded, order[c.model]))
 
     data = scorer.data
     warnings = _pitfall_warnings(data, chars, [c.model for c in ranked])
     warnings += conflicts + _situation_warnings(chars, ranked)
     unanswered = [q["question"] for q in data["checklist"] if chars[q["field"]] is None]
-    characteristics = {k: chars[k] for k in (*_FIELDS, "batch_size", "memory_gb", "device",
+    characteristics = {k: chars[k] for k in (*CHECKLIST_FIELDS, "batch_size", "memory_gb", "device",
                                              "d_model", "audio_form")}
     return Recommendation(ranked, avoid, warnings, unanswered, characteristics,
                           list(dict.fromkeys(scorer.fired)))
 
 
-def _check_limits(scorer: _Scorer, pool: list[str],
+def _exclude_over_limits(scorer: _Scorer, pool: list[str],
                   measured: list[dict[str, Any]] | None) -> dict[str, MemoryEstimate]:
     """Exclude models whose fixed maximum length or memory the situation exceeds; return
     the memory estimate (or measurement) of every model in the pool."""
@@ -401,7 +262,7 @@ def _check_limits(scorer: _Scorer, pool: list[str],
     special = {r["special"]: r for r in scorer.data["rules"] if "special" in r}
     limit = chars["memory_gb"]
     if limit is None:
-        limit = _device_memory_gb(chars["device"])
+        limit = _device_budget_gb(chars["device"])
     length, batch = chars["seq_len"], chars["batch_size"]
     memory: dict[str, MemoryEstimate] = {}
     if length is None:
@@ -425,7 +286,7 @@ def _check_limits(scorer: _Scorer, pool: list[str],
     return memory
 
 
-def _assemble(scorer: _Scorer, pool: list[str], by_model: dict[str, list[_Point]],
+def _ranked_and_avoided(scorer: _Scorer, pool: list[str], by_model: dict[str, list[_Point]],
               memory: dict[str, MemoryEstimate]) -> tuple[list, list, list[str]]:
     """(ranked, avoid, conflict warnings) in pool order (best first)."""
     flagged = {p.model for p in scorer.points if p.role == "avoid"}
@@ -438,20 +299,21 @@ def _assemble(scorer: _Scorer, pool: list[str], by_model: dict[str, list[_Point]
         positive = [p.reason for p in pts if p.points >= 0]
         negative = [p.reason for p in pts if p.points < 0]
         note = scorer.pretrained[model]["use"] if model in scorer.pretrained else None
-        cand = Candidate(model, total, [], [p.rule for p in pts], memory.get(model), note)
+        rules = [p.rule for p in pts]
         if model in scorer.excluded or (model in flagged and total <= 0):
-            cand.reasons = scorer.excluded.get(model, []) + negative + positive
-            if model in memory and not any("memory:" in r for r in cand.reasons):
-                cand.reasons.append(f"Memory: {memory[model].describe()}")
-            avoid.append(cand)
+            reasons = scorer.excluded.get(model, []) + negative + positive
+            if model in memory and not any("memory:" in r for r in reasons):
+                reasons.append(f"Memory: {memory[model].describe()}")
+            avoid.append(Candidate(model, total, reasons, rules, memory.get(model), note))
             continue
         if total <= 0:
             continue  # only penalties: not worth listing either way
-        cand.reasons = positive + negative
+        reasons = positive + negative
         if model in memory:
-            cand.reasons.append(f"Memory: {memory[model].describe()}")
+            reasons.append(f"Memory: {memory[model].describe()}")
         if note:
-            cand.reasons.append(f"How to use: {note}")
+            reasons.append(f"How to use: {note}")
+        cand = Candidate(model, total, reasons, rules, memory.get(model), note)
         ranked.append(cand)
         if model in flagged:
             against = "; ".join(p.reason for p in pts if p.role == "avoid")
@@ -459,6 +321,13 @@ def _assemble(scorer: _Scorer, pool: list[str], by_model: dict[str, list[_Point]
                 f"The guide disagrees with itself on {model}: {against}; other sections "
                 f"outweigh it here (net score {total:+d}), so it stays ranked.")
     return ranked, avoid, conflicts
+
+
+class _UnknownAsQuestionMark(dict):
+    """Fills a warning template; a field this situation does not know reads ``?``."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def _pitfall_warnings(data: dict[str, Any], chars: dict[str, Any],
@@ -480,14 +349,9 @@ def _pitfall_warnings(data: dict[str, Any], chars: dict[str, Any],
                 fields["heads"] = dense.config.get("n_heads")
                 fields["layers"] = dense.config.get("n_layers")
         if "n_examples" in fields:
-            fields["n_examples"] = f"{fields['n_examples']:,}"
-        out.append(pit["warning"].format_map(_Missing(fields)))
+            fields["n_examples"] = format_number(fields["n_examples"])
+        out.append(pit["warning"].format_map(_UnknownAsQuestionMark(fields)))
     return out
-
-
-class _Missing(dict):
-    def __missing__(self, key: str) -> str:
-        return "?"
 
 
 def _situation_warnings(chars: dict[str, Any], ranked: list[Candidate]) -> list[str]:

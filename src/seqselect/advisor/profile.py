@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from seqselect.advisor.characteristics import ALLOWED
+
 __all__ = ["characteristics_from_profile"]
 
 
@@ -43,7 +45,7 @@ def characteristics_from_profile(profile: dict[str, Any]) -> dict[str, Any]:
     if n:
         out["n_examples"] = int(n)
     data_type = profile.get("data_type")
-    if data_type in ("text", "time-series", "audio", "other"):
+    if data_type in ALLOWED["data_type"]:
         out["data_type"] = data_type
     if profile.get("multivariate") is not None:
         out["multivariate"] = bool(profile["multivariate"])

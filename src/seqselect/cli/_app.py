@@ -65,7 +65,7 @@ def command(*args: Any, **kwargs: Any) -> Callable:
                 raise fail(str(exc)) from None
             except KeyboardInterrupt:
                 raise fail("interrupted", code=130) from None
-            except Exception as exc:
+            except Exception as exc:  # the CLI boundary: any bug becomes exit 1, one line
                 if _state["debug"]:
                     raise
                 raise fail(

@@ -11,33 +11,23 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from seqselect.advisor import Recommendation, characteristics_from_profile, recommend
+from seqselect.advisor.characteristics import ALLOWED, DEFAULT_BATCH_SIZE, DEVICES
 from seqselect.cli._app import command, console, print_json
+from seqselect.data import load_dataset, profile_dataset
 from seqselect.errors import SeqSelectError
 
 
-class DataType(str, Enum):
-    text = "text"
-    time_series = "time-series"
-    audio = "audio"
-    other = "other"
+def _choices(name: str, values: tuple[str, ...]) -> type[Enum]:
+    """A Typer choice built from the advisor's own allowed values (``time-series`` is
+    member ``time_series``)."""
+    return Enum(name, {v.replace("-", "_"): v for v in values}, type=str)
 
 
-class Latency(str, Enum):
-    realtime = "realtime"
-    batch = "batch"
-    offline = "offline"
-
-
-class Deployment(str, Enum):
-    cloud = "cloud"
-    edge = "edge"
-    mobile = "mobile"
-
-
-class Device(str, Enum):
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
+DataType = _choices("DataType", ALLOWED["data_type"])
+Latency = _choices("Latency", ALLOWED["latency"])
+Deployment = _choices("Deployment", ALLOWED["deployment"])
+Device = _choices("Device", DEVICES)
 
 
 def _positive_float(value: float | None) -> float | None:
@@ -50,12 +40,6 @@ def _profile_characteristics(
     source: str, target: str | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(characteristics, profile dict) from a data file or dataset name, via seqselect.data."""
-    try:
-        from seqselect.data import load_dataset, profile_dataset
-    except ImportError as exc:  # the data package ships with seqselect; a broken install
-        raise RuntimeError(f"seqselect.data is not available: {exc}") from exc
-    from seqselect.advisor import characteristics_from_profile
-
     profile = profile_dataset(load_dataset(source, target=target)).to_dict()
     return characteristics_from_profile(profile), profile
 
@@ -75,7 +59,7 @@ def recommend_command(
                                         help="Is training speed critical?"),
     multivariate: bool = typer.Option(None, "--multivariate/--univariate",
                                       help="Several channels per step (audio: a spectrogram)."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1,
+    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, "--batch-size", min=1,
                                    help="Batch size for the memory estimate."),
     memory_gb: float = typer.Option(None, "--memory-gb", callback=_positive_float,
                                     help="Memory budget in GB; candidates estimated above it "
@@ -95,8 +79,6 @@ def recommend_command(
 ) -> None:
     """Which sequence model for this data? Ranked models with reasons, what to avoid,
     the guide's pitfalls you walk into, and the checklist questions left open."""
-    from seqselect.advisor import recommend
-
     chars: dict[str, Any] = {}
     profile = None
     if from_file is not None:
@@ -135,7 +117,7 @@ def _bench_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _render(rec, profile: dict[str, Any] | None, source: str | None) -> None:
+def _render(rec: Recommendation, profile: dict[str, Any] | None, source: str | None) -> None:
     if profile is not None:
         length = profile.get("length") or {}
         console.print(Text(

@@ -4,30 +4,29 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import typer
 from rich import box
 from rich.table import Table
 
 from seqselect.cli._app import command, console, print_json
+from seqselect.data.bundled import KIND_TASK
+from seqselect.data.validate import IMPUTE_METHODS
+from seqselect.errors import SeqSelectError
+from seqselect.formatting import format_number
+from seqselect.vocabulary import DATA_TASKS
+
+if TYPE_CHECKING:
+    from seqselect.data import DatasetSplits
+    from seqselect.train import TrainResult
+
+#: Choices built from the library's own allowed values.
+Task = Enum("Task", {t: t for t in DATA_TASKS}, type=str)
+Impute = Enum("Impute", {m: m for m in IMPUTE_METHODS}, type=str)
 
 
-class Task(str, Enum):
-    classify = "classify"
-    regress = "regress"
-    forecast = "forecast"
-
-
-class Impute(str, Enum):
-    zero = "zero"
-    ffill = "ffill"
-    mean = "mean"
-
-
-_SHORT_KIND = {"classification": "classify", "regression": "regress", "forecasting": "forecast"}
-
-
-def _value(option):
+def _choice_value(option: Enum | str | None) -> str | None:
     return option.value if isinstance(option, Enum) else option
 
 
@@ -63,7 +62,7 @@ def datasets_command(
         if r.get("min_length") not in (None, r["length"]):
             length = f"{r['min_length']}-{r['length']}"
         table.add_row(
-            r["name"], r.get("task") or _SHORT_KIND.get(r["kind"], r["kind"]), length,
+            r["name"], r.get("task") or KIND_TASK.get(r["kind"], r["kind"]), length,
             str(r["channels"] or "tok"),
             str(r["classes"] or "-"), str(r["n_train"]), str(r["n_test"]),
         )
@@ -91,8 +90,9 @@ def profile_command(
     from seqselect.data import load_dataset, profile_dataset
 
     splits = load_dataset(
-        source, task=_value(task), target=target, id_col=id_col, time_col=time_col,
-        impute=_value(impute), val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+        source, task=_choice_value(task), target=target, id_col=id_col, time_col=time_col,
+        impute=_choice_value(impute), val_fraction=val_fraction, test_fraction=test_fraction,
+        seed=seed,
     )
     profile = profile_dataset(splits).to_dict()
     if as_json:
@@ -102,21 +102,28 @@ def profile_command(
     table.add_column("field", style="bold")
     table.add_column("value")
     length = profile["length"]
+    split = splits.metadata.get("split", "")
+    if profile["value_type"] == "tokens":
+        values = "tokens, vocabulary " + str(profile["vocab_size"])
+    else:
+        values = f"float, {profile['n_channels']} channel(s)"
+        values += " (multivariate)" if profile["multivariate"] else ""
     rows = [
         ("task", f"{profile['task']} (model task: {profile['model_task']})"),
-        ("sequences", f"{profile['n_sequences']} = {profile['n_train']} train + {profile['n_val']} "
-                      f"validation + {profile['n_test']} test ({splits.metadata.get('split', '')} split)"),
+        ("sequences", f"{profile['n_sequences']} = {profile['n_train']} train + "
+                      f"{profile['n_val']} validation + {profile['n_test']} test ({split} split)"),
         ("length", f"min {length['min']}, median {length['median']:g}, p95 {length['p95']:g}, "
-                   f"max {length['max']}" + (" (padded + mask)" if profile["variable_length"] else "")),
-        ("values", "tokens, vocabulary " + str(profile["vocab_size"]) if profile["value_type"] == "tokens"
-         else f"float, {profile['n_channels']} channel(s)" + (" (multivariate)" if profile["multivariate"] else "")),
+                   f"max {length['max']}"
+                   + (" (padded + mask)" if profile["variable_length"] else "")),
+        ("values", values),
         ("data type", profile["data_type"]),
         ("outputs", str(profile["d_output"])),
     ]
     if profile["n_classes"] is not None:
         balance = profile["class_balance"] or {}
         shown = ", ".join(f"{k}: {v:.0%}" for k, v in list(balance.items())[:12])
-        rows.append(("classes", f"{profile['n_classes']} ({shown}{', ...' if len(balance) > 12 else ''})"))
+        more = ", ..." if len(balance) > 12 else ""
+        rows.append(("classes", f"{profile['n_classes']} ({shown}{more})"))
     for key in ("impute", "imputed_cells", "form", "horizon", "window"):
         if splits.metadata.get(key) not in (None, 0):
             rows.append((key.replace("_", " "), str(splits.metadata[key])))
@@ -125,7 +132,9 @@ def profile_command(
     console.print(table)
     for warning in splits.metadata.get("warnings", []):
         console.print(f"[yellow]warning:[/] {warning}")
-    console.print("[green]valid:[/] no missing, infinite or non-numeric values; every split is non-empty.")
+    console.print(
+        "[green]valid:[/] no missing, infinite or non-numeric values; every split is non-empty."
+    )
 
 
 @command("train")
@@ -154,7 +163,6 @@ def train_command(
 ) -> None:
     """Train one model on one dataset under a budget and report validation/test metrics."""
     from seqselect.data import load_dataset
-    from seqselect.errors import SeqSelectError
     from seqselect.models import create_model, model_card
     from seqselect.train import Budget, train
 
@@ -163,8 +171,8 @@ def train_command(
     except ValueError as exc:
         raise SeqSelectError(str(exc)) from None
     splits = load_dataset(
-        source, task=_value(task), target=target, id_col=id_col, time_col=time_col,
-        impute=_value(impute), seed=seed,
+        source, task=_choice_value(task), target=target, id_col=id_col, time_col=time_col,
+        impute=_choice_value(impute), seed=seed,
     )
     try:
         model_card(model)
@@ -175,7 +183,7 @@ def train_command(
     def build():
         try:
             return create_model(model, causal=causal, params=params, **kwargs)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # create_model's answer to a bad combination
             raise SeqSelectError(f"cannot build {model!r} for {splits.name}: {exc}") from None
 
     result = train(
@@ -187,22 +195,32 @@ def train_command(
         print_json({"model": model, **result.to_dict()})
         return
     if result.status == "diverged":
-        console.print(f"[bold red]diverged[/] at step {result.diverged_at_step} (loss became NaN/inf)")
+        console.print(
+            f"[bold red]diverged[/] at step {result.diverged_at_step} (loss became NaN/inf)"
+        )
         raise typer.Exit(1)
+    _render_training(model, splits, result)
+
+
+def _render_training(model: str, splits: DatasetSplits, result: TrainResult) -> None:
+    """The trained model's test and validation metrics, steps, time and size."""
     table = Table(title=f"{model} on {splits.source or splits.name}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
     metric = result.task_metric
-    table.add_row("test " + metric, f"{result.test_metrics[metric]:.4f} ({'higher' if result.higher_is_better else 'lower'} is better)")
+    direction = "higher" if result.higher_is_better else "lower"
+    table.add_row("test " + metric, f"{result.test_metrics[metric]:.4f} ({direction} is better)")
     for k, v in result.test_metrics.items():
         if k not in (metric, "n"):
             table.add_row(f"test {k}", f"{v:.4f}" if isinstance(v, float) else str(v))
     table.add_row("test examples", str(result.test_metrics.get("n")))
     if result.val_metrics:
         table.add_row("validation " + metric, f"{result.val_metrics[metric]:.4f}")
-    table.add_row("steps / epochs", f"{result.steps} / {result.epochs:g} (stopped by {result.stopped_by})")
+    table.add_row(
+        "steps / epochs", f"{result.steps} / {result.epochs:g} (stopped by {result.stopped_by})"
+    )
     table.add_row("best step", str(result.best_step))
     table.add_row("time", f"{result.train_seconds:.1f}s on {result.device}")
-    table.add_row("parameters", f"{result.n_params:,}")
+    table.add_row("parameters", format_number(result.n_params))
     table.add_row("seed", str(result.seed))
     console.print(table)

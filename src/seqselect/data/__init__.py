@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl
 from seqselect.data.profile import DataProfile, profile_dataset
 from seqselect.data.types import IGNORE_INDEX, DatasetSplits, SequenceData
 from seqselect.errors import DataError
+from seqselect.vocabulary import DATA_TASKS
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,9 @@ __all__ = [
     "profile_dataset",
 ]
 
-TASK_NAMES = ("classify", "regress", "forecast")
 _SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast):(.*)$", re.IGNORECASE)
+#: Parameters a user file in series form takes after ``?``.
+_SERIES_PARAMS = ("horizon", "window", "offset")
 
 
 def parse_source(source: str) -> tuple[str, str, dict[str, str]]:
@@ -58,28 +60,34 @@ def parse_source(source: str) -> tuple[str, str, dict[str, str]]:
         if Path(source).exists() or "?" not in source:
             return "file", source, {}
         path, _, query = source.partition("?")
-        return "file", path, _query(query, source)
+        return "file", path, _parse_query(query, source)
     scheme = match.group(1).lower()
     rest = match.group(2)
     name, _, query = rest.partition("?")
     if not name:
         raise DataError(f"{source!r}: missing the name after {scheme}:")
-    return ("ucr" if scheme == "uea" else scheme), name.strip(), _query(query, source)
+    return ("ucr" if scheme == "uea" else scheme), name.strip(), _parse_query(query, source)
 
 
-def _query(query: str, source: str) -> dict[str, str]:
+def _parse_query(query: str, source: str) -> dict[str, str]:
     if not query:
         return {}
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
     except ValueError:
-        raise DataError(f"{source!r}: cannot parse the parameters {query!r}; write key=value&key=value") from None
+        raise DataError(
+            f"{source!r}: cannot parse the parameters {query!r}; write key=value&key=value"
+        ) from None
     return {k.strip().lower(): v.strip() for k, v in pairs}
 
 
-def _check_task(task: str | None, actual: str, source: str) -> None:
-    if task is not None and task not in TASK_NAMES:
-        raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASK_NAMES)}")
+def _require_known_task(task: str | None) -> None:
+    if task is not None and task not in DATA_TASKS:
+        raise DataError(f"unknown task {task!r}; choose one of {', '.join(DATA_TASKS)}")
+
+
+def _require_task_matches(task: str | None, actual: str, source: str) -> None:
+    _require_known_task(task)
     if task is not None and task != actual:
         raise DataError(f"{source} is a {actual} dataset; it cannot be used with task={task!r}")
 
@@ -118,106 +126,124 @@ def load_dataset(
     Raises:
         DataError: anything wrong with the data, naming file, row and column.
     """
-    from seqselect.data import bundled, files, splits, tasks
+    from seqselect.data import bundled, splits
 
     scheme, name, params = parse_source(source)
     if scheme != "file" and (id_col is not None or time_col is not None):
         raise DataError(f"{source}: --id/--time apply to user files only")
+    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
     if scheme == "task":
         if target is not None:
             raise DataError(f"{source}: --target applies to files and forecast: series, not tasks")
-        spec, used, result = tasks.generate_task(name, params, seed=seed)
-        _check_task(task, result["task"], source)
-        query = "&".join(f"{k}={v}" for k, v in used.items() if v is not None and k != "seed")
-        canonical = f"task:{spec.name}?{query}" if query else f"task:{spec.name}"
-        return splits.split_tensors(
-            result,
-            name=f"task:{spec.name}",
-            source=canonical,
-            val_fraction=val_fraction,
-            test_fraction=test_fraction,
-            seed=seed,
-            metadata={"params": used, "reference": spec.reference, "data_type": spec.data_type, "description": spec.summary},
-        )
+        return _load_task(source, name, params, task=task, seed=seed, **fractions)
     if scheme in ("ucr", "tser"):
         if params:
-            raise DataError(f"{source}: {scheme}: datasets take no parameters ({', '.join(params)})")
+            raise DataError(
+                f"{source}: {scheme}: datasets take no parameters ({', '.join(params)})"
+            )
         if target is not None:
             raise DataError(f"{source}: --target applies to files and forecast: series")
         kind = "classification" if scheme == "ucr" else "regression"
         raw = bundled.load_archive(name, kind, scheme)
-        _check_task(task, raw.task, source)
-        return splits.finalize(raw, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, normalize=normalize)
+        _require_task_matches(task, raw.task, source)
+        return splits.finalize(raw, seed=seed, normalize=normalize, **fractions)
     if scheme == "forecast":
-        _check_task(task, "forecast", source)
+        _require_task_matches(task, "forecast", source)
         return bundled.load_forecast(
-            name, dict(params), target=target, val_fraction=val_fraction, test_fraction=test_fraction, normalize=normalize
+            name, dict(params), target=target, normalize=normalize, **fractions
         )
+    return _load_user_file(
+        source, name, params, task=task, target=target, id_col=id_col, time_col=time_col,
+        impute=impute, seed=seed, normalize=normalize, **fractions,
+    )
+
+
+def _load_task(
+    source: str, name: str, params: dict[str, str], *, task: str | None, seed: int,
+    val_fraction: float, test_fraction: float,
+) -> DatasetSplits:
+    """A synthetic task, generated and split (never normalised: its scale is the task's)."""
+    from seqselect.data import splits, tasks
+
+    spec, used, result = tasks.generate_task(name, params, seed=seed)
+    _require_task_matches(task, result["task"], source)
+    query = "&".join(f"{k}={v}" for k, v in used.items() if v is not None and k != "seed")
+    canonical = f"task:{spec.name}?{query}" if query else f"task:{spec.name}"
+    return splits.split_tensors(
+        result,
+        name=f"task:{spec.name}",
+        source=canonical,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        seed=seed,
+        metadata={
+            "params": used,
+            "reference": spec.reference,
+            "data_type": spec.data_type,
+            "description": spec.summary,
+        },
+    )
+
+
+def _load_user_file(
+    source: str, name: str, params: dict[str, str], *, task: str | None, target: str | None,
+    id_col: str | None, time_col: str | None, impute: str | None, seed: int, normalize: bool,
+    val_fraction: float, test_fraction: float,
+) -> DatasetSplits:
+    """A CSV/TSV/Parquet/NPZ file: rows to sequences, or a series cut into windows."""
+    from seqselect.data import files, splits, windows
+
     path = Path(name).expanduser()
-    if task is not None and task not in TASK_NAMES:
-        raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASK_NAMES)}")
+    _require_known_task(task)
     if not path.exists() and ":" in name and not name.startswith(("/", ".", "~")):
         raise DataError(
             f"{source!r} is neither a file nor a known dataset; names look like ucr:GunPoint, "
             "task:adding, forecast:Airline (see `seqselect datasets`)"
         )
     if params and task != "forecast":
-        raise DataError(f"{source}: parameters after '?' apply to forecasting (horizon=, window=)")
-    form, loaded = files.load_file(path, task=task, target=target, id_col=id_col, time_col=time_col, impute=impute)
-    if form == "series":
-        values, columns, targets, meta = loaded
-        unknown = set(params) - {"horizon", "window", "offset"}
-        if unknown:
-            raise DataError(f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}; use horizon=, window= and offset=")
-        try:
-            horizon = int(params.get("horizon", 1))
-            window = int(params.get("window", max(24, 3 * horizon)))
-        except ValueError:
-            raise DataError(f"{source}: horizon and window must be integers") from None
-        return bundled.make_windows(
-            values, name=str(path), source=f"{path}?horizon={horizon}&window={window}", columns=columns,
-            target_columns=targets, window=window, horizon=horizon, val_fraction=val_fraction,
-            test_fraction=test_fraction, normalize=normalize, offset=params.get("offset", "last"),
-            metadata={**meta, "data_type": "time-series"},
+        raise DataError(
+            f"{source}: parameters after '?' apply to forecasting (horizon=, window=)"
         )
-    return splits.finalize(loaded, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed, normalize=normalize)
+    form, loaded = files.load_file(
+        path, task=task, target=target, id_col=id_col, time_col=time_col, impute=impute
+    )
+    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
+    if form != "series":
+        return splits.finalize(loaded, seed=seed, normalize=normalize, **fractions)
+    values, columns, targets, meta = loaded
+    unknown = set(params) - set(_SERIES_PARAMS)
+    if unknown:
+        raise DataError(
+            f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}; "
+            "use horizon=, window= and offset="
+        )
+    try:
+        horizon = int(params.get("horizon", 1))
+        window = int(params.get("window", max(24, 3 * horizon)))
+    except ValueError:
+        raise DataError(f"{source}: horizon and window must be integers") from None
+    return windows.make_windows(
+        values, name=str(path), source=f"{path}?horizon={horizon}&window={window}",
+        columns=columns, target_columns=targets, window=window, horizon=horizon,
+        normalize=normalize, offset=params.get("offset", "last"),
+        metadata={**meta, "data_type": "time-series"}, **fractions,
+    )
 
 
 def list_datasets() -> list[dict[str, Any]]:
     """Every bundled dataset and synthetic task: name, kind, length, channels, classes,
     n_train, n_test (plus a few descriptive fields). Sizes of tasks are their defaults."""
     from seqselect.data import bundled, tasks
-    from seqselect.data.validate import split_counts
 
-    rows: list[dict[str, Any]] = []
-    for spec in tasks.TASKS.values():
-        n = spec.defaults.get("n") or 1797  # digits: all of scikit-learn's images
-        n_val, n_test = split_counts(n, 0.15, 0.2)
-        length = spec.defaults.get("length", 64)
-        per_step = spec.name in ("copy_memory", "selective_copy")
-        kind_task = "regress" if spec.name == "adding" else ("per-step" if per_step else "classify")
-        if spec.name == "copy_memory":
-            length = length + 20
-        rows.append(
-            {
-                "name": f"task:{spec.name}",
-                "kind": "synthetic",
-                "task": kind_task,
-                "length": length,
-                "channels": {"adding": 2, "seq_digits": 1, "pseq_digits": 1}.get(spec.name),
-                "classes": None if spec.name == "adding" else {"selective_copy": spec.defaults.get("vocab", 16) + 1}.get(spec.name, 10),
-                "n_train": n - n_val - n_test,
-                "n_test": n_test,
-                "description": spec.summary,
-                "reference": spec.reference,
-                "parameters": sorted([*spec.defaults, "seed"]),
-            }
-        )
+    rows: list[dict[str, Any]] = [tasks.describe_task(spec) for spec in tasks.TASKS.values()]
     for name, problem in bundled.archive_problems().items():
         try:
             rows.append(bundled.describe_archive(name))
-        except Exception as exc:  # a damaged file in the aeon install: list it, flagged
+        except (OSError, ValueError, IndexError) as exc:
+            # A damaged file in the aeon install: leave it out of the list, with a warning.
+            # aeon's reader raises OSError/ValueError (IOError for bad headers) and
+            # IndexError for a truncated data line.
             log.warning("cannot read %s: %s", problem.train, exc)
-    for spec in bundled.available_forecast_series().values():
-        rows.append(bundled.describe_forecast(spec))
+    rows.extend(bundled.describe_forecast(spec)
+                for spec in bundled.available_forecast_series().values())
     return rows

@@ -27,15 +27,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from seqselect.data.splits import RawDataset, natural_sort
-from seqselect.data.types import DatasetSplits, SequenceData
-from seqselect.data.validate import Where, split_counts
+from seqselect.data.types import DatasetSplits
+from seqselect.data.validate import Where
+from seqselect.data.windows import make_windows, window_counts
 from seqselect.errors import DataError
 
 log = logging.getLogger(__name__)
 
+#: A listing's ``kind`` -> the dataset task it serves.
+KIND_TASK: dict[str, str] = {
+    "classification": "classify",
+    "regression": "regress",
+    "forecasting": "forecast",
+}
 #: Test fixtures inside aeon's data folder, not archive problems.
 _NOT_ARCHIVE = ("UnitTest",)
 
@@ -94,7 +100,7 @@ def archive_problems() -> dict[str, ArchiveProblem]:
     return found
 
 
-def _lookup(name: str, kind: str, scheme: str) -> ArchiveProblem:
+def _find_archive_problem(name: str, kind: str, scheme: str) -> ArchiveProblem:
     problems = {k: v for k, v in archive_problems().items() if v.kind == kind}
     by_lower = {k.lower(): v for k, v in problems.items()}
     if name.lower() in by_lower:
@@ -132,7 +138,7 @@ def _trim_trailing_nan(seq: np.ndarray) -> np.ndarray:
 
 def load_archive(name: str, kind: str, scheme: str) -> RawDataset:
     """A UCR/UEA (classification) or TSER (regression) problem with its official split."""
-    problem = _lookup(name, kind, scheme)
+    problem = _find_archive_problem(name, kind, scheme)
     seqs_tr, y_tr = _read_ts(problem.train)
     seqs_te, y_te = _read_ts(problem.test)
     seqs = [_trim_trailing_nan(s) for s in seqs_tr + seqs_te]
@@ -145,7 +151,7 @@ def load_archive(name: str, kind: str, scheme: str) -> RawDataset:
             )
     y = np.concatenate([y_tr, y_te])
     split = np.array(["train"] * len(seqs_tr) + ["test"] * len(seqs_te))
-    task = "classify" if kind == "classification" else "regress"
+    task = KIND_TASK[kind]
     class_names = None
     if task == "classify":
         y = np.array([str(v) for v in y], dtype=object)
@@ -185,19 +191,49 @@ class ForecastSeries:
 FORECAST_SERIES: dict[str, ForecastSeries] = {
     s.name: s
     for s in (
-        ForecastSeries("Airline", "Airline/Airline.csv", ("Passengers",), 12, 36,
-                       "monthly international airline passengers, 1949-1960"),
-        ForecastSeries("Lynx", "Lynx/Lynx.csv", ("0",), 10, 30,
-                       "annual Canadian lynx trappings, 1821-1934"),
-        ForecastSeries("ShampooSales", "ShampooSales/ShampooSales.csv", ("Sales",), 3, 12,
-                       "monthly shampoo sales over three years"),
-        ForecastSeries("PBS", "PBS_dataset/PBS_dataset.csv", ("Scripts",), 12, 36,
-                       "monthly Australian PBS prescriptions, 1991-2008"),
-        ForecastSeries("Solar", "solar/solar.csv", ("solar_gen",), 12, 48,
-                       "half-hourly UK solar generation (6 days)"),
-        ForecastSeries("Uschange", "Uschange/Uschange.csv",
-                       ("Consumption", "Income", "Production", "Savings", "Unemployment"), 4, 16,
-                       "quarterly US consumption/income/production/savings/unemployment changes"),
+        ForecastSeries(
+            "Airline",
+            "Airline/Airline.csv",
+            ("Passengers",),
+            12,
+            36,
+            "monthly international airline passengers, 1949-1960",
+        ),
+        ForecastSeries(
+            "Lynx", "Lynx/Lynx.csv", ("0",), 10, 30, "annual Canadian lynx trappings, 1821-1934"
+        ),
+        ForecastSeries(
+            "ShampooSales",
+            "ShampooSales/ShampooSales.csv",
+            ("Sales",),
+            3,
+            12,
+            "monthly shampoo sales over three years",
+        ),
+        ForecastSeries(
+            "PBS",
+            "PBS_dataset/PBS_dataset.csv",
+            ("Scripts",),
+            12,
+            36,
+            "monthly Australian PBS prescriptions, 1991-2008",
+        ),
+        ForecastSeries(
+            "Solar",
+            "solar/solar.csv",
+            ("solar_gen",),
+            12,
+            48,
+            "half-hourly UK solar generation (6 days)",
+        ),
+        ForecastSeries(
+            "Uschange",
+            "Uschange/Uschange.csv",
+            ("Consumption", "Income", "Production", "Savings", "Unemployment"),
+            4,
+            16,
+            "quarterly US consumption/income/production/savings/unemployment changes",
+        ),
     )
 }
 
@@ -234,129 +270,6 @@ def resolve_forecast(name: str) -> ForecastSeries:
     return by_lower[key]
 
 
-def window_counts(
-    n_points: int, window: int, horizon: int, val_fraction: float, test_fraction: float
-) -> tuple[int, int, int, int]:
-    """``(n_windows, n_train, n_val, n_test)`` for :func:`make_windows` (train may be <= 0)."""
-    n_windows = n_points - window - horizon + 1
-    n_val, n_test = split_counts(max(n_windows, 1), val_fraction, test_fraction)
-    gap = horizon - 1
-    n_gaps = (1 if n_val else 0) + (1 if n_test else 0)
-    n_train = n_windows - n_val - n_test - gap * n_gaps
-    return n_windows, n_train, n_val, n_test
-
-
-def make_windows(
-    series: np.ndarray,
-    *,
-    name: str,
-    source: str,
-    columns: tuple[str, ...] | list[str],
-    target_columns: list[int],
-    window: int,
-    horizon: int,
-    val_fraction: float,
-    test_fraction: float,
-    normalize: bool = True,
-    offset: str = "last",
-    metadata: dict[str, Any] | None = None,
-) -> DatasetSplits:
-    """Cut ``series: (T, C)`` into forecasting windows split in time order.
-
-    Window s: ``x = series[s : s+W]`` (all C channels), ``y = series[s+W : s+W+H, targets]``
-    flattened time-major to ``(H * K,)``. Test windows are the latest, validation windows
-    come before them, and ``H - 1`` windows are left out at each boundary so that no
-    target step is shared between splits. Standardisation (when ``normalize``) uses the
-    mean and standard deviation of the steps the training windows cover.
-
-    ``offset="last"`` then subtracts each window's last input value (per channel) from its
-    inputs and targets, as NLinear does (Zeng et al. 2023, "Are Transformers Effective for
-    Time Series Forecasting?"): a trend no longer takes the test windows outside the
-    range seen in training, and predicting 0 is the naive last-value forecast. Add
-    ``x[:, -1]`` (of the target channels) back to a prediction to undo it.
-    ``offset="none"`` keeps the standardised values.
-    """
-    if offset not in ("last", "none"):
-        raise DataError(f"{name}: offset must be 'last' or 'none', got {offset!r}")
-    if window < 1 or horizon < 1:
-        raise DataError(f"{name}: window and horizon must be >= 1, got window={window}, horizon={horizon}")
-    t_len = len(series)
-    n_windows, n_train, n_val, n_test = window_counts(t_len, window, horizon, val_fraction, test_fraction)
-    if n_train < 1:
-        need = window + horizon
-        while window_counts(need, window, horizon, val_fraction, test_fraction)[1] < 1:
-            need += 1
-        raise DataError(
-            f"{name}: a series of {t_len} steps is too short for window={window} and "
-            f"horizon={horizon} with a validation and test split (needs at least {need} steps); "
-            "use a smaller window or horizon"
-        )
-    gap = horizon - 1
-    starts = np.arange(n_windows)
-    test_s = starts[n_windows - n_test :] if n_test else starts[:0]
-    val_end = n_windows - n_test - (gap if n_test else 0)
-    val_s = starts[val_end - n_val : val_end] if n_val else starts[:0]
-    train_s = starts[:n_train]
-    values = series.astype(np.float64)
-    meta = dict(metadata or {})
-    if normalize:
-        covered = values[: int(train_s[-1]) + window + horizon]
-        mean = covered.mean(axis=0)
-        std = covered.std(axis=0)
-        std = np.where(std > 1e-12, std, 1.0)
-        values = (values - mean) / std
-        meta["normalization"] = {"x_mean": mean.tolist(), "x_std": std.tolist()}
-        meta["target_normalization"] = {
-            "y_mean": np.tile(mean[target_columns], horizon).tolist(),
-            "y_std": np.tile(std[target_columns], horizon).tolist(),
-        }
-
-    def cut(idx: np.ndarray) -> SequenceData:
-        x = np.stack([values[s : s + window] for s in idx]) if len(idx) else np.zeros((0, window, values.shape[1]))
-        y = (
-            np.stack([values[s + window : s + window + horizon][:, target_columns].reshape(-1) for s in idx])
-            if len(idx)
-            else np.zeros((0, horizon * len(target_columns)))
-        )
-        if offset == "last" and len(idx):
-            last = x[:, -1:, :]  # (N, 1, C)
-            y = y - np.tile(last[:, 0, target_columns], horizon)
-            x = x - last
-        return SequenceData(
-            torch.as_tensor(x, dtype=torch.float32),
-            torch.ones(len(idx), window, dtype=torch.bool),
-            torch.as_tensor(y, dtype=torch.float32),
-        )
-
-    meta.update(
-        {
-            "horizon": horizon,
-            "window": window,
-            "series_length": t_len,
-            "columns": list(columns),
-            "target_columns": [columns[i] for i in target_columns],
-            "split": "time-ordered windows",
-            "boundary_gap_windows": gap,
-            "offset": offset,
-            "data_type": meta.get("data_type", "time-series"),
-        }
-    )
-    return DatasetSplits(
-        name=name,
-        task="forecast",
-        model_task="regress",
-        train=cut(train_s),
-        val=cut(val_s),
-        test=cut(test_s),
-        d_input=int(values.shape[1]),
-        vocab_size=None,
-        d_output=horizon * len(target_columns),
-        class_names=None,
-        source=source,
-        metadata=meta,
-    )
-
-
 def load_forecast(
     name: str,
     params: dict[str, str],
@@ -371,7 +284,9 @@ def load_forecast(
     offset = params.pop("offset", "last") if params else "last"
     for key, value in params.items():
         if key not in ("horizon", "window"):
-            raise DataError(f"forecast:{spec.name} takes horizon=, window= and offset=, not {key!r}")
+            raise DataError(
+                f"forecast:{spec.name} takes horizon=, window= and offset=, not {key!r}"
+            )
         try:
             number = int(value)
         except ValueError:
@@ -421,16 +336,22 @@ def describe_archive(name: str) -> dict[str, Any]:
         "length": max(lengths),
         "min_length": min(lengths),
         "channels": int(seqs_tr[0].shape[1]),
-        "classes": len(set(map(str, y_tr)) | set(map(str, y_te))) if problem.kind == "classification" else None,
+        "classes": len(set(map(str, y_tr)) | set(map(str, y_te)))
+        if problem.kind == "classification"
+        else None,
         "n_train": len(seqs_tr),
         "n_test": len(seqs_te),
         "equal_length": min(lengths) == max(lengths),
     }
 
 
-def describe_forecast(spec: ForecastSeries, val_fraction: float = 0.15, test_fraction: float = 0.2) -> dict[str, Any]:
+def describe_forecast(
+    spec: ForecastSeries, val_fraction: float = 0.15, test_fraction: float = 0.2
+) -> dict[str, Any]:
     series, columns = _read_forecast(spec.name)
-    _, n_train, n_val, n_test = window_counts(len(series), spec.window, spec.horizon, val_fraction, test_fraction)
+    _, n_train, n_val, n_test = window_counts(
+        len(series), spec.window, spec.horizon, val_fraction, test_fraction
+    )
     return {
         "name": f"forecast:{spec.name}",
         "kind": "forecasting",

@@ -68,7 +68,10 @@ def profile_dataset(splits: DatasetSplits) -> DataProfile:
             flat = torch.cat(ys)
         counts = torch.bincount(flat, minlength=len(splits.class_names)).numpy()
         total = max(int(counts.sum()), 1)
-        balance = {name: round(float(c) / total, 4) for name, c in zip(splits.class_names, counts, strict=True)}
+        balance = {
+            name: round(float(c) / total, 4)
+            for name, c in zip(splits.class_names, counts, strict=True)
+        }
     data_type = splits.metadata.get("data_type") or infer_data_type(
         "tokens" if tokens else "float", n_channels, max_len
     )
@@ -96,5 +99,19 @@ def profile_dataset(splits: DatasetSplits) -> DataProfile:
         vocab_size=splits.vocab_size,
         variable_length=bool(len(lengths) and lengths.min() != lengths.max()),
         source=splits.source,
-        extra={k: v for k, v in splits.metadata.items() if k in ("split", "form", "horizon", "window", "impute", "imputed_cells", "task_inferred", "warnings")},
+        extra={
+            k: v
+            for k, v in splits.metadata.items()
+            if k
+            in (
+                "split",
+                "form",
+                "horizon",
+                "window",
+                "impute",
+                "imputed_cells",
+                "task_inferred",
+                "warnings",
+            )
+        },
     )

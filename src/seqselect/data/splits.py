@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from seqselect.data.types import MODEL_TASKS, DatasetSplits, SequenceData, pad_sequences
+from seqselect.data.types import DatasetSplits, SequenceData, pad_sequences
 from seqselect.data.validate import (
     Where,
     check_target_labels,
@@ -28,6 +29,7 @@ from seqselect.data.validate import (
     too_few_error,
 )
 from seqselect.errors import DataError
+from seqselect.vocabulary import model_task_for
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +92,9 @@ def carve_validation(
     """Split an official training set into (train, val) indices."""
     if val_fraction <= 0:
         return np.arange(n_train), np.array([], dtype=np.int64)
-    train, val, _ = seeded_split(n_train, val_fraction, 0.0, seed, labels, f"{name} (training split)")
+    train, val, _ = seeded_split(
+        n_train, val_fraction, 0.0, seed, labels, f"{name} (training split)"
+    )
     return train, val
 
 
@@ -107,14 +111,22 @@ def label_typos(labels: np.ndarray, column: str) -> list[str]:
         folded.setdefault(" ".join(str(lab).lower().split()), []).append(str(lab))
     for group in folded.values():
         if len(group) > 1:
-            out.append(f"labels {', '.join(repr(g) for g in sorted(group))} in {column!r} differ only in case or spacing; they are different classes - a typo?")
+            out.append(
+                f"labels {', '.join(repr(g) for g in sorted(group))} in {column!r} differ only "
+                "in case or spacing; they are different classes - a typo?"
+            )
     total = sum(counts.values())
     common = [lab for lab, c in counts.items() if c >= 5]
     for lab, c in counts.items():
         if c < 5 and c / total < 0.05 and not str(lab).replace(".", "").isdigit():
-            close = difflib.get_close_matches(str(lab), [str(x) for x in common if x != lab], n=1, cutoff=0.6)
+            close = difflib.get_close_matches(
+                str(lab), [str(x) for x in common if x != lab], n=1, cutoff=0.6
+            )
             if close:
-                out.append(f"label {str(lab)!r} in {column!r} has only {c} row(s) and looks like {close[0]!r} - a typo?")
+                out.append(
+                    f"label {str(lab)!r} in {column!r} has only {c} row(s) "
+                    f"and looks like {close[0]!r} - a typo?"
+                )
     return out
 
 
@@ -165,6 +177,28 @@ def _standardize_targets(arrays: dict[str, SequenceData]) -> dict[str, Any]:
     return {"y_mean": mean.tolist(), "y_std": std.tolist()}
 
 
+def _encode_targets(
+    raw: RawDataset, where: Where, meta: dict[str, Any]
+) -> tuple[np.ndarray | None, Tensor, list[str] | None]:
+    """``(labels, y, class_names)``: class indices ``(N,)`` long for classification (labels
+    as text, typo warnings added to ``meta``), else ``(N, O)`` float32 targets."""
+    if raw.task != "classify":
+        y_all = torch.as_tensor(np.asarray(raw.y, dtype=np.float32))
+        return None, (y_all.unsqueeze(1) if y_all.dim() == 1 else y_all), None
+    labels = np.asarray([str(v) for v in raw.y], dtype=object)
+    check_target_labels(labels, where, raw.target_name)
+    names = raw.class_names or [str(c) for c in natural_sort(set(labels.tolist()))]
+    names = names + sorted(set(labels.tolist()) - set(names))
+    index = {c: i for i, c in enumerate(names)}
+    y_all = torch.tensor([index[v] for v in labels.tolist()], dtype=torch.long)
+    warnings = label_typos(labels, raw.target_name)
+    if warnings:
+        meta["warnings"] = [*meta.get("warnings", []), *warnings]
+        for warning in warnings:
+            log.warning("%s: %s", raw.name, warning)
+    return labels, y_all, names
+
+
 def finalize(
     raw: RawDataset,
     *,
@@ -180,25 +214,7 @@ def finalize(
         raise DataError(f"{raw.name}: no sequences found")
     classify = raw.task == "classify"
     meta = dict(raw.metadata)
-    if classify:
-        labels = np.asarray([str(v) for v in raw.y], dtype=object)
-        check_target_labels(labels, where, raw.target_name)
-        names = raw.class_names or [str(c) for c in natural_sort(set(labels.tolist()))]
-        extra = sorted(set(labels.tolist()) - set(names))
-        names = names + extra
-        index = {c: i for i, c in enumerate(names)}
-        y_all = torch.tensor([index[v] for v in labels.tolist()], dtype=torch.long)
-        warnings = label_typos(labels, raw.target_name)
-        if warnings:
-            meta["warnings"] = [*meta.get("warnings", []), *warnings]
-            for w in warnings:
-                log.warning("%s: %s", raw.name, w)
-    else:
-        labels = None
-        y_all = torch.as_tensor(np.asarray(raw.y, dtype=np.float32))
-        if y_all.dim() == 1:
-            y_all = y_all.unsqueeze(1)
-        names = None
+    labels, y_all, names = _encode_targets(raw, where, meta)
 
     if raw.split is not None:
         split = np.asarray(raw.split)
@@ -217,7 +233,14 @@ def finalize(
             tr, va = tr[sub_tr], tr[sub_va]
         if classify:
             for part, idx in (("validation", va), ("test", te)):
-                check_unseen_labels(labels[tr], labels[idx], part, raw.name, raw.rows[idx] if raw.rows is not None else None, raw.where)
+                check_unseen_labels(
+                    labels[tr],
+                    labels[idx],
+                    part,
+                    raw.name,
+                    raw.rows[idx] if raw.rows is not None else None,
+                    raw.where,
+                )
         meta["split"] = "official"
     else:
         tr, va, te = seeded_split(n, val_fraction, test_fraction, seed, labels, raw.name)
@@ -242,7 +265,7 @@ def finalize(
     return DatasetSplits(
         name=raw.name,
         task=raw.task,
-        model_task=MODEL_TASKS[raw.task],
+        model_task=model_task_for(raw.task),
         train=parts["train"],
         val=parts["val"],
         test=parts["test"],
@@ -256,7 +279,14 @@ def finalize(
 
 
 def split_tensors(
-    result: dict[str, Any], *, name: str, source: str, val_fraction: float, test_fraction: float, seed: int, metadata: dict[str, Any]
+    result: dict[str, Any],
+    *,
+    name: str,
+    source: str,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    metadata: dict[str, Any],
 ) -> DatasetSplits:
     """Split a generated task (tensors ``x``, ``mask``, ``y``) with a seeded random split.
 

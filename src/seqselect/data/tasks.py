@@ -33,7 +33,6 @@ Published numbers for these tasks: ``shared/reference/published-results.md``.
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,20 +40,32 @@ from typing import Any
 import numpy as np
 import torch
 
-from seqselect.data.types import IGNORE_INDEX, pad_sequences
+from seqselect.data.listops import LISTOPS_VOCAB, listops
+from seqselect.data.types import IGNORE_INDEX
+from seqselect.data.validate import split_counts
 from seqselect.errors import DataError
+from seqselect.vocabulary import model_task_for
 
 __all__ = [
+    "LISTOPS_VOCAB",
     "TASKS",
     "TaskSpec",
     "adding_problem",
     "copy_memory",
     "copy_memory_baseline",
+    "describe_task",
     "generate_task",
     "listops",
     "selective_copy",
     "seq_digits",
 ]
+
+#: Symbols copy memory asks to recall (Bai et al. 2018); they and their recall steps add
+#: ``2 * COPY_MEMORY_SYMBOLS`` to the blank span T.
+COPY_MEMORY_SYMBOLS = 10
+#: scikit-learn's digits: 8 x 8 pixels per image, 1,797 images.
+DIGIT_PIXELS = 64
+DIGIT_IMAGES = 1797
 
 
 def adding_problem(n: int, length: int, seed: int = 0) -> dict[str, Any]:
@@ -87,7 +98,9 @@ def adding_problem(n: int, length: int, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def copy_memory_baseline(length: int, n_memorize: int = 10, n_symbols: int = 8) -> float:
+def copy_memory_baseline(
+    length: int, n_memorize: int = COPY_MEMORY_SYMBOLS, n_symbols: int = 8
+) -> float:
     """Cross-entropy of the memoryless strategy: zeros, then uniform over the symbols.
 
     ``n_memorize * ln(n_symbols) / (length + 2 * n_memorize)`` (Bai et al. 2018): 10 ln 8 /
@@ -96,7 +109,9 @@ def copy_memory_baseline(length: int, n_memorize: int = 10, n_symbols: int = 8) 
     return n_memorize * math.log(n_symbols) / (length + 2 * n_memorize)
 
 
-def copy_memory(n: int, length: int, seed: int = 0, n_memorize: int = 10) -> dict[str, Any]:
+def copy_memory(
+    n: int, length: int, seed: int = 0, n_memorize: int = COPY_MEMORY_SYMBOLS
+) -> dict[str, Any]:
     """Bai et al. 2018's copy memory task (their ``copy_memory/utils.py``).
 
     ``length`` is T, the blank span. Tokens 0 (blank), 1-8 (symbols), 9 (delimiter / wait).
@@ -173,112 +188,6 @@ def selective_copy(
     }
 
 
-# ---- ListOps ---------------------------------------------------------------------------
-LISTOPS_OPERATORS = ("[MIN", "[MAX", "[MED", "[SM")
-#: Token ids: 0 padding, 1-10 digits 0-9, then the operators, then "]".
-LISTOPS_VOCAB = ("<pad>", *[str(d) for d in range(10)], *LISTOPS_OPERATORS, "]")
-_LISTOPS_ID = {tok: i for i, tok in enumerate(LISTOPS_VOCAB)}
-_VALUE_P = 0.25  # LRA: probability that a node below max_depth is an operator
-
-
-def _listops_apply(op: str, args: list[int]) -> int:
-    if op == "[MIN":
-        return min(args)
-    if op == "[MAX":
-        return max(args)
-    if op == "[MED":
-        return int(np.median(args))  # LRA: int() of the median, i.e. floored
-    return sum(args) % 10  # [SM
-
-
-class _TooLong(Exception):
-    """A tree grew past the length limit: LRA would reject it, so stop building it."""
-
-
-def _listops_tree(
-    rnd: random.Random, depth: int, max_depth: int, max_args: int, out: list[str], limit: int
-) -> int:
-    """Append one subtree's tokens to ``out``; return its value (LRA ``generate_tree``).
-
-    Raises :class:`_TooLong` once ``out`` reaches ``limit`` tokens (rejected anyway).
-    """
-    if len(out) >= limit:
-        raise _TooLong
-    r = rnd.random() if depth < max_depth else 1.0
-    if r > _VALUE_P:
-        value = rnd.randrange(10)
-        out.append(str(value))
-        return value
-    op = rnd.choice(LISTOPS_OPERATORS)
-    out.append(op)
-    n_args = rnd.randint(2, max_args)
-    args = [_listops_tree(rnd, depth + 1, max_depth, max_args, out, limit) for _ in range(n_args)]
-    out.append("]")
-    return _listops_apply(op, args)
-
-
-def listops(
-    n: int,
-    length: int = 2000,
-    seed: int = 0,
-    min_length: int | None = None,
-    max_depth: int = 10,
-    max_args: int = 10,
-    max_tries: int = 2_000_000,
-) -> dict[str, Any]:
-    """LRA ListOps (Tay et al. 2021; generator ``lra_benchmarks/data/listops.py``).
-
-    Draws trees as LRA does and keeps distinct ones with ``min_length < tokens < length``
-    (LRA: 500 < tokens < 2000). ``min_length`` defaults to ``length // 4``.
-    Returns ``x: (n, L)`` long token ids (0 = padding), a mask, ``y: (n,)`` long in 0..9.
-    """
-    lo = length // 4 if min_length is None else min_length
-    if lo >= length - 1:
-        raise DataError(f"listops: need min_length < length - 1, got {lo} and {length}")
-    rnd = random.Random(seed)
-    seqs: list[np.ndarray] = []
-    values: list[int] = []
-    seen: set[tuple[str, ...]] = set()
-    tries = 0
-    while len(seqs) < n:
-        tries += 1
-        if tries > max_tries:
-            raise DataError(
-                f"listops: only {len(seqs)} of {n} expressions with {lo} < tokens < {length} "
-                f"after {max_tries} draws; widen the range (min_length, length) or raise max_depth"
-            )
-        tokens: list[str] = []
-        try:
-            value = _listops_tree(rnd, 1, max_depth, max_args, tokens, length)
-        except _TooLong:
-            continue
-        if not lo < len(tokens) < length:
-            continue
-        key = tuple(tokens)
-        if key in seen:
-            continue
-        seen.add(key)
-        seqs.append(np.array([_LISTOPS_ID[t] for t in tokens], dtype=np.int64))
-        values.append(value)
-    x, mask = pad_sequences(seqs, tokens=True)
-    return {
-        "x": x,
-        "mask": mask,
-        "y": torch.tensor(values, dtype=torch.long),
-        "vocab_size": len(LISTOPS_VOCAB),
-        "d_output": 10,
-        "task": "classify",
-        "model_task": "classify",
-        "class_names": [str(i) for i in range(10)],
-        "metadata": {"vocab": list(LISTOPS_VOCAB), "chance_accuracy": 0.1},
-    }
-
-
-def _decode_listops(ids) -> str:
-    """Tokens back to text, for docs and debugging."""
-    return " ".join(LISTOPS_VOCAB[int(i)] for i in ids if int(i) != 0)
-
-
 # ---- digits ----------------------------------------------------------------------------
 def seq_digits(
     n: int | None = None, seed: int = 0, permute: bool = False, perm_seed: int = 0
@@ -296,14 +205,17 @@ def seq_digits(
     if n is not None and n < len(x):
         keep = np.sort(np.random.default_rng(seed).permutation(len(x))[:n])
         x, y = x[keep], y[keep]
-    meta: dict[str, Any] = {"image": "8x8 (scikit-learn load_digits; not MNIST)", "chance_accuracy": 0.1}
+    meta: dict[str, Any] = {
+        "image": "8x8 (scikit-learn load_digits; not MNIST)",
+        "chance_accuracy": 0.1,
+    }
     if permute:
-        perm = np.random.default_rng(perm_seed).permutation(64)
+        perm = np.random.default_rng(perm_seed).permutation(DIGIT_PIXELS)
         x = x[:, perm]
         meta["permutation"] = perm.tolist()
     return {
         "x": torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(-1),  # (N, 64, 1)
-        "mask": torch.ones(len(x), 64, dtype=torch.bool),
+        "mask": torch.ones(len(x), DIGIT_PIXELS, dtype=torch.bool),
         "y": torch.from_numpy(y),
         "d_input": 1,
         "d_output": 10,
@@ -315,9 +227,17 @@ def seq_digits(
 
 
 # ---- the registry of tasks ---------------------------------------------------------------
+def _length_param(params: dict[str, Any]) -> int:
+    return params["length"]
+
+
 @dataclass(frozen=True)
 class TaskSpec:
-    """A named synthetic task: its generator, default parameters and how to describe it."""
+    """A named synthetic task: its generator, default parameters and what it produces.
+
+    The shape facts (``task``, ``per_step``, ``channels``, ``length_at``, ``classes_at``)
+    describe the generator's output without running it, for listings.
+    """
 
     name: str
     generate: Callable[..., dict[str, Any]]
@@ -325,7 +245,30 @@ class TaskSpec:
     summary: str
     reference: str
     data_type: str  # what the advisor should treat it as
+    task: str  # the dataset task the generator returns: classify or regress
+    per_step: bool = False  # one target per step (model task per_step)
+    channels: int | None = None  # input channels; None: token ids
+    #: Sequence length at these parameters (copy memory adds its 2 x 10 recall steps).
+    length_at: Callable[[dict[str, Any]], int] = _length_param
+    #: Number of classes at these parameters (None for regression).
+    classes_at: Callable[[dict[str, Any]], int | None] = lambda params: 10
+    n_all: int | None = None  # examples the source holds, used when ``n`` is None
     aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def model_task(self) -> str:
+        """The ``create_model(task=...)`` the generated data needs."""
+        return model_task_for(self.task, per_step=self.per_step)
+
+    @property
+    def listed_task(self) -> str:
+        """The task as ``seqselect datasets`` shows it: ``per-step`` for per-step tasks."""
+        return self.model_task.replace("_", "-") if self.per_step else self.task
+
+    def default_size(self) -> int:
+        """Examples generated with the default parameters."""
+        n = self.defaults.get("n")
+        return n if n is not None else int(self.n_all or 0)
 
 
 TASKS: dict[str, TaskSpec] = {
@@ -335,45 +278,76 @@ TASKS: dict[str, TaskSpec] = {
             "adding", adding_problem, {"n": 2000, "length": 200},
             "Sum of the two marked values among `length` uniform ones (regression).",
             "Bai, Kolter & Koltun 2018 (arXiv:1803.01271); paper: T=600, 50k train",
-            "time-series", ("adding_problem",),
+            "time-series", task="regress", channels=2, classes_at=lambda params: None,
+            aliases=("adding_problem",),
         ),
         TaskSpec(
             "copy_memory", copy_memory, {"n": 2000, "length": 200},
             "Recall 10 symbols after a blank span of T=`length` steps (per-step, 10 classes).",
             "Bai, Kolter & Koltun 2018; paper: T=1000",
-            "other", ("copy", "copymem", "copy-memory"),
+            "other", task="classify", per_step=True,
+            length_at=lambda params: params["length"] + 2 * COPY_MEMORY_SYMBOLS,
+            aliases=("copy", "copymem", "copy-memory"),
         ),
         TaskSpec(
-            "selective_copy", selective_copy, {"n": 2000, "length": 256, "n_memorize": 16, "vocab": 16},
+            "selective_copy", selective_copy,
+            {"n": 2000, "length": 256, "n_memorize": 16, "vocab": 16},
             "Recall the data tokens scattered among noise, in order (per-step).",
             "Gu & Dao 2023 (Mamba), Table 1; paper: length 4096",
-            "text", ("selective-copy", "selcopy"),
+            "text", task="classify", per_step=True,
+            classes_at=lambda params: params["vocab"] + 1,  # data tokens, noise and marker
+            aliases=("selective-copy", "selcopy"),
         ),
         TaskSpec(
-            "listops", listops, {"n": 1000, "length": 2000, "min_length": None, "max_depth": 10, "max_args": 10},
+            "listops", listops,
+            {"n": 1000, "length": 2000, "min_length": None, "max_depth": 10, "max_args": 10},
             "Value of a nested MIN/MAX/MED/SM expression (10 classes).",
             "Tay et al. 2021 (Long Range Arena); 500 < tokens < 2000",
-            "text", ("list_ops",),
+            "text", task="classify", aliases=("list_ops",),
         ),
         TaskSpec(
             "seq_digits", lambda **kw: seq_digits(**kw, permute=False), {"n": None},
             "scikit-learn 8x8 digits read pixel by pixel (64 steps; not MNIST).",
             "sequential-MNIST protocol (Le et al. 2015) on sklearn's digits",
-            "other", ("seq-digits", "sdigits"),
+            "other", task="classify", channels=1, length_at=lambda params: DIGIT_PIXELS,
+            n_all=DIGIT_IMAGES, aliases=("seq-digits", "sdigits"),
         ),
         TaskSpec(
             "pseq_digits", lambda **kw: seq_digits(**kw, permute=True), {"n": None, "perm_seed": 0},
             "seq_digits with one fixed pixel permutation.",
             "permuted sequential-MNIST protocol on sklearn's digits",
-            "other", ("pseq-digits", "psdigits"),
+            "other", task="classify", channels=1, length_at=lambda params: DIGIT_PIXELS,
+            n_all=DIGIT_IMAGES, aliases=("pseq-digits", "psdigits"),
         ),
     )
 }
 
+
+def describe_task(
+    spec: TaskSpec, val_fraction: float = 0.15, test_fraction: float = 0.2
+) -> dict[str, Any]:
+    """The listing row of a task at its default parameters (sizes of the default split)."""
+    n = spec.default_size()
+    n_val, n_test = split_counts(n, val_fraction, test_fraction)
+    return {
+        "name": f"task:{spec.name}",
+        "kind": "synthetic",
+        "task": spec.listed_task,
+        "length": spec.length_at(spec.defaults),
+        "channels": spec.channels,
+        "classes": spec.classes_at(spec.defaults),
+        "n_train": n - n_val - n_test,
+        "n_test": n_test,
+        "description": spec.summary,
+        "reference": spec.reference,
+        "parameters": sorted([*spec.defaults, "seed"]),
+    }
+
+
 _ALIASES = {alias: spec.name for spec in TASKS.values() for alias in (spec.name, *spec.aliases)}
 
 
-def _coerce(value: str, default: Any, name: str, task: str) -> Any:
+def _parse_param(value: str, default: Any, name: str, task: str) -> Any:
     """Parse a query-string value to the type of its default."""
     try:
         if isinstance(default, bool):
@@ -400,7 +374,9 @@ def resolve_task(name: str) -> TaskSpec:
     return TASKS[_ALIASES.get(key, _ALIASES.get(name))]
 
 
-def generate_task(name: str, params: dict[str, str] | None = None, seed: int = 0) -> tuple[TaskSpec, dict[str, Any], dict[str, Any]]:
+def generate_task(
+    name: str, params: dict[str, str] | None = None, seed: int = 0
+) -> tuple[TaskSpec, dict[str, Any], dict[str, Any]]:
     """Run the generator of task ``name`` with string parameters from a source's query.
 
     Returns ``(spec, used_params, result)``. Unknown parameters raise :class:`DataError`.
@@ -409,14 +385,14 @@ def generate_task(name: str, params: dict[str, str] | None = None, seed: int = 0
     used = dict(spec.defaults)
     for key, value in (params or {}).items():
         if key == "seed":
-            seed = _coerce(value, 0, key, spec.name)
+            seed = _parse_param(value, 0, key, spec.name)
             continue
         if key not in used:
             raise DataError(
                 f"task:{spec.name} takes no parameter {key!r}; it takes: "
                 f"{', '.join([*used, 'seed'])}"
             )
-        used[key] = _coerce(value, used[key], key, spec.name)
+        used[key] = _parse_param(value, used[key], key, spec.name)
     n = used.get("n")
     if n is not None and n < 1:
         raise DataError(f"task:{spec.name}: n must be >= 1, got {n}")

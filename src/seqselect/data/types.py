@@ -23,9 +23,6 @@ from torch import Tensor
 #: Per-step class targets equal to this are not scored (PyTorch's cross-entropy default).
 IGNORE_INDEX = -100
 
-#: Dataset task -> the ``task=`` that ``create_model`` needs.
-MODEL_TASKS = {"classify": "classify", "regress": "regress", "forecast": "regress"}
-
 
 @dataclass
 class SequenceData:
@@ -38,7 +35,9 @@ class SequenceData:
     def __post_init__(self) -> None:
         n = self.x.shape[0]
         if self.mask.shape != self.x.shape[:2]:
-            raise ValueError(f"mask {tuple(self.mask.shape)} does not match x {tuple(self.x.shape)}")
+            raise ValueError(
+                f"mask {tuple(self.mask.shape)} does not match x {tuple(self.x.shape)}"
+            )
         if self.y.shape[0] != n:
             raise ValueError(f"y has {self.y.shape[0]} rows, x has {n}")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +25,31 @@ from seqselect.errors import DataError
 #: Cell texts read as "missing" (besides the empty cell), case-insensitive.
 MISSING_TOKENS = frozenset({"nan", "na", "n/a", "null", "none", "?", "-", "#n/a"})
 IMPUTE_METHODS = ("zero", "ffill", "mean")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".parquet", ".pq")
+FILE_SUFFIXES = (*TABLE_SUFFIXES, ".npz")
+
+
+def file_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith(".npz"):
+        return "npz"
+    if name.endswith((".csv", ".tsv", ".txt", ".csv.gz")):
+        return "csv"
+    raise DataError(
+        f"{path}: unsupported file type {path.suffix or '(no extension)'!r}; "
+        "use .csv, .tsv, .parquet or .npz"
+    )
+
+
+def check_readable(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a .csv, .parquet or .npz file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty (0 bytes)")
 
 
 @dataclass(frozen=True)
@@ -87,13 +113,16 @@ def parse_numeric_cells(
     flat = stripped.ravel()
     import pandas as pd
 
-    parsed = pd.to_numeric(pd.Series(flat, dtype=object).where(~(empty | missing_word).ravel()), errors="coerce")
+    parsed = pd.to_numeric(
+        pd.Series(flat, dtype=object).where(~(empty | missing_word).ravel()), errors="coerce"
+    )
     values = parsed.to_numpy(dtype=np.float64).reshape(cells.shape)
     bad = np.isnan(values) & ~empty & ~missing_word
     if bad.any():
         r, k = np.argwhere(bad)[0]
         raise DataError(
-            f"{where.file}: {where.row(int(rows[r]))}, column {str(columns[k])!r}: {str(stripped[r, k])!r} "
+            f"{where.file}: {where.row(int(rows[r]))}, column {str(columns[k])!r}: "
+            f"{str(stripped[r, k])!r} "
             f"is not a number{where.convention}; every step/value column must hold numbers"
             f"{_more(int(bad.sum()), 'non-numeric cells')}"
         )
@@ -101,13 +130,17 @@ def parse_numeric_cells(
     if inf.any():
         r, k = np.argwhere(inf)[0]
         raise DataError(
-            f"{where.file}: {where.row(int(rows[r]))}, column {str(columns[k])!r}: {str(stripped[r, k])!r} "
-            f"is infinite{where.convention}; expected finite numbers{_more(int(inf.sum()), 'infinite cells')}"
+            f"{where.file}: {where.row(int(rows[r]))}, column {str(columns[k])!r}: "
+            f"{str(stripped[r, k])!r} "
+            f"is infinite{where.convention}; expected finite numbers"
+            f"{_more(int(inf.sum()), 'infinite cells')}"
         )
     return values, empty, empty | missing_word
 
 
-def missing_error(where: Where, row: int, column: str, count: int, what: str = "a missing value") -> DataError:
+def missing_error(
+    where: Where, row: int, column: str, count: int, what: str = "a missing value"
+) -> DataError:
     return DataError(
         f"{where.file}: {where.row(row)}, column {column!r} is {what}{where.convention}; "
         f"fill it in, or pass --impute zero|ffill|mean (impute='...' in Python) to fill "
@@ -154,7 +187,12 @@ def check_target_labels(labels: np.ndarray, where: Where, column: str) -> None:
 
 
 def check_unseen_labels(
-    train_labels: np.ndarray, other: np.ndarray, split: str, name: str, rows: np.ndarray | None = None, where: Where | None = None
+    train_labels: np.ndarray,
+    other: np.ndarray,
+    split: str,
+    name: str,
+    rows: np.ndarray | None = None,
+    where: Where | None = None,
 ) -> None:
     """Every label of the validation/test split must occur in training."""
     seen = set(train_labels.tolist())
@@ -184,7 +222,9 @@ def split_counts(n: int, val_fraction: float, test_fraction: float) -> tuple[int
     return n_val, n_test
 
 
-def too_few_error(name: str, n: int, needed: int, val_fraction: float, test_fraction: float, why: str) -> DataError:
+def too_few_error(
+    name: str, n: int, needed: int, val_fraction: float, test_fraction: float, why: str
+) -> DataError:
     return DataError(
         f"{name}: {n} sequences are too few for a train/validation/test split with "
         f"val_fraction={val_fraction} and test_fraction={test_fraction} ({why}); "

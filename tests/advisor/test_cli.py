@@ -58,7 +58,6 @@ def test_bad_values_exit_2_with_the_allowed_values(args, allowed):
 
 
 def test_from_file_fills_characteristics_and_flags_override(tmp_path):
-    pytest.importorskip("seqselect.data")
     path = tmp_path / "series.csv"
     rows = ["id,t,x,y,label"]
     for i in range(60):
@@ -80,7 +79,6 @@ def test_from_file_fills_characteristics_and_flags_override(tmp_path):
 
 
 def test_from_missing_file_exits_2(tmp_path):
-    pytest.importorskip("seqselect.data")
     result = run("--from", str(tmp_path / "nope.csv"))
     assert result.exit_code == 2
     assert "Traceback" not in result.output

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
 from seqselect.data import IGNORE_INDEX, load_dataset, parse_source
 from seqselect.data.tasks import (
-    LISTOPS_VOCAB,
-    _decode_listops,
+    TASKS,
     adding_problem,
     copy_memory,
     copy_memory_baseline,
-    listops,
+    describe_task,
+    generate_task,
     selective_copy,
     seq_digits,
 )
@@ -76,44 +75,6 @@ def test_selective_copy_targets_are_the_data_tokens_in_order():
     assert torch.all((y[:, -8:] >= 1) & (y[:, -8:] <= 15))
 
 
-def _eval_listops(tokens: list[str]) -> int:
-    stack: list[list] = []
-    for tok in tokens:
-        if tok.startswith("["):
-            stack.append([tok])
-        elif tok == "]":
-            op, *args = stack.pop()
-            value = {"[MIN": min, "[MAX": max}.get(op, lambda a: None)(args)
-            if op == "[MED":
-                value = int(np.median(args))
-            elif op == "[SM":
-                value = sum(args) % 10
-            if not stack:
-                return value
-            stack[-1].append(value)
-        else:
-            stack[-1].append(int(tok))
-    raise AssertionError("unbalanced")
-
-
-def test_listops_values_match_an_independent_evaluator_and_lengths():
-    out = listops(60, length=120, min_length=20, seed=5)
-    assert out["vocab_size"] == len(LISTOPS_VOCAB) == 16
-    lengths = out["mask"].sum(dim=1)
-    assert torch.all((lengths > 20) & (lengths < 120))
-    for row in range(60):
-        tokens = _decode_listops(out["x"][row]).split()
-        assert len(tokens) == int(lengths[row])
-        assert _eval_listops(tokens) == int(out["y"][row])
-    # Right-padded with 0 after the real tokens.
-    assert torch.all(out["x"][~out["mask"]] == 0)
-
-
-def test_listops_impossible_range_fails_clearly():
-    with pytest.raises(DataError, match="min_length < length"):
-        listops(3, length=10, min_length=20)
-
-
 def test_digits_are_sklearn_8x8_and_permutation_is_fixed():
     plain = seq_digits()
     assert plain["x"].shape == (1797, 64, 1) and float(plain["x"].max()) <= 1.0
@@ -170,3 +131,38 @@ def test_parse_source():
         "forecast", "Airline", {"horizon": "12", "window": "36"})
     assert parse_source("data/x.csv") == ("file", "data/x.csv", {})
     assert parse_source("x.csv?horizon=3") == ("file", "x.csv", {"horizon": "3"})
+
+
+# What `seqselect datasets --json` listed for the tasks before their facts moved onto
+# TaskSpec (name -> task, length, channels, classes, n_train, n_test).
+LISTED_BEFORE = {
+    "adding": ("regress", 200, 2, None, 1300, 400),
+    "copy_memory": ("per-step", 220, None, 10, 1300, 400),
+    "selective_copy": ("per-step", 256, None, 17, 1300, 400),
+    "listops": ("classify", 2000, None, 10, 650, 200),
+    "seq_digits": ("classify", 64, 1, 10, 1168, 359),
+    "pseq_digits": ("classify", 64, 1, 10, 1168, 359),
+}
+
+
+@pytest.mark.parametrize("name", list(LISTED_BEFORE))
+def test_task_spec_facts_give_the_listing_of_before(name):
+    row = describe_task(TASKS[name])
+    keys = ("task", "length", "channels", "classes", "n_train", "n_test")
+    assert tuple(row[k] for k in keys) == LISTED_BEFORE[name]
+    assert row["name"] == f"task:{name}" and row["kind"] == "synthetic"
+
+
+@pytest.mark.parametrize("name", list(LISTED_BEFORE))
+def test_task_spec_facts_match_what_the_generator_returns(name):
+    spec = TASKS[name]
+    params = {"n": 24, "length": 64} if "length" in spec.defaults else {}
+    if name == "listops":
+        params = {"n": 4, "length": 60, "min_length": 10, "max_depth": 4}
+    _, used, result = generate_task(name, {k: str(v) for k, v in params.items()})
+    assert result["task"] == spec.task
+    assert result["model_task"] == spec.model_task
+    assert result.get("d_input") == spec.channels
+    assert result["d_output"] == (spec.classes_at(used) or 1)
+    if name != "listops":  # ListOps pads to the longest expression drawn
+        assert result["x"].shape[1] == spec.length_at(used)

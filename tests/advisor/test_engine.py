@@ -288,3 +288,10 @@ def test_bert_past_512_tokens_is_avoided_for_its_length():
     rec = recommend(data_type="text", seq_len=2000, n_examples=5000)
     distil = next(c for c in rec.avoid if c.model == "pretrained:distilbert")
     assert any("at most 512" in r for r in distil.reasons)
+
+
+def test_memory_budget_of_a_device_without_cuda_is_unlimited():
+    from seqselect.advisor.engine import _device_budget_gb
+
+    assert _device_budget_gb("cpu") is None
+    assert _device_budget_gb("mps") is None

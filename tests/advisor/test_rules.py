@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from seqselect.advisor import load_rules, recommend, rule_counts
-from seqselect.advisor.engine import ALLOWED
+from seqselect.advisor.characteristics import ALLOWED
 
 
 def _find_guide() -> Path:

@@ -1,4 +1,5 @@
-"""User files: every loader on tiny fixtures, and every bad input refused with one message."""
+"""User tables (CSV / TSV / Parquet): every form on tiny fixtures, and every bad input refused
+with one message."""
 
 from __future__ import annotations
 
@@ -85,32 +86,6 @@ def test_parquet_wide_with_nulls_as_ragged_padding(tmp_path):
     assert sorted(lengths.tolist())[0] == 3
 
 
-def test_npz_with_lengths_and_tokens(tmp_path):
-    x = np.random.default_rng(0).normal(size=(20, 6, 3)).astype(np.float32)
-    lengths = np.array([6, 4] * 10)
-    x[1::2, 4:] = np.nan  # beyond the given lengths: ignored
-    y = np.array([0, 1] * 10)
-    path = tmp_path / "d.npz"
-    np.savez(path, X=x, y=y, lengths=lengths)
-    s = load_dataset(str(path))
-    assert s.task == "classify" and s.d_input == 3
-    assert sorted(set(torch.cat([p.lengths for p in (s.train, s.val, s.test)]).tolist())) == [4, 6]
-    tok = tmp_path / "tok.npz"
-    np.savez(tok, X=np.random.default_rng(1).integers(0, 30, size=(20, 7)), y=y)
-    st = load_dataset(str(tok))
-    assert st.vocab_size is not None and st.d_input is None and st.train.x.dtype == torch.long
-
-
-def test_npz_official_split_is_kept(tmp_path):
-    rng = np.random.default_rng(0)
-    path = tmp_path / "s.npz"
-    np.savez(path, X_train=rng.normal(size=(12, 4)), y_train=np.array([0, 1] * 6),
-             X_test=rng.normal(size=(5, 4)), y_test=np.array([0, 1, 0, 1, 1]))
-    s = load_dataset(str(path))
-    assert len(s.test) == 5 and len(s.train) + len(s.val) == 12
-    assert s.metadata["split"] == "official"
-
-
 def test_regression_target_is_inferred_and_standardised(tmp_path):
     df = _wide(10)
     df["label"] = np.linspace(100.5, 300.25, len(df))
@@ -141,7 +116,9 @@ def test_forecast_from_a_series_file(tmp_path):
                        "sales": np.sin(t / 5) + t / 40, "temp": np.cos(t / 7)})
     path = tmp_path / "series.csv"
     df.iloc[::-1].to_csv(path, index=False)  # reverse order: --time sorts it back
-    s = load_dataset(f"{path}?horizon=4&window=12", task="forecast", target="sales", time_col="when")
+    s = load_dataset(
+        f"{path}?horizon=4&window=12", task="forecast", target="sales", time_col="when"
+    )
     assert s.task == "forecast" and s.model_task == "regress"
     assert s.d_input == 2 and s.d_output == 4 and s.train.x.shape[1] == 12
     assert s.metadata["target_columns"] == ["sales"]
@@ -220,7 +197,9 @@ def test_unseen_test_labels(tmp_path):
 
 
 def test_missing_target_column_suggests(tmp_path):
-    _expect(tmp_path, good_csv_text(), r"no target column 'labl'.*Did you mean 'label'", target="labl")
+    _expect(
+        tmp_path, good_csv_text(), r"no target column 'labl'.*Did you mean 'label'", target="labl"
+    )
 
 
 def test_target_required_for_tables(tmp_path):
@@ -241,32 +220,6 @@ def test_long_form_conflicting_targets_and_duplicates(tmp_path):
 
 def test_long_form_needs_both_id_and_time(tmp_path):
     _expect(tmp_path, good_csv_text(), "needs both --id and --time", id_col="t0")
-
-
-def test_npz_problems(tmp_path):
-    x = np.zeros((10, 5))
-    x[3, 2] = np.nan
-    path = tmp_path / "bad.npz"
-    np.savez(path, X=x, y=np.arange(10) % 2)
-    with pytest.raises(DataError, match=r"X\[3, 2, 0\] is NaN"):
-        load_dataset(str(path))
-    np.savez(path, X=np.zeros((10, 5)), y=np.arange(9) % 2)
-    with pytest.raises(DataError, match=r"y has shape \(9,\) but X has 10 sequences"):
-        load_dataset(str(path))
-    np.savez(path, X=np.ones((10, 5)), labels=np.arange(10))
-    with pytest.raises(DataError, match="no array 'y'"):
-        load_dataset(str(path))
-    np.savez(path, X=np.array([object()] * 10, dtype=object), y=np.arange(10))
-    with pytest.raises(DataError, match="never unpickles"):
-        load_dataset(str(path))
-
-
-def test_unknown_file_type_and_missing_file(tmp_path):
-    (tmp_path / "x.xlsx").write_text("hi")
-    with pytest.raises(DataError, match="unsupported file type"):
-        load_dataset(str(tmp_path / "x.xlsx"))
-    with pytest.raises(DataError, match="no such file"):
-        load_dataset(str(tmp_path / "nope.csv"), target="label")
 
 
 def test_bad_impute_and_fraction(tmp_path):

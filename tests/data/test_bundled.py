@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
 from seqselect.data import list_datasets, load_dataset, profile_dataset
-from seqselect.data.bundled import archive_problems, make_windows
+from seqselect.data.bundled import archive_problems
 from seqselect.errors import DataError
 
 
@@ -39,19 +38,6 @@ def test_regression_archive_problem():
     assert s.task == "regress" and s.d_output == 1 and s.train.y.dtype == torch.float32
 
 
-def test_forecast_windows_do_not_share_targets_across_splits():
-    series = np.arange(100, dtype=float)[:, None]
-    s = make_windows(series, name="lin", source="lin", columns=["v"], target_columns=[0],
-                     window=10, horizon=5, val_fraction=0.15, test_fraction=0.2,
-                     normalize=False, offset="none")
-    def target_steps(part):
-        return set(part.y.reshape(-1).tolist())
-    tr, va, te = target_steps(s.train), target_steps(s.val), target_steps(s.test)
-    assert not (tr & va) and not (va & te) and not (tr & te)
-    assert max(tr) < min(va) and max(va) < min(te)  # time order
-    assert s.test.y[-1, -1] == 99  # the last window ends at the end of the series
-
-
 def test_forecast_airline_offset_and_errors():
     s = load_dataset("forecast:Airline?horizon=12&window=36")
     assert s.d_output == 12 and s.train.x.shape[1:] == (36, 1) and s.model_task == "regress"
@@ -72,9 +58,35 @@ def test_unknown_archive_name_suggests():
 def test_list_datasets_rows():
     rows = {r["name"]: r for r in list_datasets()}
     gp = rows["ucr:GunPoint"]
-    assert (gp["length"], gp["channels"], gp["classes"], gp["n_train"], gp["n_test"]) == (150, 1, 2, 50, 150)
+    facts = (gp["length"], gp["channels"], gp["classes"], gp["n_train"], gp["n_test"])
+    assert facts == (150, 1, 2, 50, 150)
     assert rows["ucr:JapaneseVowels"]["min_length"] == 7
     assert rows["forecast:Airline"]["kind"] == "forecasting"
     assert rows["task:adding"]["kind"] == "synthetic"
     for r in rows.values():
         assert {"name", "kind", "length", "channels", "classes", "n_train", "n_test"} <= set(r)
+
+
+def test_list_datasets_skips_a_damaged_archive_file_with_a_warning(monkeypatch, caplog):
+    from seqselect.data import bundled
+
+    def damaged(name):
+        raise OSError(f"{name}: truncated")
+
+    monkeypatch.setattr(bundled, "describe_archive", damaged)
+    with caplog.at_level("WARNING", logger="seqselect.data"):
+        rows = list_datasets()
+    assert not any(r["name"].startswith(("ucr:", "tser:")) for r in rows)
+    assert any(r["name"].startswith("task:") for r in rows)
+    assert "cannot read" in caplog.text
+
+
+def test_list_datasets_does_not_hide_a_bug(monkeypatch):
+    from seqselect.data import bundled
+
+    def buggy(name):
+        raise KeyError(name)
+
+    monkeypatch.setattr(bundled, "describe_archive", buggy)
+    with pytest.raises(KeyError):
+        list_datasets()
