@@ -358,10 +358,11 @@ def stratified_folds(y, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.
     """``k`` shuffled cross-validation folds ``[(train_idx, val_idx), ...]`` over ``len(y)``.
 
     Class labels (integer, bool or string ``y`` of shape ``(N,)``) get scikit-learn's
-    ``StratifiedKFold``; when the rarest class has fewer than ``k`` members the number of
-    folds drops to that count (at least 2), so every validation fold can hold each class at
-    most once and no fold is missing a class it could have had. Real-valued targets
-    (float ``y``, or any ``(N, O)``) get ``KFold``. ``k`` also drops to ``N`` when N < k.
+    ``StratifiedKFold``; when the rarest class has fewer than ``k`` members (but at least
+    2) the number of folds drops to that count, so every validation fold holds every
+    class. A single class, or a class with one member, cannot be stratified: those get
+    ``KFold``, as do real-valued targets (float ``y``, or any ``(N, O)``). ``k`` also drops
+    to ``N`` when N < k.
 
     Raises:
         SeqSelectError: fewer than 2 examples, or k < 2.
@@ -379,12 +380,12 @@ def stratified_folds(y, k: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.
     if labels:
         _, counts = np.unique(y, return_counts=True)
         rarest = int(counts.min())
-        if rarest < folds:
-            folds = max(2, rarest)
-            log.info("rarest class has %d member(s): %d folds instead of %d", rarest, folds, k)
         if rarest < 2 or len(counts) < 2:
             log.info("a class with one member cannot be stratified: plain KFold(%d)", folds)
             labels = False
+        elif rarest < folds:
+            log.info("rarest class has %d members: %d folds instead of %d", rarest, rarest, k)
+            folds = rarest
     kind = StratifiedKFold if labels else KFold
     splitter = kind(n_splits=folds, shuffle=True, random_state=seed)
     index = np.zeros(n)  # the splitters only need the number of rows

@@ -14,7 +14,10 @@ from seqselect.errors import SeqSelectError
 def _part(labels, length=16, tokens=False):
     n = len(labels)
     gen = torch.Generator().manual_seed(len(labels))
-    x = torch.randint(0, 5, (n, length), generator=gen) if tokens else torch.randn(n, length, 1, generator=gen)
+    if tokens:
+        x = torch.randint(0, 5, (n, length), generator=gen)  # (N, L) token ids
+    else:
+        x = torch.randn(n, length, 1, generator=gen)  # (N, L, C)
     return SequenceData(x, torch.ones(n, length, dtype=torch.bool), torch.tensor(labels))
 
 
