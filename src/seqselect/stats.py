@@ -19,10 +19,10 @@ K classes.
 
 Metrics (names shared with the trainer): ``accuracy`` and ``macro_f1`` (higher is better;
 predictions are class ids), ``mse``, ``mae`` and ``mase`` (lower is better; predictions
-are values). ``mase`` needs ``scale``: each example's in-sample naive error, ``(N,)``.
+are values). ``mase`` needs ``scale``: each example's in-sample naive error, ``(N,)``::
 
-    >>> cmp = paired_bootstrap("accuracy", y, pred_a, pred_b, seed=0)
-    >>> cmp.difference, (cmp.ci_low, cmp.ci_high), cmp.tied
+    cmp = paired_bootstrap("accuracy", y_test, preds_a, preds_b, seed=0)  # (S, N) each
+    cmp.difference, (cmp.ci_low, cmp.ci_high), cmp.tied, cmp.p_value
 """
 
 from __future__ import annotations

@@ -80,3 +80,11 @@ def test_a_single_training_class_is_a_failed_run_not_a_crash():
     train = _labelled([1] * 8)
     with pytest.raises(SeqSelectError, match="single class"):
         create_baseline("minirocket").fit(train)
+
+
+@pytest.mark.slow
+def test_multirocket_hydra_separates_gunpoint(gunpoint):
+    model = create_baseline("multirocket_hydra", seed=0, n_groups=8).fit(gunpoint.train)
+    pred = model.predict(gunpoint.test)
+    assert pred.dtype == np.int64 and pred.shape == (len(gunpoint.test),)
+    assert (pred == gunpoint.test.y.numpy()).mean() > 0.9

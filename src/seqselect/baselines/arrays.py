@@ -16,7 +16,7 @@ MIN_ROCKET_LENGTH = 9
 
 def check_real_input(data: SequenceData, baseline: str) -> None:
     """Refuse token ids ``(N, L)`` and per-step targets, which no baseline here takes."""
-    if data.x.dim() != 3 or data.x.dtype.is_floating_point is False:
+    if data.x.dim() != 3 or not data.x.dtype.is_floating_point:
         raise SeqSelectError(
             f"baseline {baseline} takes real-valued series x: (N, L, C) float; got "
             f"{tuple(data.x.shape)} {data.x.dtype} (token inputs have no baseline yet)"
