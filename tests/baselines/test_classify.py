@@ -56,12 +56,16 @@ def test_minirocket_is_deterministic_for_a_seed(gunpoint):
 
 
 @pytest.mark.slow
-def test_minirocket_takes_unequal_lengths_by_repeating_the_last_value():
+def test_minirocket_takes_unequal_lengths_resampled_or_padded():
     splits = load_dataset("ucr:JapaneseVowels")
     assert not bool(splits.train.mask.all())  # really padded
-    run = run_baseline("minirocket", splits, seed=0, options={"n_kernels": 840})
-    assert run.ok, run.error
-    assert run.test_metrics["accuracy"] > 0.8
+    for how in ("resample", "last"):
+        options = {"n_kernels": 840, "unequal_length": how}
+        run = run_baseline("minirocket", splits, seed=0, options=options)
+        assert run.ok, run.error
+        assert run.test_metrics["accuracy"] > 0.8
+    with pytest.raises(SeqSelectError, match="unequal_length"):
+        create_baseline("minirocket", unequal_length="crop")
 
 
 def test_rocket_padding_repeats_each_series_last_real_value():
@@ -74,6 +78,20 @@ def test_rocket_padding_repeats_each_series_last_real_value():
     assert panel[0, 0].tolist() == [1, 2] + [2] * 8
     assert panel[1, 0].tolist() == [4, 5, 6] + [6] * 7
     assert last_value_panel(SequenceData(x, mask, torch.tensor([0, 1])), length=9).shape[2] == 9
+
+
+def test_resampling_stretches_the_real_steps_and_keeps_full_series():
+    from seqselect.baselines.arrays import resampled_panel
+
+    x = torch.tensor([[[0.0], [2.0], [0.0]], [[4.0], [5.0], [6.0]]])
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    data = SequenceData(x, mask, torch.tensor([0, 1]))
+    panel = resampled_panel(data, length=9)  # (N, C, 9)
+    assert np.allclose(panel[0, 0], np.linspace(0, 2, 9))
+    assert np.allclose(panel[1, 0], np.linspace(4, 6, 9))
+    full = SequenceData(torch.arange(12.0).reshape(1, 12, 1), torch.ones(1, 12, dtype=torch.bool),
+                        torch.tensor([0]))
+    assert resampled_panel(full).tolist() == [[list(range(12))]]
 
 
 def test_a_single_training_class_is_a_failed_run_not_a_crash():

@@ -42,11 +42,12 @@ auto_ets           forecast  aeon AutoETS fitted per window and target channel
 =================  ========  ========================================================
 
 Variable-length (padded) series: aeon's ROCKET family needs equal lengths, so each
-series' padded steps repeat its last real value, and every series is padded (the same
-way) or truncated to the training split's length. Forecasting baselines read
-``horizon``, ``target_channels`` and ``season_length`` from the splits' metadata
-(:func:`forecast_layout`); ``season_length`` can be passed as an option and otherwise
-falls back to the naive forecast. Metric definitions: :mod:`seqselect.baselines.metrics`.
+series' real steps are resampled (linear interpolation) to the training split's length;
+option ``unequal_length="last"`` pads with the last real value and truncates instead.
+Forecasting baselines read ``horizon``, ``target_channels`` and ``season_length`` from
+the splits' metadata (:func:`forecast_layout`); ``season_length`` can be passed as an
+option and otherwise falls back to the naive forecast.
+Metric definitions: :mod:`seqselect.baselines.metrics`.
 """
 
 from __future__ import annotations

@@ -49,6 +49,47 @@ def last_value_panel(data: SequenceData, length: int | None = None) -> np.ndarra
     return np.ascontiguousarray(x.transpose(0, 2, 1))  # (N, L, C) -> (N, C, L)
 
 
+def resampled_panel(data: SequenceData, length: int | None = None) -> np.ndarray:
+    """``x`` as a float64 panel ``(N, C, length)``, each series' real steps stretched
+    (linear interpolation) to ``length`` (default: the data's L, at least 9).
+
+    Keeps a whole gesture whatever its duration; series already ``length`` long are
+    copied unchanged.
+    """
+    x = data.x.detach().cpu().numpy().astype(np.float64)  # (N, L, C)
+    lengths = data.mask.detach().cpu().numpy().sum(axis=1)
+    n, steps, channels = x.shape
+    if n and lengths.min() < 1:
+        raise SeqSelectError(f"sequence {int(np.argmin(lengths))} has no real steps")
+    target = max(steps if length is None else length, MIN_ROCKET_LENGTH)
+    panel = np.empty((n, channels, target))
+    for i, real in enumerate(lengths.tolist()):
+        if real == target:
+            panel[i] = x[i, :target].T
+            continue
+        where = np.linspace(0, real - 1, target)  # (target,) positions on the real steps
+        for c in range(channels):
+            panel[i, c] = np.interp(where, np.arange(real), x[i, :real, c])
+    return panel
+
+
+#: The card's ``variable_length`` text of every ROCKET-family baseline.
+ROCKET_PADDING = (
+    "each series' real steps are resampled to the training length (unequal_length="
+    "'resample', the default) or padded with its last value and truncated ('last')"
+)
+
+#: How the ROCKET baselines make unequal lengths equal: option ``unequal_length``.
+PANELS = {"resample": resampled_panel, "last": last_value_panel}
+
+
+def panel_for(how: str):
+    """The panel function for ``unequal_length=how``; unknown values raise."""
+    if how not in PANELS:
+        raise SeqSelectError(f"unequal_length must be one of {', '.join(PANELS)}, got {how!r}")
+    return PANELS[how]
+
+
 def class_targets(data: SequenceData) -> np.ndarray:
     """``y`` as ``(N,)`` int64 class ids."""
     return data.y.detach().cpu().numpy().astype(np.int64).reshape(len(data))

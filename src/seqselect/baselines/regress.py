@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seqselect.baselines.arrays import check_real_input, last_value_panel, value_targets
+from seqselect.baselines.arrays import ROCKET_PADDING, check_real_input, panel_for, value_targets
 from seqselect.baselines.registry import BaselineCard, register_baseline
 from seqselect.data.types import SequenceData
 from seqselect.errors import SeqSelectError
@@ -40,7 +40,9 @@ class TrainMean:
 class MiniRocketRidge:
     """aeon's MiniRocket transform, then standardisation and ``RidgeCV``."""
 
-    def __init__(self, seed: int, n_kernels: int, max_dilations_per_kernel: int) -> None:
+    def __init__(
+        self, seed: int, n_kernels: int, max_dilations_per_kernel: int, unequal_length: str
+    ) -> None:
         from aeon.transformations.collection.convolution_based import MiniRocket
         from sklearn.linear_model import RidgeCV
         from sklearn.pipeline import make_pipeline
@@ -53,12 +55,13 @@ class MiniRocketRidge:
             random_state=seed,
         )
         self.ridge = make_pipeline(StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS))
+        self.to_panel = panel_for(unequal_length)
         self.length_: int | None = None
         self.n_outputs_ = 0
 
     def fit(self, train: SequenceData) -> MiniRocketRidge:
         check_real_input(train, "minirocket_ridge")
-        panel = last_value_panel(train)  # (N, C, L)
+        panel = self.to_panel(train)  # (N, C, L)
         self.length_ = panel.shape[2]
         features = self.transform.fit_transform(panel)  # (N, n_features)
         targets = value_targets(train)  # (N, O)
@@ -72,7 +75,7 @@ class MiniRocketRidge:
         check_real_input(data, "minirocket_ridge")
         if len(data) == 0:
             return np.zeros((0, self.n_outputs_))
-        features = self.transform.transform(last_value_panel(data, self.length_))
+        features = self.transform.transform(self.to_panel(data, self.length_))
         return np.asarray(self.ridge.predict(features), dtype=np.float64).reshape(len(data), -1)
 
 
@@ -97,15 +100,15 @@ def _mean(seed: int) -> TrainMean:
         task="regress",
         summary="MiniRocket features + ridge regression (RidgeCV), several targets at once",
         reference="Dempster, Schmidt & Webb, KDD 2021; Tan et al. 2021 (TSER with ROCKET)",
-        variable_length=(
-            "padded steps repeat the series' last real value; every series is padded or "
-            "truncated to the training split's length"
-        ),
-        options=("n_kernels", "max_dilations_per_kernel"),
+        variable_length=ROCKET_PADDING,
+        options=("n_kernels", "max_dilations_per_kernel", "unequal_length"),
         requires=("aeon", "scikit-learn"),
     )
 )
 def _minirocket_ridge(
-    seed: int, n_kernels: int = 10_000, max_dilations_per_kernel: int = 32
+    seed: int,
+    n_kernels: int = 10_000,
+    max_dilations_per_kernel: int = 32,
+    unequal_length: str = "resample",
 ) -> MiniRocketRidge:
-    return MiniRocketRidge(seed, n_kernels, max_dilations_per_kernel)
+    return MiniRocketRidge(seed, n_kernels, max_dilations_per_kernel, unequal_length)
