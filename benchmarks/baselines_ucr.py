@@ -86,7 +86,8 @@ def markdown(rows: list[dict], environment: dict, seeds: list[int]) -> str:
         "test split; trained on the training split less the validation rows the bake-off",
         "holds out. Test accuracy mean ± std over seeds; fit s is the median fit time (the",
         "first fit of a fresh process includes numba compilation). Published: Dempster et al.",
-        "2021 (mean of 30 resamples of the full training set).",
+        "2021 (mean of 30 resamples of the full training set). Unequal lengths (a range in",
+        "the length column) are resampled to the training length, the baseline's default.",
         f"Machine: {environment.get('cpu')} ({environment.get('threads')} threads), "
         f"load average {environment.get('load_average')}.",
         "",
