@@ -73,6 +73,16 @@ def test_mase_of_the_naive_forecast_on_a_line_is_the_horizon_average():
     assert run.test_metrics["mase"] == pytest.approx(2.5)
 
 
+def test_mase_uses_the_datasets_season_whatever_the_baseline_option():
+    splits = _windows(np.tile(PATTERN[:7], 30), horizon=4, window=30)  # no season in metadata
+    plain = run_baseline("seasonal_naive", splits, seed=0)
+    seasonal = run_baseline("seasonal_naive", splits, seed=0, options={"season_length": 7})
+    assert seasonal.options["season_length"] == 7 and plain.options["season_length"] is None
+    assert seasonal.test_metrics["mae"] == 0.0 < plain.test_metrics["mae"]
+    # Scaled by the dataset's lag-1 error (not the option's lag 7, which is 0 here): defined.
+    assert seasonal.test_metrics["mase"] == 0.0 < plain.test_metrics["mase"]
+
+
 @pytest.mark.slow
 def test_auto_ets_follows_a_trend_the_naive_forecast_misses():
     rng = np.random.default_rng(0)

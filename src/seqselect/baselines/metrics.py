@@ -5,12 +5,14 @@
 * forecast: also ``mase`` and ``smape``.
 
 ``mase`` divides each window's MAE by that window's in-sample seasonal naive MAE (lag m,
-lag 1 when m is unknown or longer than the window; the M4 competition's per-series
-scale), then averages over windows; both are differences, so the windows' standardisation
-and offset cancel. ``smape`` (``200 |y - p| / (|y| + |p|)``, in %) needs the series'
-levels: it is computed after undoing the standardisation when the windows keep their
-levels (``metadata["offset"] == "none"``) and is NaN when each window was shifted by its
-last value (``offset="last"``, the default), which loses the level.
+the dataset's ``metadata["season_length"]``; lag 1 when it has none or m is not shorter
+than the window; the M4 competition's per-series scale), then averages over windows.
+Both are differences, so the windows' standardisation and offset cancel.
+
+``smape`` (``200 |y - p| / (|y| + |p|)``, in %) needs the series' levels: it is
+computed after undoing the standardisation when the windows keep their levels
+(``metadata["offset"] == "none"``) and is NaN when each window was shifted by its last
+value (``offset="last"``, the default), which loses the level.
 """
 
 from __future__ import annotations

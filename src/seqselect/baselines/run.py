@@ -84,19 +84,21 @@ def _check_fits(name: str, splits: DatasetSplits) -> None:
 def _options_for(
     splits: DatasetSplits, options: dict[str, Any]
 ) -> tuple[dict[str, Any], ForecastLayout | None]:
-    """The forecasting layout from the data, unless the caller set it."""
+    """The baseline's options (forecasting: the data's layout unless the caller set it)
+    and the layout the metrics use.
+
+    The metrics' layout is the dataset's own, never a baseline option, so MASE divides
+    by one scale for every row of a leaderboard (a network has no season option).
+    """
     if splits.task != "forecast":
         return dict(options), None
-    layout = forecast_layout(splits, options.get("season_length"))
+    layout = forecast_layout(splits)
     merged = {
         "horizon": layout.horizon,
         "target_channels": layout.target_channels,
         "season_length": layout.season_length,
         **options,
     }
-    layout = ForecastLayout(
-        merged["horizon"], tuple(merged["target_channels"]), merged["season_length"]
-    )
     return merged, layout
 
 
