@@ -1,4 +1,4 @@
-"""A bake-off killed with SIGKILL loses no finished trial, and the same command resumes it.
+"""The store is transactional: a bake-off killed with SIGKILL loses no finished trial, and the same command resumes it.
 
 A real subprocess runs ``seqselect bakeoff``; once the store holds a finished trial the
 test kills it with SIGKILL (no cleanup, no atexit), checks the finished trials, then
@@ -14,7 +14,11 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from seqselect.bakeoff import ResultsStore, bakeoff
+from seqselect.bakeoff.records import Trial
+from seqselect.errors import SeqSelectError
 
 DATA = "task:adding?length=16&n=160"
 
@@ -70,7 +74,30 @@ def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
     )
     assert result.timing["trials_resumed"] == len(after_kill)
     assert result.timing["trials_run"] == 4 - len(after_kill)
-    rows = {(t["model"], t["seed"]): t for t in ResultsStore(db).trials("killed")}
-    assert len(rows) == 4 and all(t["status"] == "ok" for t in rows.values())
+    rows = {(t.model, t.seed): t for t in ResultsStore(db).trials("killed")}
+    assert len(rows) == 4 and all(t.status == "ok" for t in rows.values())
     for model, seed, _status, _metrics, finished in after_kill:
-        assert rows[(model, seed)]["finished"] == finished  # untouched, not re-run
+        assert rows[(model, seed)].finished == finished  # untouched, not re-run
+
+
+def test_a_trial_round_trips_through_the_store(tmp_path):
+    db = ResultsStore(tmp_path / "runs.db")
+    db.create_run("r", dataset="d", args={}, profile={}, advisor={}, environment={})
+    db.start_trial("r", "gru", 0)
+    assert [t.status for t in db.trials("r")] == ["running"]
+    assert db.finished_trials("r") == set()
+    trial = Trial(
+        run="r", model="gru", seed=0, status="ok", metrics={"accuracy": 0.75},
+        val_metrics={"accuracy": 0.5}, train_s=1.0, history=[{"step": 1}],
+        extra={"epochs": 2}, started="t0", finished="t1",
+    )
+    db.finish_trial("r", trial)
+    stored = db.trials("r")[0]
+    assert stored == Trial.from_dict({**trial.to_dict(), "val_metrics": {}})
+    assert db.finished_trials("r") == {("gru", 0)}
+    assert {(m["split"], m["value"]) for m in db.metric_rows("r")} == {("test", 0.75), ("val", 0.5)}
+
+
+def test_a_folder_is_not_a_store(tmp_path):
+    with pytest.raises(SeqSelectError, match="is a folder"):
+        ResultsStore(tmp_path)

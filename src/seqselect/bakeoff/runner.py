@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from seqselect.bakeoff.executors import make_executor
+from seqselect.bakeoff.executors import Executor, make_executor
 from seqselect.bakeoff.plan import (
     BakeoffRequest,
+    Plan,
     check_resume,
     dataset_info,
     default_run_name,
@@ -27,7 +28,7 @@ from seqselect.bakeoff.plan import (
 )
 from seqselect.bakeoff.result import BakeoffResult, result_from_store, run_summary
 from seqselect.bakeoff.run import Event, emit, record_run, run_trials, scaling_cells
-from seqselect.bakeoff.schedule import make_schedule, timing
+from seqselect.bakeoff.schedule import Schedule, make_schedule, timing
 from seqselect.bakeoff.store import DEFAULT_STORE, ResultsStore
 
 __all__ = ["bakeoff"]
@@ -60,29 +61,19 @@ def bakeoff(
     scaling: list[int] | None = None,
     on_event: Event | None = None,
 ) -> BakeoffResult:
-    """Train ``models`` on ``data`` and rank them (see the module docstring).
+    """Train ``models`` on ``data`` and rank them (the stages: see the module docstring).
 
-    Args:
-        data: a user file path or a bundled dataset name (``ucr:GunPoint``,
-            ``task:adding?length=50``), or an already loaded ``DatasetSplits``.
-        task, target: as for :func:`seqselect.data.load_dataset`.
-        models: ``"auto"`` (the advisor's shortlist plus one baseline) or names.
-        budget: wall time of all the trials together (``"10m"``, seconds), see
-            :mod:`~seqselect.bakeoff.schedule`.
-        seeds: trials per model (seeds 0..seeds-1); the leaderboard's std is over them.
-        params: build every candidate at this parameter count (±10%).
-        max_latency_ms, max_memory_mb, max_params: constraints on the winner.
-        executor, jobs, ray_address, ray_cpus, cpus_per_trial: where the trials run
-            (:mod:`~seqselect.bakeoff.executors`).
-        store, run: the results database and the run's name; an existing ``run`` resumes.
-        device, max_epochs, train_options: how each trial trains.
-        data_options: passed to the data loader (``id_col``, ``time_col``, ``impute``).
-        export: write the winner there (safetensors + config.json + ONNX).
-        scaling: sequence lengths at which to benchmark the candidates' inference
-            afterwards (each cell a subprocess, see :func:`seqselect.bench.run_bench`);
-            outside the budget; stored as the run's benchmark cells for the report.
-        on_event: ``fn(kind, payload)`` for progress displays: kinds ``setup``,
-            ``skip``, ``trial_start``, ``trial_done``, ``scaling``, ``done``.
+    ``data`` is a file path, a bundled name (``ucr:GunPoint``, ``task:adding?length=50``)
+    or loaded ``DatasetSplits``; ``task``/``target``/``data_options`` go to the loader.
+    ``models`` is ``"auto"`` (the advisor's shortlist plus one baseline) or names;
+    ``budget`` the wall time of all trials together (``"10m"``, seconds), shared as
+    :mod:`~seqselect.bakeoff.schedule` says; ``seeds`` trials per model; ``params`` every
+    candidate's parameter count (±10%); ``max_*`` the winner's constraints;
+    ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run; ``store``/``run``
+    the results database and run name (an existing run resumes); ``export`` a folder for
+    the winner; ``scaling`` lengths to benchmark inference at afterwards (outside the
+    budget); ``on_event(kind, payload)`` progress (setup, skip, trial_start, trial_done,
+    scaling, done).
 
     Raises:
         SeqSelectError: bad input (data, model names, budget, options), before any training.
@@ -98,11 +89,40 @@ def bakeoff(
     db = ResultsStore(store)
     run_name = run or default_run_name(plan.splits.name)
     check_resume(db.get_run(run_name), plan.args)
-    done = db.finished_trials(run_name)
     workers = make_executor(
         executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
         cpus_per_trial=cpus_per_trial, device=request.device,
     )
+    schedule, setup_s, trials_s = _set_up_and_run(
+        workers, db, plan, run_name, setup_start, on_event
+    )
+    if scaling:
+        emit(on_event, "scaling", lengths=list(scaling))
+        db.add_bench_cells(run_name, scaling_cells(
+            plan.splits, plan.runnable, scaling, params=params, device=request.device
+        ))
+    result = result_from_store(
+        db, run_name, timing=timing(schedule, setup_s=setup_s, trials_s=trials_s),
+        splits_info=dataset_info(plan.splits, plan.source),
+    )
+    if export is not None:
+        result.export_winner(export, plan.splits)
+    db.finish_run(run_name, run_summary(result))
+    emit(on_event, "done", result=result)
+    return result
+
+
+def _set_up_and_run(
+    workers: Executor,
+    db: ResultsStore,
+    plan: Plan,
+    run_name: str,
+    setup_start: float,
+    on_event: Event | None,
+) -> tuple[Schedule, float, float]:
+    """Start the workers, record the run, share the budget, run the trials; the workers
+    are closed whatever happens. Returns the schedule, set-up and trial-phase seconds."""
+    done = db.finished_trials(run_name)
     try:
         workers.start(plan.splits, max(1, len([p for p in plan.trials if p not in done])))
         record_run(db, run_name, plan, workers)
@@ -115,24 +135,17 @@ def bakeoff(
         trials_s = run_trials(workers, db, schedule, on_event)
     finally:
         workers.close()
-    if scaling:
-        emit(on_event, "scaling", lengths=list(scaling))
-        cells = scaling_cells(
-            plan.splits, plan.runnable, scaling, params=params, device=request.device
-        )
-        db.add_bench_cells(run_name, cells)
-    result = result_from_store(
-        db, run_name, timing=timing(schedule, setup_s=setup_s, trials_s=trials_s),
-        splits_info=dataset_info(plan.splits, plan.source),
-    )
-    if export is not None:
-        result.export_winner(export, plan.splits)
-    db.finish_run(run_name, run_summary(result))
-    emit(on_event, "done", result=result)
-    return result
+    return schedule, setup_s, trials_s
 
 
-def _announce(on_event, plan, schedule, executor: dict[str, Any], setup_s: float, done) -> None:
+def _announce(
+    on_event: Event | None,
+    plan: Plan,
+    schedule: Schedule,
+    executor: dict[str, Any],
+    setup_s: float,
+    done: set[tuple[str, int]],
+) -> None:
     """The ``setup`` event, then a ``skip`` for each trial kept from an earlier run."""
     emit(
         on_event,

@@ -240,72 +240,66 @@ def _export_line(export: dict[str, Any], folder: str) -> str:
     )
 
 
+_BAKEOFF_HELP = {
+    "data": "A data file (CSV, Parquet, NPZ) or a bundled name: ucr:GunPoint, "
+    "task:adding?length=100, ...",
+    "task": f"{', '.join(DATA_TASKS)} (inferred from the target when omitted).",
+    "target": "Target column of a CSV/Parquet file.",
+    "id": "Long form: the column naming each sequence.",
+    "time": "Long form / series: the column ordering the steps.",
+    "impute": "Fill missing values inside sequences: zero, ffill or mean (refused otherwise).",
+    "models": "'auto' (the advisor's shortlist plus one baseline) or names: lstm,tcn,transformer.",
+    "budget": "Total wall time of all trials (e.g. 90s, 3m, 1h), split equally among "
+    "models x seeds.",
+    "seeds": "Trials per model; the leaderboard's ± is the std over seeds.",
+    "params": "Build every candidate with this many parameters (±10%).",
+    "max_latency_ms": "Winner constraint: latency for one sequence, ms.",
+    "max_memory_mb": "Winner constraint: peak inference memory, MB.",
+    "max_params": "Winner constraint: parameter count.",
+    "executor": f"{' or '.join(EXECUTORS)}.",
+    "jobs": "local: trials at once (processes); each gets cores // jobs threads.",
+    "ray_address": "ray: connect here (e.g. auto); default starts a local Ray.",
+    "cpus_per_trial": "CPUs (torch threads) per trial; default: divided sensibly.",
+    "run": "Run name; the same name again resumes (finished trials are kept).",
+    "json": "Write the result as JSON to this file ('-' for stdout).",
+    "html": "Write the HTML report to this file.",
+    "export": "Write the winner here: safetensors + config.json (+ ONNX).",
+    "scaling": "After the trials, benchmark the candidates' inference at these lengths "
+    "(e.g. 64,256,1024) for the report's scaling plots; outside the budget.",
+    "device": "cpu or cuda.",
+    "max_epochs": "Epoch cap per trial (the time budget usually ends training first).",
+    "quiet": "No progress display.",
+}
+
+
 @command("bakeoff")
 def bakeoff_command(
-    data: str = typer.Argument(
-        ..., help="A data file (CSV, Parquet, NPZ) or a bundled name: ucr:GunPoint, "
-        "task:adding?length=100, ..."
-    ),
-    task: str = typer.Option(
-        None, help=f"{', '.join(DATA_TASKS)} (inferred from the target when omitted)."
-    ),
-    target: str = typer.Option(None, help="Target column of a CSV/Parquet file."),
-    id_col: str = typer.Option(None, "--id", help="Long form: the column naming each sequence."),
-    time_col: str = typer.Option(
-        None, "--time", help="Long form / series: the column ordering the steps."
-    ),
-    impute: str = typer.Option(
-        None, help="Fill missing values inside sequences: zero, ffill or mean (refused otherwise)."
-    ),
-    models: str = typer.Option(
-        "auto", help="'auto' (the advisor's shortlist plus one baseline) or names: "
-        "lstm,tcn,transformer."
-    ),
-    budget: str = typer.Option(
-        "10m", help="Total wall time of all trials (e.g. 90s, 3m, 1h), split equally among "
-        "models x seeds."
-    ),
-    seeds: int = typer.Option(
-        3, help="Trials per model; the leaderboard's ± is the std over seeds."
-    ),
-    params: int = typer.Option(
-        None, help="Build every candidate with this many parameters (±10%)."
-    ),
-    max_latency_ms: float = typer.Option(
-        None, help="Winner constraint: latency for one sequence, ms."
-    ),
-    max_memory_mb: float = typer.Option(None, help="Winner constraint: peak inference memory, MB."),
-    max_params: int = typer.Option(None, help="Winner constraint: parameter count."),
-    executor: str = typer.Option("local", help=f"{' or '.join(EXECUTORS)}."),
-    jobs: int = typer.Option(
-        1, help="local: trials at once (processes); each gets cores // jobs threads."
-    ),
-    ray_address: str = typer.Option(
-        None, help="ray: connect here (e.g. auto); default starts a local Ray."
-    ),
-    cpus_per_trial: int = typer.Option(
-        None, help="CPUs (torch threads) per trial; default: divided sensibly."
-    ),
+    data: str = typer.Argument(..., help=_BAKEOFF_HELP["data"]),
+    task: str = typer.Option(None, help=_BAKEOFF_HELP["task"]),
+    target: str = typer.Option(None, help=_BAKEOFF_HELP["target"]),
+    id_col: str = typer.Option(None, "--id", help=_BAKEOFF_HELP["id"]),
+    time_col: str = typer.Option(None, "--time", help=_BAKEOFF_HELP["time"]),
+    impute: str = typer.Option(None, help=_BAKEOFF_HELP["impute"]),
+    models: str = typer.Option("auto", help=_BAKEOFF_HELP["models"]),
+    budget: str = typer.Option("10m", help=_BAKEOFF_HELP["budget"]),
+    seeds: int = typer.Option(3, help=_BAKEOFF_HELP["seeds"]),
+    params: int = typer.Option(None, help=_BAKEOFF_HELP["params"]),
+    max_latency_ms: float = typer.Option(None, help=_BAKEOFF_HELP["max_latency_ms"]),
+    max_memory_mb: float = typer.Option(None, help=_BAKEOFF_HELP["max_memory_mb"]),
+    max_params: int = typer.Option(None, help=_BAKEOFF_HELP["max_params"]),
+    executor: str = typer.Option("local", help=_BAKEOFF_HELP["executor"]),
+    jobs: int = typer.Option(1, help=_BAKEOFF_HELP["jobs"]),
+    ray_address: str = typer.Option(None, help=_BAKEOFF_HELP["ray_address"]),
+    cpus_per_trial: int = typer.Option(None, help=_BAKEOFF_HELP["cpus_per_trial"]),
     store: str = typer.Option(DEFAULT_STORE, help=_STORE_HELP),
-    run: str = typer.Option(
-        None, help="Run name; the same name again resumes (finished trials are kept)."
-    ),
-    json_out: str = typer.Option(
-        None, "--json", help="Write the result as JSON to this file ('-' for stdout)."
-    ),
-    html: str = typer.Option(None, help="Write the HTML report to this file."),
-    export: str = typer.Option(
-        None, help="Write the winner here: safetensors + config.json (+ ONNX)."
-    ),
-    scaling: str = typer.Option(
-        None, help="After the trials, benchmark the candidates' inference at these lengths "
-        "(e.g. 64,256,1024) for the report's scaling plots; outside the budget."
-    ),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
-    max_epochs: int = typer.Option(
-        500, help="Epoch cap per trial (the time budget usually ends training first)."
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    run: str = typer.Option(None, help=_BAKEOFF_HELP["run"]),
+    json_out: str = typer.Option(None, "--json", help=_BAKEOFF_HELP["json"]),
+    html: str = typer.Option(None, help=_BAKEOFF_HELP["html"]),
+    export: str = typer.Option(None, help=_BAKEOFF_HELP["export"]),
+    scaling: str = typer.Option(None, help=_BAKEOFF_HELP["scaling"]),
+    device: str = typer.Option("cpu", help=_BAKEOFF_HELP["device"]),
+    max_epochs: int = typer.Option(500, help=_BAKEOFF_HELP["max_epochs"]),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_BAKEOFF_HELP["quiet"]),
 ) -> None:
     """Train candidate architectures on YOUR data under an equal time budget and several
     seeds, measure their latency, memory and size here, and pick the winner."""
