@@ -12,17 +12,26 @@ from seqselect.bakeoff.records import Trial
 
 def _trial(model, seed, acc, latency=1.0, peak=10.0, params=1000, status="ok"):
     return Trial(
-        model=model, seed=seed, status=status,
+        model=model,
+        seed=seed,
+        status=status,
         metrics={"accuracy": acc} if acc is not None else {},
-        train_s=1.0, latency_ms=latency, batch_latency_ms=latency * 4, step_latency_ms=None,
-        peak_mb=peak, params=params, error="boom" if status == "failed" else None,
+        train_s=1.0,
+        latency_ms=latency,
+        batch_latency_ms=latency * 4,
+        step_latency_ms=None,
+        peak_mb=peak,
+        params=params,
+        error="boom" if status == "failed" else None,
     )
 
 
 def test_leaderboard_means_std_and_order():
     trials = [
-        _trial("a", 0, 0.80), _trial("a", 1, 0.90),
-        _trial("b", 0, 0.95, latency=9.0), _trial("b", 1, 0.93, latency=11.0),
+        _trial("a", 0, 0.80),
+        _trial("a", 1, 0.90),
+        _trial("b", 0, 0.95, latency=9.0),
+        _trial("b", 1, 0.93, latency=11.0),
         _trial("c", 0, None, status="failed"),
     ]
     board = build_leaderboard(trials, ["a", "b", "c"], "accuracy")
@@ -45,14 +54,19 @@ def test_leaderboard_ties_go_to_the_smaller_model_and_pending_rows_sink():
 
 def test_winner_respects_constraints_and_says_why():
     trials = [
-        _trial("fast", 0, 0.80, latency=1.0), _trial("fast", 1, 0.82, latency=1.0),
-        _trial("slow", 0, 0.95, latency=50.0), _trial("slow", 1, 0.96, latency=50.0),
-        _trial("big", 0, 0.99, params=10**7), _trial("big", 1, 0.99, params=10**7),
+        _trial("fast", 0, 0.80, latency=1.0),
+        _trial("fast", 1, 0.82, latency=1.0),
+        _trial("slow", 0, 0.95, latency=50.0),
+        _trial("slow", 1, 0.96, latency=50.0),
+        _trial("big", 0, 0.99, params=10**7),
+        _trial("big", 1, 0.99, params=10**7),
     ]
     board = build_leaderboard(trials, ["fast", "slow", "big"], "accuracy")
     free = choose_winner(board, "accuracy", advisor_pick="slow")
     assert free.model == "big" and free.agrees_with_advisor is False
-    bound = choose_winner(board, "accuracy", max_latency_ms=10, max_params=10**6, advisor_pick="fast")
+    bound = choose_winner(
+        board, "accuracy", max_latency_ms=10, max_params=10**6, advisor_pick="fast"
+    )
     assert bound.model == "fast" and bound.agrees_with_advisor is True
     assert "latency" in bound.excluded["slow"] and "--max-latency-ms" in bound.excluded["slow"]
     assert "parameters" in bound.excluded["big"]
@@ -75,8 +89,10 @@ def test_lower_is_better_for_mse():
 
 def test_verdict_sentences():
     trials = [
-        _trial("a", 0, 0.90, latency=5.0), _trial("a", 1, 0.92, latency=5.0),
-        _trial("b", 0, 0.89, latency=1.0), _trial("b", 1, 0.92, latency=1.0),
+        _trial("a", 0, 0.90, latency=5.0),
+        _trial("a", 1, 0.92, latency=5.0),
+        _trial("b", 0, 0.89, latency=1.0),
+        _trial("b", 1, 0.92, latency=1.0),
     ]
     board = build_leaderboard(trials, ["a", "b"], "accuracy")
     winner = choose_winner(board, "accuracy", advisor_pick="b", advisor_ranked=["b", "a"])

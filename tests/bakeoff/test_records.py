@@ -10,10 +10,22 @@ from seqselect.bakeoff.result import BakeoffResult
 
 def _trial() -> Trial:
     return Trial(
-        model="gru", seed=1, status="ok", run="r", metrics={"accuracy": 0.9}, train_s=1.5,
-        latency_ms=0.3, batch_latency_ms=1.2, step_latency_ms=0.01, peak_mb=2.0, params=3000,
-        history=[{"step": 1, "train_loss": 0.5}], extra={"epochs": 3}, weights="w.safetensors",
-        started="t0", finished="t1",
+        model="gru",
+        seed=1,
+        status="ok",
+        run="r",
+        metrics={"accuracy": 0.9},
+        train_s=1.5,
+        latency_ms=0.3,
+        batch_latency_ms=1.2,
+        step_latency_ms=0.01,
+        peak_mb=2.0,
+        params=3000,
+        history=[{"step": 1, "train_loss": 0.5}],
+        extra={"epochs": 3},
+        weights="w.safetensors",
+        started="t0",
+        finished="t1",
     )
 
 
@@ -30,8 +42,17 @@ def test_trial_round_trip_and_keys():
 
 def test_leaderboard_row_round_trip_names_the_metric():
     row = LeaderboardRow(
-        model="tcn", metric="mse", value=0.1, std=0.01, n_seeds=2, seeds=[0, 1], params=10,
-        status="ok", metrics={"mse": 0.1}, best_seed=0, rank=1,
+        model="tcn",
+        metric="mse",
+        value=0.1,
+        std=0.01,
+        n_seeds=2,
+        seeds=[0, 1],
+        params=10,
+        status="ok",
+        metrics={"mse": 0.1},
+        best_seed=0,
+        rank=1,
     )
     doc = row.to_dict()
     assert doc["mse"] == 0.1 and doc["mse_std"] == 0.01 and "value" not in doc
@@ -42,20 +63,45 @@ def test_leaderboard_row_round_trip_names_the_metric():
 
 def test_winner_round_trip_and_key_order():
     winner = Winner(
-        model="tcn", metric="accuracy", constraints={"max_params": None}, advisor_pick="lstm",
-        reasons=["because"], agrees_with_advisor=False, value=0.9, std=0.0, seed=2,
+        model="tcn",
+        metric="accuracy",
+        constraints={"max_params": None},
+        advisor_pick="lstm",
+        reasons=["because"],
+        agrees_with_advisor=False,
+        value=0.9,
+        std=0.0,
+        seed=2,
         advisor_rank_of_winner=3,
     )
     doc = winner.to_dict()
     assert list(doc) == [
-        "model", "metric", "constraints", "excluded", "advisor_pick", "accuracy",
-        "accuracy_std", "latency_ms", "step_latency_ms", "peak_mb", "params", "train_s",
-        "seed", "reasons", "agrees_with_advisor", "advisor_rank_of_winner",
+        "model",
+        "metric",
+        "constraints",
+        "excluded",
+        "advisor_pick",
+        "accuracy",
+        "accuracy_std",
+        "latency_ms",
+        "step_latency_ms",
+        "peak_mb",
+        "params",
+        "train_s",
+        "seed",
+        "reasons",
+        "agrees_with_advisor",
+        "advisor_rank_of_winner",
     ]
     assert Winner.from_dict(doc) == winner
     nobody = Winner(model=None, metric="mse", excluded={"a": "why"}, reasons=["none"])
     assert list(nobody.to_dict()) == [
-        "model", "metric", "constraints", "excluded", "advisor_pick", "reasons",
+        "model",
+        "metric",
+        "constraints",
+        "excluded",
+        "advisor_pick",
+        "reasons",
         "agrees_with_advisor",
     ]
     assert Winner.from_dict(nobody.to_dict()) == nobody
@@ -63,10 +109,16 @@ def test_winner_round_trip_and_key_order():
 
 def test_result_round_trip():
     result = BakeoffResult(
-        run="r", dataset={"name": "d"}, profile={}, advisor={"pick": None}, metric="accuracy",
+        run="r",
+        dataset={"name": "d"},
+        profile={},
+        advisor={"pick": None},
+        metric="accuracy",
         leaderboard=[LeaderboardRow(model="gru", metric="accuracy", value=0.9, rank=1)],
         winner=Winner(model="gru", metric="accuracy", value=0.9, seed=1),
-        trials=[_trial()], store="s.db", bench=[{"model": "gru", "length": 64}],
+        trials=[_trial()],
+        store="s.db",
+        bench=[{"model": "gru", "length": 64}],
     )
     doc = result.to_dict()
     assert BakeoffResult.from_dict(doc).to_dict() == doc

@@ -17,7 +17,15 @@ def test_result_document_has_the_promised_shape(finished_run):
     assert set(doc["advisor"]) >= {"ranked", "pick", "shortlist"}
     assert [r["model"] for r in doc["leaderboard"]] != []
     for row in doc["leaderboard"]:
-        for key in ("model", "accuracy", "accuracy_std", "train_s", "latency_ms", "peak_mb", "params"):
+        for key in (
+            "model",
+            "accuracy",
+            "accuracy_std",
+            "train_s",
+            "latency_ms",
+            "peak_mb",
+            "params",
+        ):
             assert key in row, key
         assert row["n_seeds"] == 2
         assert 0.0 <= row["accuracy"] <= 1.0
@@ -37,14 +45,38 @@ def test_result_document_has_the_promised_shape(finished_run):
 def test_stored_keys_are_todays(finished_run):
     doc = finished_run["result"].to_dict()
     assert list(doc["trials"][0]) == [
-        "run", "model", "seed", "status", "metrics", "train_s", "latency_ms", "batch_latency_ms",
-        "step_latency_ms", "peak_mb", "params", "history", "extra", "error", "weights",
-        "started", "finished",
+        "run",
+        "model",
+        "seed",
+        "status",
+        "metrics",
+        "train_s",
+        "latency_ms",
+        "batch_latency_ms",
+        "step_latency_ms",
+        "peak_mb",
+        "params",
+        "history",
+        "extra",
+        "error",
+        "weights",
+        "started",
+        "finished",
     ]
     env = doc["environment"]
     # describe_environment's keys plus the bake-off's own (torch threads, the executor)
-    assert {"seqselect", "torch", "cpu", "cores", "device", "torch_threads", "executor",
-            "slots", "threads_per_trial", "threads_reason"} <= set(env)
+    assert {
+        "seqselect",
+        "torch",
+        "cpu",
+        "cores",
+        "device",
+        "torch_threads",
+        "executor",
+        "slots",
+        "threads_per_trial",
+        "threads_reason",
+    } <= set(env)
 
 
 def test_timing_reports_the_phase_against_the_budget(finished_run):
@@ -61,8 +93,15 @@ def test_rerun_with_same_name_resumes_without_repeating(finished_run):
     store = ResultsStore(finished_run["store"])
     before = {(t.model, t.seed): t.finished for t in store.trials("waves")}
     again = bakeoff(
-        str(finished_run["csv"]), target="label", models="cnn1d,gru", budget="6s", seeds=2,
-        params=3000, cpus_per_trial=1, store=finished_run["store"], run="waves",
+        str(finished_run["csv"]),
+        target="label",
+        models="cnn1d,gru",
+        budget="6s",
+        seeds=2,
+        params=3000,
+        cpus_per_trial=1,
+        store=finished_run["store"],
+        run="waves",
     )
     assert again.timing["trials_run"] == 0 and again.timing["trials_resumed"] == 4
     after = {(t.model, t.seed): t.finished for t in store.trials("waves")}
@@ -73,8 +112,14 @@ def test_rerun_with_same_name_resumes_without_repeating(finished_run):
 def test_resume_with_different_data_settings_is_refused(finished_run):
     with pytest.raises(SeqSelectError, match="different settings"):
         bakeoff(
-            str(finished_run["csv"]), target="label", models="cnn1d,gru", budget="6s", seeds=2,
-            params=4000, store=finished_run["store"], run="waves",
+            str(finished_run["csv"]),
+            target="label",
+            models="cnn1d,gru",
+            budget="6s",
+            seeds=2,
+            params=4000,
+            store=finished_run["store"],
+            run="waves",
         )
 
 
@@ -82,8 +127,14 @@ def test_unbuildable_candidate_is_recorded_not_fatal(tmp_path):
     # params=300 cannot be met by a transformer (its smallest width has more): the trial is
     # recorded as failed with the registry's message and the rest of the bake-off goes on.
     result = seqselect.run_bakeoff(
-        "task:adding?length=12&n=120", models="transformer,cnn1d", budget="2s", seeds=1,
-        params=300, cpus_per_trial=1, store=tmp_path / "r.db", run="x",
+        "task:adding?length=12&n=120",
+        models="transformer,cnn1d",
+        budget="2s",
+        seeds=1,
+        params=300,
+        cpus_per_trial=1,
+        store=tmp_path / "r.db",
+        run="x",
     )
     rows = {r.model: r for r in result.leaderboard}
     assert rows["transformer"].status == "failed"
@@ -112,8 +163,14 @@ def test_a_diverging_trial_is_recorded_and_the_rest_goes_on(tmp_path, nan_gru):
     # The trainer stops a NaN loss as diverged; the bake-off records it, goes on to the
     # next seed, and does not repeat either on resume.
     result = bakeoff(
-        "task:adding?length=12&n=120", models="gru", budget="2s", seeds=2, params=2000,
-        cpus_per_trial=1, store=tmp_path / "r.db", run="nan",
+        "task:adding?length=12&n=120",
+        models="gru",
+        budget="2s",
+        seeds=2,
+        params=2000,
+        cpus_per_trial=1,
+        store=tmp_path / "r.db",
+        run="nan",
     )
     assert [t.status for t in result.trials] == ["diverged", "diverged"]
     row = result.leaderboard[0]

@@ -12,17 +12,33 @@ from seqselect.bakeoff.schedule import Schedule, measure_seconds, timing
 
 def _schedule(budget_s=12.0, n_trials=4, slots=1, overhead=None) -> Schedule:
     plan = Plan(
-        splits=None, source="s", profile={}, advice={}, candidates=["a", "b"],
+        splits=None,
+        source="s",
+        profile={},
+        advice={},
+        candidates=["a", "b"],
         prepared={m: {"config": {"d_model": 4}, "causal": False} for m in ("a", "b")},
-        args={"budget_s": budget_s, "seeds": 2, "params": None, "max_epochs": 5,
-              "device": "cpu", "train_options": {}},
+        args={
+            "budget_s": budget_s,
+            "seeds": 2,
+            "params": None,
+            "max_epochs": 5,
+            "device": "cpu",
+            "train_options": {},
+        },
     )
     waves = -(-n_trials // slots)
     return Schedule(
-        run="r", todo=plan.trials, n_trials=n_trials, budget_s=budget_s,
-        nominal_s=budget_s / waves, slots=slots, threads=1,
+        run="r",
+        todo=plan.trials,
+        n_trials=n_trials,
+        budget_s=budget_s,
+        nominal_s=budget_s / waves,
+        slots=slots,
+        threads=1,
         overhead=overhead if overhead is not None else {"a": 0.5, "b": 0.5},
-        plan=plan, weights_dir=Path("w"),
+        plan=plan,
+        weights_dir=Path("w"),
     )
 
 

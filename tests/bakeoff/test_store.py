@@ -1,4 +1,5 @@
-"""The store is transactional: a bake-off killed with SIGKILL loses no finished trial, and the same command resumes it.
+"""The store is transactional: a bake-off killed with SIGKILL loses no finished trial,
+and the same command resumes it.
 
 A real subprocess runs ``seqselect bakeoff``; once the store holds a finished trial the
 test kills it with SIGKILL (no cleanup, no atexit), checks the finished trials, then
@@ -30,7 +31,8 @@ def _finished(db) -> list[tuple]:
         con = sqlite3.connect(db, timeout=5)
         try:
             return con.execute(
-                "SELECT model, seed, status, metrics, finished FROM trials WHERE status IN ('ok', 'diverged')"
+                "SELECT model, seed, status, metrics, finished FROM trials "
+                "WHERE status IN ('ok', 'diverged')"
             ).fetchall()
         finally:
             con.close()
@@ -41,9 +43,26 @@ def _finished(db) -> list[tuple]:
 def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
     db = tmp_path / "runs.db"
     cmd = [
-        sys.executable, "-c", "from seqselect.cli import main; main()",
-        "bakeoff", DATA, "--models", "cnn1d,gru", "--seeds", "2", "--budget", "6s",
-        "--params", "2000", "--cpus-per-trial", "1", "--store", str(db), "--run", "killed", "--quiet",
+        sys.executable,
+        "-c",
+        "from seqselect.cli import main; main()",
+        "bakeoff",
+        DATA,
+        "--models",
+        "cnn1d,gru",
+        "--seeds",
+        "2",
+        "--budget",
+        "6s",
+        "--params",
+        "2000",
+        "--cpus-per-trial",
+        "1",
+        "--store",
+        str(db),
+        "--run",
+        "killed",
+        "--quiet",
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
     try:
@@ -69,8 +88,14 @@ def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
 
     # The same run again: kept trials are not repeated, the rest run.
     result = bakeoff(
-        DATA, models="cnn1d,gru", seeds=2, budget="6s", params=2000, cpus_per_trial=1,
-        store=db, run="killed",
+        DATA,
+        models="cnn1d,gru",
+        seeds=2,
+        budget="6s",
+        params=2000,
+        cpus_per_trial=1,
+        store=db,
+        run="killed",
     )
     assert result.timing["trials_resumed"] == len(after_kill)
     assert result.timing["trials_run"] == 4 - len(after_kill)
@@ -87,9 +112,17 @@ def test_a_trial_round_trips_through_the_store(tmp_path):
     assert [t.status for t in db.trials("r")] == ["running"]
     assert db.finished_trials("r") == set()
     trial = Trial(
-        run="r", model="gru", seed=0, status="ok", metrics={"accuracy": 0.75},
-        val_metrics={"accuracy": 0.5}, train_s=1.0, history=[{"step": 1}],
-        extra={"epochs": 2}, started="t0", finished="t1",
+        run="r",
+        model="gru",
+        seed=0,
+        status="ok",
+        metrics={"accuracy": 0.75},
+        val_metrics={"accuracy": 0.5},
+        train_s=1.0,
+        history=[{"step": 1}],
+        extra={"epochs": 2},
+        started="t0",
+        finished="t1",
     )
     db.finish_trial("r", trial)
     stored = db.trials("r")[0]

@@ -55,9 +55,12 @@ def default_threads(slots: int) -> tuple[int, str]:
 
 
 class Executor:
+    """What every executor offers (see the module docstring)."""
+
     name = "base"
     slots = 1
     threads = 1
+    threads_reason = ""  # why each trial has ``threads`` threads (shown in the report)
 
     def start(self, splits, n_trials: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -67,8 +70,6 @@ class Executor:
 
     def close(self) -> None:
         pass
-
-    threads_reason = ""
 
     def describe(self) -> dict[str, Any]:
         return {
