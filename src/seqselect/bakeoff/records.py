@@ -64,12 +64,17 @@ class Trial:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trial:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for key, empty in (("metrics", {}), ("history", []), ("extra", {}), ("val_metrics", {})):
-            if values.get(key) is None:
-                values[key] = type(empty)()
-        return cls(**values)
+        return _read(cls, data)
+
+
+def _read(cls: type, data: dict[str, Any], metric: str | None = None, **given: Any) -> Any:
+    """``cls`` from ``data``: its fields that ``data`` has and are not None (the others
+    take their defaults; unknown keys are ignored), the metric's value and std read from
+    under the metric's name, and ``given`` as it is."""
+    values = {f.name: data[f.name] for f in fields(cls) if data.get(f.name) is not None}
+    if metric is not None:
+        values.update(metric=metric, value=data.get(metric), std=data.get(f"{metric}_std"))
+    return cls(**{**values, **given})
 
 
 def _metric_of(data: dict[str, Any]) -> str | None:
@@ -128,16 +133,7 @@ class LeaderboardRow:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], metric: str | None = None) -> LeaderboardRow:
-        metric = metric or _metric_of(data) or "accuracy"
-        known = {f.name for f in fields(cls)} - {"model", "metric", "value", "std"}
-        values = {k: v for k, v in data.items() if k in known and v is not None}
-        return cls(
-            model=data["model"],
-            metric=metric,
-            value=data.get(metric),
-            std=data.get(f"{metric}_std"),
-            **values,
-        )
+        return _read(cls, data, metric or _metric_of(data) or "accuracy")
 
 
 @dataclass(frozen=True)
@@ -193,15 +189,4 @@ class Winner:
     @classmethod
     def from_dict(cls, data: dict[str, Any], metric: str | None = None) -> Winner:
         metric = data.get("metric") or metric or _metric_of(data) or "accuracy"
-        known = {f.name for f in fields(cls)} - {"model", "metric", "value", "std"}
-        values = {k: v for k, v in data.items() if k in known}
-        for key, empty in (("constraints", {}), ("excluded", {}), ("reasons", [])):
-            if values.get(key) is None:
-                values[key] = type(empty)()
-        return cls(
-            model=data.get("model"),
-            metric=metric,
-            value=data.get(metric),
-            std=data.get(f"{metric}_std"),
-            **values,
-        )
+        return _read(cls, data, metric, model=data.get("model"))
