@@ -84,12 +84,12 @@ def advise(profile: dict[str, Any], *, device: str = "cpu") -> dict[str, Any]:
         }
     out.setdefault("characteristics", characteristics)
     known = set(list_models())
-    trainable = [r for r in out.get("ranked", []) if _name(r) in known]
-    out["pick"] = _name(trainable[0]) if trainable else None
+    trainable = [r for r in out.get("ranked", []) if _model_name(r) in known]
+    out["pick"] = _model_name(trainable[0]) if trainable else None
     return out
 
 
-def _name(entry: Any) -> str:
+def _model_name(entry: Any) -> str:
     return entry.get("model") if isinstance(entry, dict) else str(entry)
 
 
@@ -102,7 +102,7 @@ def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], st
     known = set(list_models())
     names: list[str] = []
     for entry in advice.get("ranked", []):
-        name = _name(entry)
+        name = _model_name(entry)
         if name in known and name not in names:
             names.append(name)
         if len(names) == n:

@@ -69,7 +69,7 @@ def _model_status(has_metric: bool, statuses: list[str]) -> str:
     return "diverged" if "diverged" in statuses else "failed"
 
 
-def _row(name: str, trials: list[Trial], metric: str) -> LeaderboardRow:
+def _model_row(name: str, trials: list[Trial], metric: str) -> LeaderboardRow:
     """``name``'s row (unranked) from its trials."""
     mine = [t for t in trials if t.model == name]
     ok = [t for t in mine if t.status == "ok"]
@@ -112,7 +112,7 @@ def build_leaderboard(trials: list[Trial], models: list[str], metric: str) -> li
     medians of its costs. Models without an ok trial sink to the bottom with their status;
     equal scores go to the smaller model.
     """
-    rows = [_row(name, trials, metric) for name in models]
+    rows = [_model_row(name, trials, metric) for name in models]
     sign = -1 if higher_is_better(metric) else 1
     rows.sort(key=lambda r: (r.value is None, sign * (r.value or 0.0), r.params or 0))
     return [

@@ -166,7 +166,7 @@ def check_onnx(
     errors: list[str] = []
     for exporter in exporters:
         try:
-            _export(model, x, path, exporter)
+            _export_onnx(model, x, path, exporter)
             got = [_run_onnx(path, inp) for inp in inputs]
         # The boundary of the ONNX check: torch's exporters and onnxruntime raise many
         # types for an operator they lack; the check records the failure and goes on.
@@ -193,7 +193,7 @@ def check_onnx(
     return {"status": "failed", "error": "; ".join(errors), "tolerance": tolerance}
 
 
-def _export(model: nn.Module, x: torch.Tensor, path: Path, exporter: str) -> None:
+def _export_onnx(model: nn.Module, x: torch.Tensor, path: Path, exporter: str) -> None:
     import warnings
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -66,12 +66,12 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def _clean(value: Any) -> Any:
+def _plain_values(value: Any) -> Any:
     """Plain JSON-able numbers (NaN kept as float)."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): _plain_values(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [_plain_values(v) for v in value]
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return value.item()
     if hasattr(value, "item") and callable(value.item):
@@ -148,7 +148,7 @@ def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
     )
     phases["build"] = round(time.perf_counter() - tick, 4)
     row["params"] = count_parameters(model)
-    row["extra"]["config"] = _clean(asdict(model.config))
+    row["extra"]["config"] = _plain_values(asdict(model.config))
     tick = time.perf_counter()
     result = _train(model, splits, spec)
     phases["train"] = round(time.perf_counter() - tick, 4)
@@ -158,10 +158,10 @@ def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
         metrics = evaluate(model, splits.test, splits.task, device=spec.device)
     row.update(
         status=status,
-        metrics=_clean(metrics),
-        val_metrics=_clean(dict(result.val_metrics or {})),
+        metrics=_plain_values(metrics),
+        val_metrics=_plain_values(dict(result.val_metrics or {})),
         train_s=float(result.train_seconds),
-        history=_clean(list(result.history or [])),
+        history=_plain_values(list(result.history or [])),
     )
     row["extra"].update(
         steps=result.steps,

@@ -91,7 +91,7 @@ def _cell(value: Any, digits: int = 4, cls: str = "") -> str:
     return f"<td{klass}{sort}>{_number(value, digits)}</td>"
 
 
-def _img(png: bytes | None, alt: str) -> str:
+def _figure(png: bytes | None, alt: str) -> str:
     if not png:
         return f'<p class="muted">{escape_html(alt)}: nothing to plot.</p>'
     data = base64.b64encode(png).decode("ascii")
@@ -344,11 +344,11 @@ def _sections(result: BakeoffResult, title: str) -> list[str]:
         "<h2>Leaderboard</h2>",
         _leaderboard(result),
         f"<h2>{pareto_title} vs latency (Pareto)</h2>",
-        _img(figures["pareto"], "Pareto plot"),
+        _figure(figures["pareto"], "Pareto plot"),
         "<h2>Spread over seeds</h2>",
-        _img(figures["spread"], "Spread over seeds"),
+        _figure(figures["spread"], "Spread over seeds"),
         "<h2>Learning curves</h2>",
-        _img(figures["curves"], "Learning curves"),
+        _figure(figures["curves"], "Learning curves"),
         "<h2>Trials</h2>",
         _trials(result),
         "<h2>Data profile</h2>",
@@ -357,7 +357,7 @@ def _sections(result: BakeoffResult, title: str) -> list[str]:
         _advisor(result),
     ]
     if figures["scaling"]:
-        sections += ["<h2>Benchmark scaling</h2>", _img(figures["scaling"], "Scaling plots")]
+        sections += ["<h2>Benchmark scaling</h2>", _figure(figures["scaling"], "Scaling plots")]
     store, run = escape_html(result.store), escape_html(result.run)
     sections += [
         "<h2>Time against the budget</h2>",
