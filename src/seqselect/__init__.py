@@ -9,7 +9,8 @@ Public API (stable)::
 """
 
 from seqselect.advisor import Recommendation, recommend
-from seqselect.bakeoff import BakeoffResult  # seqselect.bakeoff(...) runs a bake-off
+from seqselect.bakeoff import BakeoffResult
+from seqselect.bakeoff import bakeoff as run_bakeoff
 from seqselect.bench import BenchReport, run_bench
 from seqselect.models import (
     ModelCard,
@@ -35,5 +36,6 @@ __all__ = [
     "model_card",
     "recommend",
     "register_model",
+    "run_bakeoff",
     "run_bench",
 ]

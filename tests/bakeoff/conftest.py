@@ -38,11 +38,11 @@ def wave_csv(tmp_path_factory):
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory, wave_csv):
     """One small bake-off on the CSV: 2 models x 2 seeds, 6 s, exported and stored."""
-    from seqselect.bakeoff import bakeoff
+    from seqselect import run_bakeoff
 
     root = tmp_path_factory.mktemp("bakeoff")
     store = root / "runs.db"
-    result = bakeoff(
+    result = run_bakeoff(
         str(wave_csv),
         target="label",
         models="cnn1d,gru",

@@ -4,11 +4,14 @@ or the user's own list; and how each is built (causal or not).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from pathlib import Path
 from typing import Any
 
+from seqselect.advisor import characteristics_from_profile, recommend
 from seqselect.errors import SeqSelectError
+from seqselect.models import count_parameters, create_model, list_models, model_card
+from seqselect.system import free_memory_mb
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +40,6 @@ def parse_models(text: str | list[str] | tuple[str, ...] | None) -> list[str] | 
     Raises:
         SeqSelectError: an unknown name (the message lists the known ones) or an empty list.
     """
-    from seqselect.models import list_models
-
     if text is None:
         return None
     items = [t.strip() for t in (text.split(",") if isinstance(text, str) else text)]
@@ -60,16 +61,6 @@ def parse_models(text: str | list[str] | tuple[str, ...] | None) -> list[str] | 
     return seen
 
 
-def _memory_gb() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024 / 1024
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
 def advise(profile: dict[str, Any], *, device: str = "cpu") -> dict[str, Any]:
     """Ask the advisor about a profiled dataset; a JSON-able dict.
 
@@ -77,33 +68,28 @@ def advise(profile: dict[str, Any], *, device: str = "cpu") -> dict[str, Any]:
     top model that the bake-off can train), ``characteristics``, and ``error`` when the
     advisor could not answer (the bake-off then falls back to the baselines).
     """
-    from seqselect.models import list_models
-
     try:
-        from seqselect.advisor import characteristics_from_profile, recommend
-
-        chars = characteristics_from_profile(profile)
-        kwargs = dict(chars)
-        mem = _memory_gb()
-        if mem is not None and "memory_gb" not in kwargs:
-            kwargs["memory_gb"] = round(mem, 1)
-        try:
-            rec = recommend(**kwargs)
-        except TypeError:  # an advisor without memory_gb
-            kwargs.pop("memory_gb", None)
-            rec = recommend(**kwargs)
-        out = dict(rec.to_dict())
-        out.setdefault("characteristics", {k: v for k, v in kwargs.items()})
-    except Exception as exc:  # the bake-off still runs, on the baselines
+        characteristics = dict(characteristics_from_profile(profile))
+        free_mb = free_memory_mb("cpu")
+        if free_mb is not None and "memory_gb" not in characteristics:
+            characteristics["memory_gb"] = round(free_mb / 1024, 1)
+        out = dict(recommend(**characteristics).to_dict())
+    # The advisor refuses characteristics it cannot read (SeqSelectError is a ValueError):
+    # the bake-off still runs, on the baselines, and says why.
+    except ValueError as exc:
         log.warning("advisor unavailable: %s", exc)
-        return {"ranked": [], "avoid": [], "warnings": [], "pick": None, "error": f"{type(exc).__name__}: {exc}"}
+        return {
+            "ranked": [], "avoid": [], "warnings": [], "pick": None,
+            "error": f"{type(exc).__name__}: {exc}",
+        }
+    out.setdefault("characteristics", characteristics)
     known = set(list_models())
-    trainable = [r for r in out.get("ranked", []) if _name(r) in known]
-    out["pick"] = _name(trainable[0]) if trainable else None
+    trainable = [r for r in out.get("ranked", []) if _model_name(r) in known]
+    out["pick"] = _model_name(trainable[0]) if trainable else None
     return out
 
 
-def _name(entry: Any) -> str:
+def _model_name(entry: Any) -> str:
     return entry.get("model") if isinstance(entry, dict) else str(entry)
 
 
@@ -113,12 +99,10 @@ def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], st
     ``pretrained:...`` entries and anything outside the zoo are skipped (the bake-off
     trains zoo models only).
     """
-    from seqselect.models import list_models
-
     known = set(list_models())
     names: list[str] = []
     for entry in advice.get("ranked", []):
-        name = _name(entry)
+        name = _model_name(entry)
         if name in known and name not in names:
             names.append(name)
         if len(names) == n:
@@ -132,8 +116,6 @@ def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], st
 def train_causal(name: str, task: str) -> bool:
     """Build ``name`` causal for this dataset task? Forecasting must not look ahead; models
     that are causal by construction (unidirectional RNNs) are causal whatever we pass."""
-    from seqselect.models import model_card
-
     card = model_card(name)
     return bool(card.causal and (task in _CAUSAL_TASKS or card.requires_causal))
 
@@ -142,14 +124,10 @@ def prepare(name: str, splits, *, params: int | None, max_length: int | None) ->
     """Build ``name`` once for this data: ``{"model", "causal", "config", "params"}``, or
     ``{"model", "error"}`` when it cannot run here (parameter budget unreachable, a
     maximum length below the data's). Every seed then trains this same architecture."""
-    import dataclasses
-
-    from seqselect.models import count_parameters, create_model
-
     causal = train_causal(name, splits.task)
     try:
         model = create_model(name, **splits.model_kwargs(), causal=causal, params=params)
-    except (ValueError, TypeError) as exc:
+    except ValueError as exc:  # e.g. a parameter budget no width of this model meets
         return {"model": name, "causal": causal, "error": f"cannot build: {exc}"}
     limit = getattr(model, "max_len", None)
     if limit is not None and max_length is not None and max_length > limit:

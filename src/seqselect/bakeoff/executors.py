@@ -5,7 +5,8 @@ shares, one commit per finished trial, resume) is the same whichever runs the tr
 
 * ``start(splits, n_trials)``: set-up, outside the budget (start workers, ship the data);
 * ``slots``: how many trials run at once; ``threads``: torch threads per trial;
-* ``submit(spec) -> concurrent.futures.Future`` of :func:`~seqselect.bakeoff.trial.run_trial`'s dict;
+* ``submit(spec) -> concurrent.futures.Future`` of a
+  :class:`~seqselect.bakeoff.records.Trial` (:func:`~seqselect.bakeoff.trial.run_trial`);
 * ``close()``.
 
 Thread counts: trials share the machine's cores, so each gets ``cores // slots`` torch
@@ -21,22 +22,18 @@ import multiprocessing
 import os
 from typing import Any
 
+from seqselect.bakeoff.records import Trial
 from seqselect.bakeoff.trial import TrialSpec, run_trial, warm_up
 from seqselect.errors import SeqSelectError
+from seqselect.system import usable_cores
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "default_threads", "make_executor", "usable_cores"]
+__all__ = [
+    "EXECUTORS", "Executor", "LocalExecutor", "RayExecutor", "default_threads", "make_executor",
+]
 
 EXECUTORS = ("local", "ray")
-
-
-def usable_cores() -> int:
-    """CPU cores this process may use (affinity-aware)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def default_threads(slots: int) -> tuple[int, str]:
@@ -46,7 +43,7 @@ def default_threads(slots: int) -> tuple[int, str]:
     above its cores): there spinning OpenMP threads fight the other processes and a
     2-thread step can run 10-20x slower than a 1-thread one, so each trial gets 1.
     """
-    cores = usable_cores()
+    cores = max(1, usable_cores())
     threads = max(1, cores // max(1, slots))
     try:
         load = os.getloadavg()[0]
@@ -58,9 +55,12 @@ def default_threads(slots: int) -> tuple[int, str]:
 
 
 class Executor:
+    """What every executor offers (see the module docstring)."""
+
     name = "base"
     slots = 1
     threads = 1
+    threads_reason = ""  # why each trial has ``threads`` threads (shown in the report)
 
     def start(self, splits, n_trials: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -70,8 +70,6 @@ class Executor:
 
     def close(self) -> None:
         pass
-
-    threads_reason = ""
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -101,7 +99,7 @@ def _worker_ping() -> int:
     return os.getpid()
 
 
-def _worker_trial(spec: TrialSpec) -> dict[str, Any]:
+def _worker_trial(spec: TrialSpec) -> Trial:
     return run_trial(spec, _WORKER["splits"])
 
 
@@ -135,7 +133,10 @@ class LocalExecutor(Executor):
         # can deadlock, and spawn behaves the same on every OS.
         ctx = multiprocessing.get_context("spawn")
         self._pool = cf.ProcessPoolExecutor(
-            max_workers=self.slots, mp_context=ctx, initializer=_worker_init, initargs=(splits, self.threads)
+            max_workers=self.slots,
+            mp_context=ctx,
+            initializer=_worker_init,
+            initargs=(splits, self.threads),
         )
         # Start every worker now (imports, data transfer): set-up, not trial time.
         pings = [self._pool.submit(_worker_ping) for _ in range(self.slots)]
@@ -146,12 +147,12 @@ class LocalExecutor(Executor):
         spec.threads = spec.threads or self.threads
         if self._pool is None:
             future: cf.Future = cf.Future()
+            # As a pool would: an error of the worker itself comes back through the future
+            # (KeyboardInterrupt is no Exception and reaches the runner as it is).
             try:
                 future.set_result(run_trial(spec, self._splits))
-            except BaseException as exc:  # KeyboardInterrupt must reach the runner
+            except Exception as exc:
                 future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
             return future
         return self._pool.submit(_worker_trial, spec)
 
@@ -162,7 +163,7 @@ class LocalExecutor(Executor):
 
 
 # ---- ray -----------------------------------------------------------------------------
-def _ray_trial(spec: TrialSpec, splits) -> dict[str, Any]:
+def _ray_trial(spec: TrialSpec, splits) -> Trial:
     return run_trial(spec, splits)
 
 
@@ -208,7 +209,11 @@ class RayExecutor(Executor):
                 "--executor ray needs Ray: pip install 'seqselect[ray]' (or pip install ray)"
             ) from None
         if not ray.is_initialized():
-            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
+            kwargs: dict[str, Any] = {
+                "include_dashboard": False,
+                "log_to_driver": False,
+                "logging_level": logging.WARNING,
+            }
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
@@ -219,8 +224,11 @@ class RayExecutor(Executor):
             per = max(1, int(self.cpus_per_trial))
             self.threads_reason = "--cpus-per-trial"
         else:
-            per = max(1, self.cluster_cpus // max(1, min(n_trials, self.cluster_cpus)))
-            self.threads_reason = f"{self.cluster_cpus} cluster CPUs / {min(n_trials, self.cluster_cpus)} trial(s) at a time"
+            at_once = min(n_trials, self.cluster_cpus)
+            per = max(1, self.cluster_cpus // max(1, at_once))
+            self.threads_reason = (
+                f"{self.cluster_cpus} cluster CPUs / {at_once} trial(s) at a time"
+            )
         self.threads = per
         self.slots = max(1, min(n_trials, self.cluster_cpus // per))
         gpus = 0.0
@@ -228,7 +236,9 @@ class RayExecutor(Executor):
             # Ray hides GPUs from tasks that reserve none; share the cluster's among slots.
             total_gpus = float(ray.cluster_resources().get("GPU", 0))
             if total_gpus <= 0:
-                raise SeqSelectError("--device cuda with --executor ray: the Ray cluster has no GPU")
+                raise SeqSelectError(
+                    "--device cuda with --executor ray: the Ray cluster has no GPU"
+                )
             gpus = min(1.0, total_gpus / self.slots)
         self._remote = ray.remote(num_cpus=per, num_gpus=gpus, max_retries=0)(_ray_trial)
         self._data_ref = ray.put(splits)
@@ -247,7 +257,11 @@ class RayExecutor(Executor):
             ray.shutdown()
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "cluster_cpus": self.cluster_cpus, "address": self.address or "local"}
+        return {
+            **super().describe(),
+            "cluster_cpus": self.cluster_cpus,
+            "address": self.address or "local",
+        }
 
 
 def make_executor(
@@ -262,5 +276,7 @@ def make_executor(
     if name == "local":
         return LocalExecutor(jobs=jobs, threads=cpus_per_trial)
     if name == "ray":
-        return RayExecutor(address=ray_address, num_cpus=ray_cpus, cpus_per_trial=cpus_per_trial, device=device)
+        return RayExecutor(
+            address=ray_address, num_cpus=ray_cpus, cpus_per_trial=cpus_per_trial, device=device
+        )
     raise SeqSelectError(f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r}")

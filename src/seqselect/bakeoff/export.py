@@ -45,7 +45,9 @@ ONNX = "model.onnx"
 ONNX_TOLERANCE = 1e-4
 
 
-def save_weights(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> None:
+def save_weights(
+    model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None
+) -> None:
     """Write ``model``'s weights as safetensors.
 
     ``save_model`` (not ``save_file``) de-duplicates tied tensors and the views that
@@ -114,6 +116,8 @@ def build_from_description(desc: dict[str, Any]) -> nn.Module:
             causal=bool(spec.get("causal", False)),
             **config,
         )
+    # config.json is a file the user hands us: a missing key, an override the model does
+    # not take (TypeError) or a bad value is bad input, said once.
     except (KeyError, TypeError, ValueError) as exc:
         raise SeqSelectError(f"cannot rebuild model {desc.get('model')!r}: {exc}") from None
 
@@ -162,28 +166,34 @@ def check_onnx(
     errors: list[str] = []
     for exporter in exporters:
         try:
-            _export(model, x, path, exporter)
+            _export_onnx(model, x, path, exporter)
             got = [_run_onnx(path, inp) for inp in inputs]
-        except Exception as exc:  # exporters raise many types; record and go on
+        # The boundary of the ONNX check: torch's exporters and onnxruntime raise many
+        # types for an operator they lack; the check records the failure and goes on.
+        except Exception as exc:
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
             errors.append(f"{exporter}: {type(exc).__name__}: {first}")
             path.unlink(missing_ok=True)
             continue
-        shapes = [(g.shape, e.shape) for g, e in zip(got, expected, strict=True) if g.shape != e.shape]
+        pairs = list(zip(got, expected, strict=True))
+        shapes = [(g.shape, e.shape) for g, e in pairs if g.shape != e.shape]
         if shapes:
             errors.append(f"{exporter}: output shape {shapes[0][0]} != torch {shapes[0][1]}")
             path.unlink(missing_ok=True)
             continue
-        diff = max(float(np.max(np.abs(g - e))) if e.size else 0.0 for g, e in zip(got, expected, strict=True))
+        diff = max(float(np.max(np.abs(g - e))) if e.size else 0.0 for g, e in pairs)
         if not diff <= tolerance:
             errors.append(f"{exporter}: max |onnx - torch| = {diff:.2e} > {tolerance:g}")
             path.unlink(missing_ok=True)
             continue
-        return {"status": "ok", "exporter": exporter, "max_abs_diff": diff, "tolerance": tolerance, "file": path.name}
+        return {
+            "status": "ok", "exporter": exporter, "max_abs_diff": diff,
+            "tolerance": tolerance, "file": path.name,
+        }
     return {"status": "failed", "error": "; ".join(errors), "tolerance": tolerance}
 
 
-def _export(model: nn.Module, x: torch.Tensor, path: Path, exporter: str) -> None:
+def _export_onnx(model: nn.Module, x: torch.Tensor, path: Path, exporter: str) -> None:
     import warnings
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -263,15 +273,23 @@ def read_config(model_dir: str | Path) -> dict[str, Any]:
     folder = Path(model_dir)
     cfg_path = folder / CONFIG
     if not folder.is_dir():
-        raise SeqSelectError(f"--model {folder}: no such folder (give a folder written by `seqselect bakeoff --export`)")
+        raise SeqSelectError(
+            f"--model {folder}: no such folder (give a folder written by `seqselect bakeoff "
+            "--export`)"
+        )
     if not cfg_path.is_file() or not (folder / WEIGHTS).is_file():
-        raise SeqSelectError(f"--model {folder}: expected {CONFIG} and {WEIGHTS} in the folder (written by `seqselect bakeoff --export`)")
+        raise SeqSelectError(
+            f"--model {folder}: expected {CONFIG} and {WEIGHTS} in the folder (written by "
+            "`seqselect bakeoff --export`)"
+        )
     try:
         config = json.loads(cfg_path.read_text())
     except json.JSONDecodeError as exc:
         raise SeqSelectError(f"{cfg_path}: not valid JSON ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise SeqSelectError(f"{cfg_path}: not a seqselect model config (format {FORMAT!r} expected)")
+        raise SeqSelectError(
+            f"{cfg_path}: not a seqselect model config (format {FORMAT!r} expected)"
+        )
     return config
 
 

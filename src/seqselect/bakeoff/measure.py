@@ -7,9 +7,10 @@
   ``model.step(x_t, state)`` with batch 1, after warm-up.
 * Peak memory: on CPU, the growth of the process's peak resident set (``VmHWM``, reset
   through ``/proc/self/clear_refs``) over its resident set before a batch-32 forward,
-  plus the weights; glibc is told to return large blocks to the system (``mallopt``) so
-  that memory freed by training does not hide the inference peak. On CUDA,
-  ``torch.cuda.max_memory_allocated``. Where neither works, ``None``.
+  plus the weights; the allocator is first made to return freed blocks to the system
+  (:func:`seqselect.bench.memory.exact_allocator`) so that memory freed by training does
+  not hide the inference peak. On CUDA, ``torch.cuda.max_memory_allocated``. Where
+  neither works, ``None``.
 
 Timings are medians of repeats bounded by a time limit, so a slow model gets fewer
 repeats rather than overrunning its share of the bake-off budget.
@@ -17,73 +18,28 @@ repeats rather than overrunning its share of the bake-off budget.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from seqselect.bench.memory import current_rss_mb, exact_allocator, peak_rss_mb, reset_peak_rss
 
 log = logging.getLogger(__name__)
 
 __all__ = ["measure_inference", "param_bytes"]
 
 _MIB = 1024 * 1024
-_libc = None
-
-
-def _glibc():
-    global _libc
-    if _libc is None:
-        try:
-            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            _libc.mallopt  # noqa: B018  (glibc only)
-            _libc.malloc_trim  # noqa: B018
-        except (OSError, AttributeError):
-            _libc = False
-    return _libc or None
-
-
-def _return_freed_memory() -> None:
-    """Fix glibc's mmap threshold at 64 KiB (tensors come from and go back to the OS) and
-    trim the heap, so RSS tracks live memory."""
-    libc = _glibc()
-    if libc is None:
-        return
-    M_MMAP_THRESHOLD = -3
-    libc.mallopt(M_MMAP_THRESHOLD, 64 * 1024)
-    # No gc.collect(): a full collection of a process holding torch, pandas and the data
-    # costs ~1 s, and tensors are freed by reference counting anyway.
-    libc.malloc_trim(0)
-
-
-def _status_kb(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _reset_peak_rss() -> bool:
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-        return True
-    except OSError:
-        return False
 
 
 def param_bytes(model: nn.Module) -> int:
     return sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
 
 
-def _timed(fn, *, repeats: int, warmup: int, time_limit: float, sync) -> float:
+def _median_ms(fn, *, repeats: int, warmup: int, time_limit: float, sync) -> float:
     """Median milliseconds of ``fn()`` over up to ``repeats`` runs within ``time_limit``."""
     for _ in range(warmup):
         fn()
@@ -98,7 +54,7 @@ def _timed(fn, *, repeats: int, warmup: int, time_limit: float, sync) -> float:
     return statistics.median(times)
 
 
-def _batch(data, n: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _first_sequences(data, n: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
     n = max(1, min(n, len(data)))
     x = data.x[:n]
     mask = data.mask[:n]
@@ -133,16 +89,22 @@ def measure_inference(
         return {**out, "latency_ms": None, "batch_latency_ms": None, "memory_method": None}
     third = max(0.05, time_limit / 3)
     with torch.inference_mode():
-        x1, m1 = _batch(data, 1, dev)
-        out["latency_ms"] = _timed(lambda: model(x1, m1), repeats=repeats, warmup=2, time_limit=third, sync=sync)
-        xb, mb = _batch(data, batch_size, dev)
+        x1, m1 = _first_sequences(data, 1, dev)
+        out["latency_ms"] = _median_ms(
+            lambda: model(x1, m1), repeats=repeats, warmup=2, time_limit=third, sync=sync
+        )
+        xb, mb = _first_sequences(data, batch_size, dev)
         out["latency_batch"] = int(xb.shape[0])
         # Memory first (one cold-ish pass after warm-up), then the timing repeats.
         model(xb, mb)
         out.update(_peak_memory(model, xb, mb, dev))
-        out["batch_latency_ms"] = _timed(lambda: model(xb, mb), repeats=repeats, warmup=1, time_limit=third, sync=sync)
+        out["batch_latency_ms"] = _median_ms(
+            lambda: model(xb, mb), repeats=repeats, warmup=1, time_limit=third, sync=sync
+        )
         if getattr(model, "streaming", False):
-            out["step_latency_ms"] = _step_latency(model, x1, m1, steps=step_steps, time_limit=third, sync=sync)
+            out["step_latency_ms"] = _step_latency(
+                model, x1, m1, steps=step_steps, time_limit=third, sync=sync
+            )
     return out
 
 
@@ -155,17 +117,23 @@ def _peak_memory(model: nn.Module, x, mask, dev: torch.device) -> dict[str, Any]
         model(x, mask)
         torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated(dev) - base
-        return {"peak_mb": round(weights_mb + peak / _MIB, 3), "memory_method": "cuda max_memory_allocated"}
-    _return_freed_memory()
-    before = _status_kb("VmRSS")
-    if before is None or not _reset_peak_rss():
+        return {
+            "peak_mb": round(weights_mb + peak / _MIB, 3),
+            "memory_method": "cuda max_memory_allocated",
+        }
+    # RSS must follow live memory, or memory that training freed (kept by glibc) would
+    # hide the inference peak; no gc.collect(): a full collection of a process holding
+    # torch, pandas and the data costs ~1 s, and tensors are freed by reference counting.
+    exact_allocator()
+    before_mb = current_rss_mb()
+    if not reset_peak_rss():
         return {"peak_mb": None, "memory_method": None}
     model(x, mask)
-    peak = _status_kb("VmHWM")
-    if peak is None:
-        return {"peak_mb": None, "memory_method": None}
-    growth_mb = max(0, peak - before) / 1024
-    return {"peak_mb": round(weights_mb + growth_mb, 3), "memory_method": "weights + peak RSS growth"}
+    growth_mb = max(0.0, peak_rss_mb() - before_mb)
+    return {
+        "peak_mb": round(weights_mb + growth_mb, 3),
+        "memory_method": "weights + peak RSS growth",
+    }
 
 
 def _step_latency(model: nn.Module, x1, m1, *, steps: int, time_limit: float, sync) -> float | None:

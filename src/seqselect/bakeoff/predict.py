@@ -49,7 +49,9 @@ def read_inputs(
     kind = file_kind(path)
     task = config.get("task", "classify")
     if task == "forecast":
-        raise SeqSelectError("predict for forecasting models is not supported yet; use the model from Python")
+        raise SeqSelectError(
+            "predict for forecasting models is not supported yet; use the model from Python"
+        )
     raw_task = "classify" if task == "classify" else "regress"
     if kind == "npz":
         return _read_npz(path)
@@ -65,7 +67,10 @@ def read_inputs(
         df[_DUMMY] = "0"
     tcol = target if has_target else _DUMMY
     if id_col and time_col:
-        raw = load_long(df, where, name=str(path), target=tcol, id_col=id_col, time_col=time_col, task=raw_task, impute=impute)
+        raw = load_long(
+            df, where, name=str(path), target=tcol, id_col=id_col, time_col=time_col,
+            task=raw_task, impute=impute,
+        )
         ids = df[id_col].to_numpy(dtype=str)
         keys = [str(ids[r]).strip() for r in raw.rows]
         key_name = id_col
@@ -79,7 +84,8 @@ def read_inputs(
     expected = config.get("spec", {}).get("d_input")
     if raw.seqs and expected is not None and raw.seqs[0].shape[-1] != expected:
         raise DataError(
-            f"{path}: {raw.seqs[0].shape[-1]} value channel(s) per step, but the model was trained on {expected}"
+            f"{path}: {raw.seqs[0].shape[-1]} value channel(s) per step, "
+            f"but the model was trained on {expected}"
         )
     return {
         "seqs": raw.seqs,
@@ -97,7 +103,9 @@ def _read_npz(path: Path) -> dict[str, Any]:
     except ValueError as exc:
         raise DataError(f"{path}: cannot be read as NPZ without unpickling: {exc}") from None
     if "X" not in z.files:
-        raise DataError(f"{path}: expected an array named X (N, L) or (N, L, C); found {', '.join(z.files)}")
+        raise DataError(
+            f"{path}: expected an array named X (N, L) or (N, L, C); found {', '.join(z.files)}"
+        )
     x = z["X"]
     tokens = x.ndim == 2 and np.issubdtype(x.dtype, np.integer)
     if x.ndim == 2 and not tokens:
@@ -119,7 +127,14 @@ def _read_npz(path: Path) -> dict[str, Any]:
             raise DataError(f"{path}: sequence {i} holds NaN or inf inside its length")
         seqs.append(s.astype(np.int64 if tokens else np.float32))
     y = z["y"] if "y" in z.files else None
-    return {"seqs": seqs, "keys": list(range(len(seqs))), "key_name": "row", "y": y, "target": "y" if y is not None else None, "tokens": tokens}
+    return {
+        "seqs": seqs,
+        "keys": list(range(len(seqs))),
+        "key_name": "row",
+        "y": y,
+        "target": "y" if y is not None else None,
+        "tokens": tokens,
+    }
 
 
 def predict_file(
@@ -174,7 +189,8 @@ def predict_file(
         tnorm = (config.get("input") or {}).get("target_normalization")
         values = logits
         if tnorm:
-            values = values * np.asarray(tnorm["y_std"], dtype=np.float32) + np.asarray(tnorm["y_mean"], dtype=np.float32)
+            y_std = np.asarray(tnorm["y_std"], dtype=np.float32)
+            values = values * y_std + np.asarray(tnorm["y_mean"], dtype=np.float32)
         if values.shape[1] == 1:
             frame["prediction"] = values[:, 0]
         else:

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from seqselect.bakeoff.records import ScalingCell, Trial
 from seqselect.errors import SeqSelectError
 
 __all__ = ["DEFAULT_STORE", "FINISHED", "ResultsStore"]
@@ -140,14 +141,19 @@ class ResultsStore:
     def __init__(self, path: str | Path = DEFAULT_STORE):
         self.path = Path(path)
         if self.path.exists() and self.path.is_dir():
-            raise SeqSelectError(f"--store {self.path} is a folder; give a file path such as {self.path / 'runs.db'}")
+            raise SeqSelectError(
+                f"--store {self.path} is a folder; "
+                f"give a file path such as {self.path / 'runs.db'}"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with self._connect() as con:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise SeqSelectError(f"--store {self.path} is not a seqselect results database: {exc}") from None
+            raise SeqSelectError(
+                f"--store {self.path} is not a seqselect results database: {exc}"
+            ) from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -183,7 +189,8 @@ class ResultsStore:
         with self._connect() as con:
             rows = con.execute(
                 "SELECT r.name, r.dataset, r.created, r.finished, "
-                "(SELECT COUNT(*) FROM trials t WHERE t.run = r.name AND t.status IN ('ok', 'diverged')) AS done "
+                "(SELECT COUNT(*) FROM trials t "
+                "WHERE t.run = r.name AND t.status IN ('ok', 'diverged')) AS done "
                 "FROM runs r ORDER BY r.id"
             ).fetchall()
         return [dict(r) for r in rows]
@@ -205,7 +212,10 @@ class ResultsStore:
                 "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
                 "profile = excluded.profile, advisor = excluded.advisor, "
                 "environment = excluded.environment, finished = NULL",
-                (name, dataset, _dumps(args), _dumps(profile), _dumps(advisor), _dumps(environment), _now()),
+                (
+                    name, dataset, _dumps(args), _dumps(profile), _dumps(advisor),
+                    _dumps(environment), _now(),
+                ),
             )
 
     def finish_run(self, name: str, summary: dict[str, Any]) -> None:
@@ -220,20 +230,21 @@ class ResultsStore:
         """Mark (model, seed) running: a crash leaves it 'running', and a resume repeats it."""
         with self._connect() as con:
             con.execute(
-                "INSERT INTO trials (run, model, seed, status, started) VALUES (?, ?, ?, 'running', ?) "
+                "INSERT INTO trials (run, model, seed, status, started) "
+                "VALUES (?, ?, ?, 'running', ?) "
                 "ON CONFLICT(run, model, seed) DO UPDATE SET status = 'running', "
                 "started = excluded.started, error = NULL, finished = NULL",
                 (run, model, int(seed), _now()),
             )
 
-    def finish_trial(self, run: str, result: dict[str, Any]) -> None:
+    def finish_trial(self, run: str, trial: Trial) -> None:
         """Record a finished trial and its metric rows in ONE transaction."""
-        model, seed = result["model"], int(result["seed"])
-        values = {c: result.get(c) for c in _TRIAL_COLUMNS}
+        row = trial.to_dict()
+        values = {c: row[c] for c in _TRIAL_COLUMNS}
         values["finished"] = values["finished"] or _now()
         values["started"] = values["started"] or values["finished"]
         for key in _TRIAL_JSON:
-            values[key] = _dumps(result.get(key) or ({} if key != "history" else []))
+            values[key] = _dumps(row[key])
         cols = list(values)
         with self._connect() as con:
             con.execute(
@@ -241,19 +252,28 @@ class ResultsStore:
                 f"VALUES (?, ?, ?, {', '.join('?' for _ in cols)}) "
                 f"ON CONFLICT(run, model, seed) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in cols),
-                (run, model, seed, *values.values()),
+                (run, trial.model, int(trial.seed), *values.values()),
             )
-            con.execute("DELETE FROM metrics WHERE run = ? AND model = ? AND seed = ?", (run, model, seed))
-            for split, metrics in (("test", result.get("metrics") or {}), ("val", result.get("val_metrics") or {})):
-                for name, value in metrics.items():
-                    if isinstance(value, (int, float)):
-                        con.execute(
-                            "INSERT INTO metrics (run, model, seed, split, name, value) VALUES (?, ?, ?, ?, ?, ?)",
-                            (run, model, seed, split, name, float(value)),
-                        )
+            self._replace_metric_rows(con, run, trial)
 
-    def trials(self, run: str) -> list[dict[str, Any]]:
-        """Every trial of ``run`` (in insertion order) with JSON columns decoded."""
+    @staticmethod
+    def _replace_metric_rows(con: sqlite3.Connection, run: str, trial: Trial) -> None:
+        """One ``metrics`` row per numeric test and validation metric of ``trial``."""
+        model, seed = trial.model, int(trial.seed)
+        con.execute(
+            "DELETE FROM metrics WHERE run = ? AND model = ? AND seed = ?", (run, model, seed)
+        )
+        for split, metrics in (("test", trial.metrics), ("val", trial.val_metrics)):
+            for name, value in metrics.items():
+                if isinstance(value, (int, float)):
+                    con.execute(
+                        "INSERT INTO metrics (run, model, seed, split, name, value) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (run, model, seed, split, name, float(value)),
+                    )
+
+    def trials(self, run: str) -> list[Trial]:
+        """Every trial of ``run`` (in insertion order)."""
         with self._connect() as con:
             rows = con.execute("SELECT * FROM trials WHERE run = ? ORDER BY id", (run,)).fetchall()
         out = []
@@ -263,14 +283,15 @@ class ResultsStore:
             item["metrics"] = _loads(item["metrics"], {})
             item["history"] = _loads(item["history"], [])
             item["extra"] = _loads(item["extra"], {})
-            out.append(item)
+            out.append(Trial.from_dict(item))
         return out
 
     def finished_trials(self, run: str) -> set[tuple[str, int]]:
         """``(model, seed)`` pairs of ``run`` that a resume must not repeat."""
+        statuses = ", ".join("?" for _ in FINISHED)
         with self._connect() as con:
             rows = con.execute(
-                f"SELECT model, seed FROM trials WHERE run = ? AND status IN ({', '.join('?' for _ in FINISHED)})",
+                f"SELECT model, seed FROM trials WHERE run = ? AND status IN ({statuses})",
                 (run, *FINISHED),
             ).fetchall()
         return {(r["model"], int(r["seed"])) for r in rows}
@@ -278,42 +299,31 @@ class ResultsStore:
     def metric_rows(self, run: str) -> list[dict[str, Any]]:
         with self._connect() as con:
             rows = con.execute(
-                "SELECT model, seed, split, name, value FROM metrics WHERE run = ? ORDER BY id", (run,)
+                "SELECT model, seed, split, name, value FROM metrics WHERE run = ? ORDER BY id",
+                (run,),
             ).fetchall()
         return [dict(r) for r in rows]
 
     # ---- benchmark cells --------------------------------------------------------------
-    def add_bench_cells(self, run: str, cells: list[dict[str, Any]]) -> None:
+    def add_bench_cells(self, run: str, cells: list[ScalingCell]) -> None:
         """Store benchmark cells (model x length x mode) for the report's scaling plots."""
-        known = {"model", "length", "mode", "batch", "status", "ms", "peak_mb", "params"}
         with self._connect() as con:
             for cell in cells:
-                extra = {k: v for k, v in cell.items() if k not in known}
                 con.execute(
-                    "INSERT INTO bench_cells (run, model, length, mode, batch, status, ms, peak_mb, params, extra, created) "
+                    "INSERT INTO bench_cells (run, model, length, mode, batch, status, ms, "
+                    "peak_mb, params, extra, created) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
-                        run,
-                        cell["model"],
-                        cell.get("length"),
-                        cell.get("mode"),
-                        cell.get("batch"),
-                        cell.get("status", "ok"),
-                        cell.get("ms"),
-                        cell.get("peak_mb"),
-                        cell.get("params"),
-                        _dumps(extra),
-                        _now(),
+                        run, cell.model, cell.length, cell.mode, cell.batch, cell.status,
+                        cell.ms, cell.peak_mb, cell.params, _dumps(cell.extra), _now(),
                     ),
                 )
 
-    def bench_cells(self, run: str) -> list[dict[str, Any]]:
+    def bench_cells(self, run: str) -> list[ScalingCell]:
         with self._connect() as con:
-            rows = con.execute("SELECT * FROM bench_cells WHERE run = ? ORDER BY id", (run,)).fetchall()
-        out = []
-        for row in rows:
-            item = dict(row)
-            item.pop("id", None)
-            item["extra"] = _loads(item["extra"], {})
-            out.append(item)
-        return out
+            rows = con.execute(
+                "SELECT * FROM bench_cells WHERE run = ? ORDER BY id", (run,)
+            ).fetchall()
+        return [
+            ScalingCell.from_dict({**dict(row), "extra": _loads(row["extra"], {})}) for row in rows
+        ]

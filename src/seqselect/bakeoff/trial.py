@@ -3,13 +3,13 @@ it on the whole test set, measure its inference cost, save its weights.
 
 :func:`run_trial` runs wherever the executor puts it (this process, a spawned worker, a
 Ray task) and never raises for a model's failure: an exception becomes a ``"failed"``
-result with the message, a NaN loss the trainer's ``"diverged"``.
+result with the message, a NaN loss the trainer's ``"diverged"``. It returns a
+:class:`~seqselect.bakeoff.records.Trial`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -17,26 +17,26 @@ from typing import Any
 
 import torch
 
+from seqselect.bakeoff.export import save_weights
+from seqselect.bakeoff.measure import measure_inference
+from seqselect.bakeoff.records import Trial
+from seqselect.models import count_parameters, create_model
+from seqselect.train import Budget, evaluate, train
+
 log = logging.getLogger(__name__)
 
 __all__ = ["TrialSpec", "run_trial", "warm_up"]
 
 
 def warm_up() -> float:
-    """Pay the one-time costs of a trial before the budget clock starts: the trainer's
-    imports, torch's optimizer machinery (its first AdamW imports torch._dynamo, seconds
-    on a busy machine), safetensors and the measurement code. Returns the seconds spent."""
+    """Pay the one-time cost of a trial before the budget clock starts: torch's optimizer
+    machinery (its first AdamW step imports torch._dynamo, seconds on a busy machine).
+    Returns the seconds spent."""
     start = time.perf_counter()
-    import safetensors.torch  # noqa: F401
-
-    import seqselect.bakeoff.export
-    import seqselect.bakeoff.measure
-    import seqselect.train  # noqa: F401
-
-    p = torch.nn.Parameter(torch.zeros(2))
-    opt = torch.optim.AdamW([p], lr=1e-3)
-    p.sum().backward()
-    opt.step()
+    weight = torch.nn.Parameter(torch.zeros(2))
+    optimizer = torch.optim.AdamW([weight], lr=1e-3)
+    weight.sum().backward()
+    optimizer.step()
     return time.perf_counter() - start
 
 
@@ -66,12 +66,12 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def _clean(value: Any) -> Any:
+def _plain_values(value: Any) -> Any:
     """Plain JSON-able numbers (NaN kept as float)."""
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): _plain_values(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [_plain_values(v) for v in value]
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return value.item()
     if hasattr(value, "item") and callable(value.item):
@@ -83,114 +83,112 @@ def _clean(value: Any) -> Any:
 
 
 def build_candidate(
-    name: str, splits, *, params: int | None, causal: bool, seed: int, overrides: dict[str, Any] | None = None
+    name: str,
+    splits,
+    *,
+    params: int | None,
+    causal: bool,
+    seed: int,
+    overrides: dict[str, Any] | None = None,
 ):
     """The untrained candidate for ``splits`` (seeded initialisation). ``overrides`` (a
     full config, as set-up found it) takes the place of the ``params`` width search."""
-    from seqselect.models import create_model
-
     torch.manual_seed(seed)
     if overrides:
         return create_model(name, **splits.model_kwargs(), causal=causal, **overrides)
     return create_model(name, **splits.model_kwargs(), causal=causal, params=params)
 
 
-def run_trial(spec: TrialSpec, splits) -> dict[str, Any]:
-    """Run one trial and return its result dict (the store's trial row).
+def run_trial(spec: TrialSpec, splits) -> Trial:
+    """Run one trial and return what it produced (the store's trial row).
 
-    Keys: run, model, seed, status ("ok" | "diverged" | "failed"), metrics (test),
-    val_metrics, train_s, latency_ms, batch_latency_ms, step_latency_ms, peak_mb, params,
-    history, extra, error, weights, started, finished, wall_s.
+    A model's failure is a ``"failed"`` trial with the message (and the traceback in
+    ``extra``), never an exception; a non-finite loss is the trainer's ``"diverged"``.
     """
-    from seqselect.models import count_parameters
-
-    started, t0 = _now(), time.perf_counter()
-    base: dict[str, Any] = {
+    started = _now()
+    row: dict[str, Any] = {
         "run": spec.run,
         "model": spec.model,
         "seed": spec.seed,
         "started": started,
-        "metrics": {},
-        "val_metrics": {},
-        "history": [],
-        "extra": {"causal": spec.causal, "budget_s": spec.train_seconds, "threads": spec.threads, "device": spec.device},
+        "extra": {
+            "causal": spec.causal,
+            "budget_s": spec.train_seconds,
+            "threads": spec.threads,
+            "device": spec.device,
+        },
     }
     old_threads = torch.get_num_threads()
     if spec.threads:
         torch.set_num_threads(max(1, int(spec.threads)))
     try:
-        phases: dict[str, float] = {}
-        base["extra"]["phases_s"] = phases
-        tick = time.perf_counter()
-        model = build_candidate(
-            spec.model, splits, params=spec.params, causal=spec.causal, seed=spec.seed, overrides=spec.overrides
-        )
-        phases["build"] = round(time.perf_counter() - tick, 4)
-        base["params"] = count_parameters(model)
-        base["extra"]["config"] = _clean(asdict(model.config))
-        tick = time.perf_counter()
-        result = _train(model, splits, spec)
-        phases["train"] = round(time.perf_counter() - tick, 4)
-        status = "ok" if result.status == "ok" else "diverged"
-        metrics = dict(result.test_metrics or {})
-        if not metrics:
-            metrics = _evaluate(model, splits, spec.device)
-        base.update(
-            status=status,
-            metrics=_clean(metrics),
-            val_metrics=_clean(dict(result.val_metrics or {})),
-            train_s=float(result.train_seconds),
-            history=_clean(list(result.history or [])),
-        )
-        base["extra"].update(
-            steps=result.steps,
-            epochs=result.epochs,
-            best_step=getattr(result, "best_step", None),
-            diverged_at_step=getattr(result, "diverged_at_step", None),
-            stopped_by=getattr(result, "stopped_by", None),
-        )
-        if status == "ok":
-            from seqselect.bakeoff.measure import measure_inference
-
-            tick = time.perf_counter()
-            cost = measure_inference(model, splits.test, device=spec.device, time_limit=spec.measure_seconds)
-            phases["measure"] = round(time.perf_counter() - tick, 4)
-            base.update(
-                latency_ms=cost["latency_ms"],
-                batch_latency_ms=cost["batch_latency_ms"],
-                step_latency_ms=cost["step_latency_ms"],
-                peak_mb=cost["peak_mb"],
-            )
-            base["extra"].update(latency_batch=cost["latency_batch"], memory_method=cost["memory_method"])
-            if spec.weights_path:
-                from seqselect.bakeoff.export import save_weights
-
-                tick = time.perf_counter()
-                save_weights(model.cpu(), spec.weights_path)
-                phases["save"] = round(time.perf_counter() - tick, 4)
-                base["weights"] = spec.weights_path
-    except Exception as exc:  # a model's failure is a result, never the end of the bake-off
+        _train_measure_save(spec, splits, row)
+    # The trial boundary: whatever a candidate raises (a shape it cannot take, out of
+    # memory, a bug in one model) becomes this trial's recorded failure, and the rest of
+    # the bake-off goes on.
+    except Exception as exc:
         log.debug("trial %s seed %s failed", spec.model, spec.seed, exc_info=True)
-        base.update(status="failed", error=f"{type(exc).__name__}: {exc}")
-        base["extra"]["traceback"] = traceback.format_exc(limit=8)
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        row["extra"]["traceback"] = traceback.format_exc(limit=8)
     finally:
         torch.set_num_threads(old_threads)
-    base["finished"] = _now()
-    base["wall_s"] = time.perf_counter() - t0
-    return base
+    row["finished"] = _now()
+    return Trial.from_dict(row)
+
+
+def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
+    """Build, train and evaluate the candidate; when it trained, measure and save it.
+    Fills ``row`` in as it goes, so a failure keeps what was known before it."""
+    phases: dict[str, float] = {}
+    row["extra"]["phases_s"] = phases
+    tick = time.perf_counter()
+    model = build_candidate(
+        spec.model, splits, params=spec.params, causal=spec.causal, seed=spec.seed,
+        overrides=spec.overrides,
+    )
+    phases["build"] = round(time.perf_counter() - tick, 4)
+    row["params"] = count_parameters(model)
+    row["extra"]["config"] = _plain_values(asdict(model.config))
+    tick = time.perf_counter()
+    result = _train(model, splits, spec)
+    phases["train"] = round(time.perf_counter() - tick, 4)
+    status = "ok" if result.status == "ok" else "diverged"
+    metrics = dict(result.test_metrics or {})
+    if not metrics:
+        metrics = evaluate(model, splits.test, splits.task, device=spec.device)
+    row.update(
+        status=status,
+        metrics=_plain_values(metrics),
+        val_metrics=_plain_values(dict(result.val_metrics or {})),
+        train_s=float(result.train_seconds),
+        history=_plain_values(list(result.history or [])),
+    )
+    row["extra"].update(
+        steps=result.steps,
+        epochs=result.epochs,
+        best_step=result.best_step,
+        diverged_at_step=result.diverged_at_step,
+        stopped_by=result.stopped_by,
+    )
+    if status != "ok":
+        return
+    tick = time.perf_counter()
+    cost = measure_inference(
+        model, splits.test, device=spec.device, time_limit=spec.measure_seconds
+    )
+    phases["measure"] = round(time.perf_counter() - tick, 4)
+    for key in ("latency_ms", "batch_latency_ms", "step_latency_ms", "peak_mb"):
+        row[key] = cost[key]
+    row["extra"].update(latency_batch=cost["latency_batch"], memory_method=cost["memory_method"])
+    if spec.weights_path:
+        tick = time.perf_counter()
+        save_weights(model.cpu(), spec.weights_path)
+        phases["save"] = round(time.perf_counter() - tick, 4)
+        row["weights"] = spec.weights_path
 
 
 def _train(model, splits, spec: TrialSpec):
-    from seqselect.train import Budget, train
-
-    budget_kwargs: dict[str, Any] = {"seconds": max(0.1, spec.train_seconds)}
-    if spec.max_epochs:
-        budget_kwargs["epochs"] = spec.max_epochs
-    try:
-        budget = Budget(**budget_kwargs)
-    except TypeError:  # a Budget without an epoch cap
-        budget = Budget(seconds=budget_kwargs["seconds"])
-    options = dict(spec.train_options)
+    budget = Budget(seconds=max(0.1, spec.train_seconds), epochs=spec.max_epochs or None)
     return train(
         model,
         splits,
@@ -199,38 +197,38 @@ def _train(model, splits, spec: TrialSpec):
         device=spec.device,
         threads=spec.threads,
         progress=False,
-        **options,
+        **spec.train_options,
     )
 
 
-def _evaluate(model, splits, device: str) -> dict[str, Any]:
-    from seqselect.train import evaluate
-
-    return evaluate(model, splits.test, splits.task, device=device)
-
-
-def finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
-
-
-def calibrate(name: str, splits, prepared: dict[str, Any], *, measure_seconds: float, threads: int | None, device: str = "cpu") -> float:
+def calibrate(
+    name: str,
+    splits,
+    prepared: dict[str, Any],
+    *,
+    measure_seconds: float,
+    threads: int | None,
+    device: str = "cpu",
+) -> float:
     """Seconds a trial of ``name`` spends outside its training loop, measured once in
     set-up: building the model, the trainer's final validation and test passes, the
     latency measurement (bounded by ``measure_seconds``) and saving. The scheduler gives
     every trial the same wall-time share and the trainer the share minus this, so the
     trials end on time without starving the later ones."""
-    from seqselect.train import evaluate
-
     old = torch.get_num_threads()
     if threads:
         torch.set_num_threads(max(1, int(threads)))
     try:
         start = time.perf_counter()
-        model = build_candidate(name, splits, params=None, causal=prepared["causal"], seed=0, overrides=prepared["config"])
+        model = build_candidate(
+            name, splits, params=None, causal=prepared["causal"], seed=0,
+            overrides=prepared["config"],
+        )
         build = time.perf_counter() - start
         small = splits.test.subset(torch.arange(min(2, len(splits.test))))
         if len(small):
-            evaluate(model, small, splits.model_task, device=device)  # warm-up: first-call costs
+            # warm-up: pay first-call costs before timing the passes
+            evaluate(model, small, splits.model_task, device=device)
         start = time.perf_counter()
         for part in (splits.val, splits.test):
             if len(part):

@@ -6,31 +6,33 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+from rich import box
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from seqselect.bakeoff.executors import EXECUTORS
+from seqselect.bakeoff.store import DEFAULT_STORE
 from seqselect.cli._app import command, console, err_console, print_json
+from seqselect.errors import SeqSelectError
+from seqselect.formatting import format_number
+from seqselect.vocabulary import DATA_TASKS
+
+if TYPE_CHECKING:
+    from seqselect.bakeoff import BakeoffResult, LeaderboardRow, Trial
 
 _STORE_HELP = "Results database (SQLite); created when missing."
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}"
-    return str(value)
+def _number(value: Any, digits: int = 4) -> str:
+    return format_number(value, digits, missing="-")
 
 
-def _compact(n: Any) -> str:
+def _abbreviated(n: Any) -> str:
+    """A count in a few characters: 3.1k, 12.5M."""
     if not isinstance(n, (int, float)):
         return "-"
     for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
@@ -39,17 +41,36 @@ def _compact(n: Any) -> str:
     return f"{n:.0f}"
 
 
-def leaderboard_table(doc: dict[str, Any]) -> Table:
-    """The leaderboard as a Rich table (winner in bold green); fits 80 columns."""
-    from rich import box
+_COLUMNS = (
+    ("#", "right"), ("model", "left"), ("{metric}", "right"), ("train s", "right"),
+    ("latency", "right"), ("step", "right"), ("peak", "right"), ("params", "right"),
+    ("note", "left"),
+)
 
-    metric = doc["metric"]
-    winner = (doc.get("winner") or {}).get("model")
-    excluded = (doc.get("winner") or {}).get("excluded", {})
-    dataset = (doc.get("dataset") or {}).get("name", "")
-    seeds = (doc.get("args") or {}).get("seeds")
+
+def _note(row: LeaderboardRow, winner: str | None, excluded: dict[str, str]) -> str:
+    """The note column: winner, excluded (or the row's status), failed/diverged counts."""
+    notes = []
+    if row.model == winner:
+        notes.append("winner")
+    elif row.model in excluded:
+        notes.append("excluded" if row.value is not None else row.status)
+    if row.n_failed and row.value is not None:
+        notes.append(f"{row.n_failed} failed")
+    if row.n_diverged:
+        notes.append(f"{row.n_diverged} diverged")
+    return ", ".join(n for n in notes if n)
+
+
+def leaderboard_table(result: BakeoffResult) -> Table:
+    """The leaderboard as a Rich table (winner in bold green); fits 80 columns."""
+    metric = result.metric
+    winner, excluded = result.winner.model, result.winner.excluded
     table = Table(
-        title=f"{dataset}: test {metric}, mean ± std over {seeds} seed(s) (run {doc['run']})",
+        title=(
+            f"{result.dataset.get('name', '')}: test {metric}, mean ± std over "
+            f"{result.args.get('seeds')} seed(s) (run {result.run})"
+        ),
         caption="latency: one sequence, ms; step: one streaming step, ms; peak: MB at inference",
         title_justify="left",
         caption_justify="left",
@@ -58,61 +79,85 @@ def leaderboard_table(doc: dict[str, Any]) -> Table:
         padding=(0, 1),
         collapse_padding=True,
     )
-    for col, just in (
-        ("#", "right"), ("model", "left"), (metric, "right"), ("train s", "right"), ("latency", "right"),
-        ("step", "right"), ("peak", "right"), ("params", "right"), ("note", "left"),
-    ):
-        table.add_column(col, justify=just, no_wrap=col != "note")
-    for r in doc["leaderboard"]:
-        note = ""
-        if r["model"] == winner:
-            note = "winner"
-        elif r["model"] in excluded:
-            note = "excluded" if r.get(metric) is not None else r.get("status", "")
-        if r.get("n_failed") and r.get(metric) is not None:
-            note = (note + ", " if note else "") + f"{r['n_failed']} failed"
-        if r.get("n_diverged"):
-            note = (note + ", " if note else "") + f"{r['n_diverged']} diverged"
-        value = r.get(metric)
-        shown = "-" if value is None else f"{value:.4f} ± {r.get(f'{metric}_std') or 0:.3f}"
-        style = "bold green" if r["model"] == winner else ("dim" if value is None or r["model"] in excluded else None)
+    for col, justify in _COLUMNS:
+        table.add_column(col.format(metric=metric), justify=justify, no_wrap=col != "note")
+    for row in result.leaderboard:
+        shown = "-" if row.value is None else f"{row.value:.4f} ± {row.std or 0:.3f}"
+        if row.model == winner:
+            style = "bold green"
+        else:
+            style = "dim" if row.value is None or row.model in excluded else None
         table.add_row(
-            _fmt(r.get("rank")), r["model"], shown, _fmt(r.get("train_s"), 3), _fmt(r.get("latency_ms"), 3),
-            _fmt(r.get("step_latency_ms"), 2), _fmt(r.get("peak_mb"), 3), _compact(r.get("params")), note,
+            _number(row.rank), row.model, shown, _number(row.train_s, 3),
+            _number(row.latency_ms, 3), _number(row.step_latency_ms, 2),
+            _number(row.peak_mb, 3), _abbreviated(row.params), _note(row, winner, excluded),
             style=style,
         )
     return table
 
 
-def print_result(doc: dict[str, Any]) -> None:
-    """Leaderboard, verdict, advisor comparison and timing, for people."""
-    console.print(leaderboard_table(doc))
-    w = doc.get("winner") or {}
-    metric = doc["metric"]
-    pick = (doc.get("advisor") or {}).get("pick")
-    if w.get("model"):
-        agree = w.get("agrees_with_advisor")
-        relation = (
-            "[green]agrees with the advisor[/]" if agree
-            else f"[yellow]the advisor picked {pick}[/]" if agree is False
-            else "the advisor gave no pick"
-        )
-        head = (
-            f"[bold]Winner: {w['model']}[/] — {metric} {_fmt(w.get(metric))} ± {_fmt(w.get(metric + '_std'), 2)}, "
-            f"latency {_fmt(w.get('latency_ms'), 3)} ms, {_fmt(w.get('params'))} params; {relation}"
-        )
+def _verdict_head(result: BakeoffResult) -> str:
+    winner = result.winner
+    if not winner.model:
+        return "[bold red]No winner[/]"
+    agree = winner.agrees_with_advisor
+    if agree:
+        relation = "[green]agrees with the advisor[/]"
+    elif agree is False:
+        relation = f"[yellow]the advisor picked {result.advisor.get('pick')}[/]"
     else:
-        head = "[bold red]No winner[/]"
-    reasons = "\n".join(f"• {r}" for r in w.get("reasons", []))
-    console.print(Panel(f"{head}\n{reasons}", title="verdict", expand=False), highlight=False)
-    t = doc.get("timing") or {}
-    if t:
+        relation = "the advisor gave no pick"
+    return (
+        f"[bold]Winner: {winner.model}[/] — {result.metric} {_number(winner.value)} ± "
+        f"{_number(winner.std, 2)}, latency {_number(winner.latency_ms, 3)} ms, "
+        f"{_number(winner.params)} params; {relation}"
+    )
+
+
+def print_result(result: BakeoffResult) -> None:
+    """Leaderboard, verdict, advisor comparison and timing, for people."""
+    console.print(leaderboard_table(result))
+    reasons = "\n".join(f"• {r}" for r in result.winner.reasons)
+    console.print(
+        Panel(f"{_verdict_head(result)}\n{reasons}", title="verdict", expand=False),
+        highlight=False,
+    )
+    timing = result.timing
+    if timing:
+        within = "within" if timing.get("within_budget") else "OVER"
         console.print(
-            f"Trials took {_fmt(t.get('trials_s'), 4)} s of a {_fmt(t.get('budget_s'), 4)} s budget "
-            f"({'within' if t.get('within_budget') else 'OVER'} budget + {int(100 * t.get('tolerance', 0.1))}%); "
-            f"set-up {_fmt(t.get('setup_s'), 3)} s; {t.get('trials_resumed', 0)} trial(s) kept from an earlier run.",
+            f"Trials took {_number(timing.get('trials_s'), 4)} s of a "
+            f"{_number(timing.get('budget_s'), 4)} s budget "
+            f"({within} budget + {int(100 * timing.get('tolerance', 0.1))}%); "
+            f"set-up {_number(timing.get('setup_s'), 3)} s; "
+            f"{timing.get('trials_resumed', 0)} trial(s) kept from an earlier run.",
             highlight=False,
         )
+
+
+def _setup_line(payload: dict[str, Any]) -> str:
+    executor = payload["executor"]
+    return (
+        f"[bold]{payload['run']}[/]: {payload['dataset']} — "
+        f"{len(payload['candidates'])} candidates ({', '.join(payload['candidates'])}) × "
+        f"{payload['seeds']} seeds = {payload['trials']} trials; "
+        f"{payload['todo']} to run, ~{payload['share_s']:.1f} s each "
+        f"({executor['executor']}, {executor['slots']} at a time, "
+        f"{executor['threads_per_trial']} thread(s) each); "
+        f"set-up took {payload['setup_s']:.1f} s"
+    )
+
+
+def _trial_line(trial: Trial) -> str:
+    """One finished trial: status and its accuracy (or mse), and the error if any."""
+    line = f"  {trial.model:<12} seed {trial.seed}: {trial.status}"
+    name = "accuracy" if "accuracy" in trial.metrics else "mse"
+    value = trial.metrics.get(name)
+    if value is not None:
+        line += f", {name} {value:.4g}"
+    if trial.error:
+        line += f" ({trial.error[:120]})"
+    return line
 
 
 class _Progress:
@@ -127,46 +172,38 @@ class _Progress:
         if not self.enabled:
             return
         if kind == "setup":
-            err_console.print(
-                f"[bold]{payload['run']}[/]: {payload['dataset']} — {len(payload['candidates'])} candidates "
-                f"({', '.join(payload['candidates'])}) × {payload['seeds']} seeds = {payload['trials']} trials; "
-                f"{payload['todo']} to run, ~{payload['share_s']:.1f} s each "
-                f"({payload['executor']['executor']}, {payload['executor']['slots']} at a time, "
-                f"{payload['executor']['threads_per_trial']} thread(s) each); set-up took {payload['setup_s']:.1f} s",
-                highlight=False,
-            )
+            err_console.print(_setup_line(payload), highlight=False)
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=err_console, transient=True,
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=err_console, transient=True,
             )
             self.progress.start()
             self.task = self.progress.add_task("trials", total=payload["todo"])
         elif kind == "trial_start" and self.progress is not None:
-            self.progress.update(self.task, description=f"training {payload['model']} seed {payload['seed']}")
+            description = f"training {payload['model']} seed {payload['seed']}"
+            self.progress.update(self.task, description=description)
         elif kind == "trial_done" and self.progress is not None:
-            r = payload["result"]
-            metric = next(iter(r.get("metrics") or {}), None)
-            value = (r.get("metrics") or {}).get("accuracy", (r.get("metrics") or {}).get("mse"))
-            msg = f"  {r['model']:<12} seed {r['seed']}: {r['status']}"
-            if value is not None and metric:
-                msg += f", {'accuracy' if 'accuracy' in r['metrics'] else 'mse'} {value:.4g}"
-            if r.get("error"):
-                msg += f" ({r['error'][:120]})"
-            self.progress.console.print(msg, highlight=False, markup=False)
+            line = _trial_line(payload["result"])
+            self.progress.console.print(line, highlight=False, markup=False)
             self.progress.advance(self.task)
         elif kind == "skip":
-            err_console.print(f"  {payload['model']:<12} seed {payload['seed']}: kept from the earlier run", highlight=False)
+            err_console.print(
+                f"  {payload['model']:<12} seed {payload['seed']}: kept from the earlier run",
+                highlight=False,
+            )
         elif kind == "scaling":
-            if self.progress is not None:
-                self.progress.stop()
-                self.progress = None
-            err_console.print(f"benchmarking inference at lengths {payload['lengths']} (outside the budget)...", highlight=False)
-        elif kind == "done" and self.progress is not None:
-            self.progress.stop()
+            self.stop()
+            err_console.print(
+                f"benchmarking inference at lengths {payload['lengths']} (outside the budget)...",
+                highlight=False,
+            )
+        elif kind == "done":
+            self.stop()
 
     def stop(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+            self.progress = None
 
 
 def _write_json(doc: dict[str, Any], target: str) -> None:
@@ -180,47 +217,89 @@ def _write_json(doc: dict[str, Any], target: str) -> None:
 
 
 def _lengths(text: str | None) -> list[int] | None:
-    from seqselect.errors import SeqSelectError
-
     if not text:
         return None
     try:
         lengths = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise SeqSelectError(f"--scaling {text!r}: give lengths as integers, e.g. 64,256,1024") from None
+        raise SeqSelectError(
+            f"--scaling {text!r}: give lengths as integers, e.g. 64,256,1024"
+        ) from None
     if not lengths or min(lengths) < 1:
         raise SeqSelectError(f"--scaling {text!r}: give positive lengths, e.g. 64,256,1024")
     return lengths
 
 
+def _export_line(export: dict[str, Any], folder: str) -> str:
+    onnx = export.get("onnx", {})
+    diff = onnx.get("max_abs_diff")
+    detail = f", max diff {diff:.1e}" if diff is not None else ""
+    return (
+        f"Exported {export['model']} (seed {export['seed']}) to {folder}"
+        f" (ONNX: {onnx.get('status')}{detail})"
+    )
+
+
+_BAKEOFF_HELP = {
+    "data": "A data file (CSV, Parquet, NPZ) or a bundled name: ucr:GunPoint, "
+    "task:adding?length=100, ...",
+    "task": f"{', '.join(DATA_TASKS)} (inferred from the target when omitted).",
+    "target": "Target column of a CSV/Parquet file.",
+    "id": "Long form: the column naming each sequence.",
+    "time": "Long form / series: the column ordering the steps.",
+    "impute": "Fill missing values inside sequences: zero, ffill or mean (refused otherwise).",
+    "models": "'auto' (the advisor's shortlist plus one baseline) or names: lstm,tcn,transformer.",
+    "budget": "Total wall time of all trials (e.g. 90s, 3m, 1h), split equally among "
+    "models x seeds.",
+    "seeds": "Trials per model; the leaderboard's ± is the std over seeds.",
+    "params": "Build every candidate with this many parameters (±10%).",
+    "max_latency_ms": "Winner constraint: latency for one sequence, ms.",
+    "max_memory_mb": "Winner constraint: peak inference memory, MB.",
+    "max_params": "Winner constraint: parameter count.",
+    "executor": f"{' or '.join(EXECUTORS)}.",
+    "jobs": "local: trials at once (processes); each gets cores // jobs threads.",
+    "ray_address": "ray: connect here (e.g. auto); default starts a local Ray.",
+    "cpus_per_trial": "CPUs (torch threads) per trial; default: divided sensibly.",
+    "run": "Run name; the same name again resumes (finished trials are kept).",
+    "json": "Write the result as JSON to this file ('-' for stdout).",
+    "html": "Write the HTML report to this file.",
+    "export": "Write the winner here: safetensors + config.json (+ ONNX).",
+    "scaling": "After the trials, benchmark the candidates' inference at these lengths "
+    "(e.g. 64,256,1024) for the report's scaling plots; outside the budget.",
+    "device": "cpu or cuda.",
+    "max_epochs": "Epoch cap per trial (the time budget usually ends training first).",
+    "quiet": "No progress display.",
+}
+
+
 @command("bakeoff")
 def bakeoff_command(
-    data: str = typer.Argument(..., help="A data file (CSV, Parquet, NPZ) or a bundled name: ucr:GunPoint, task:adding?length=100, ..."),
-    task: str = typer.Option(None, help="classify, regress or forecast (inferred from the target when omitted)."),
-    target: str = typer.Option(None, help="Target column of a CSV/Parquet file."),
-    id_col: str = typer.Option(None, "--id", help="Long form: the column naming each sequence."),
-    time_col: str = typer.Option(None, "--time", help="Long form / series: the column ordering the steps."),
-    impute: str = typer.Option(None, help="Fill missing values inside sequences: zero, ffill or mean (refused otherwise)."),
-    models: str = typer.Option("auto", help="'auto' (the advisor's shortlist plus one baseline) or names: lstm,tcn,transformer."),
-    budget: str = typer.Option("10m", help="Total wall time of all trials (e.g. 90s, 3m, 1h), split equally among models x seeds."),
-    seeds: int = typer.Option(3, help="Trials per model; the leaderboard's ± is the std over seeds."),
-    params: int = typer.Option(None, help="Build every candidate with this many parameters (±10%)."),
-    max_latency_ms: float = typer.Option(None, help="Winner constraint: latency for one sequence, ms."),
-    max_memory_mb: float = typer.Option(None, help="Winner constraint: peak inference memory, MB."),
-    max_params: int = typer.Option(None, help="Winner constraint: parameter count."),
-    executor: str = typer.Option("local", help="local or ray."),
-    jobs: int = typer.Option(1, help="local: trials at once (processes); each gets cores // jobs threads."),
-    ray_address: str = typer.Option(None, help="ray: connect here (e.g. auto); default starts a local Ray."),
-    cpus_per_trial: int = typer.Option(None, help="CPUs (torch threads) per trial; default: divided sensibly."),
-    store: str = typer.Option("seqselect-runs/runs.db", help=_STORE_HELP),
-    run: str = typer.Option(None, help="Run name; the same name again resumes (finished trials are kept)."),
-    json_out: str = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for stdout)."),
-    html: str = typer.Option(None, help="Write the HTML report to this file."),
-    export: str = typer.Option(None, help="Write the winner here: safetensors + config.json (+ ONNX)."),
-    scaling: str = typer.Option(None, help="After the trials, benchmark the candidates' inference at these lengths (e.g. 64,256,1024) for the report's scaling plots; outside the budget."),
-    device: str = typer.Option("cpu", help="cpu or cuda."),
-    max_epochs: int = typer.Option(500, help="Epoch cap per trial (the time budget usually ends training first)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    data: str = typer.Argument(..., help=_BAKEOFF_HELP["data"]),
+    task: str = typer.Option(None, help=_BAKEOFF_HELP["task"]),
+    target: str = typer.Option(None, help=_BAKEOFF_HELP["target"]),
+    id_col: str = typer.Option(None, "--id", help=_BAKEOFF_HELP["id"]),
+    time_col: str = typer.Option(None, "--time", help=_BAKEOFF_HELP["time"]),
+    impute: str = typer.Option(None, help=_BAKEOFF_HELP["impute"]),
+    models: str = typer.Option("auto", help=_BAKEOFF_HELP["models"]),
+    budget: str = typer.Option("10m", help=_BAKEOFF_HELP["budget"]),
+    seeds: int = typer.Option(3, help=_BAKEOFF_HELP["seeds"]),
+    params: int = typer.Option(None, help=_BAKEOFF_HELP["params"]),
+    max_latency_ms: float = typer.Option(None, help=_BAKEOFF_HELP["max_latency_ms"]),
+    max_memory_mb: float = typer.Option(None, help=_BAKEOFF_HELP["max_memory_mb"]),
+    max_params: int = typer.Option(None, help=_BAKEOFF_HELP["max_params"]),
+    executor: str = typer.Option("local", help=_BAKEOFF_HELP["executor"]),
+    jobs: int = typer.Option(1, help=_BAKEOFF_HELP["jobs"]),
+    ray_address: str = typer.Option(None, help=_BAKEOFF_HELP["ray_address"]),
+    cpus_per_trial: int = typer.Option(None, help=_BAKEOFF_HELP["cpus_per_trial"]),
+    store: str = typer.Option(DEFAULT_STORE, help=_STORE_HELP),
+    run: str = typer.Option(None, help=_BAKEOFF_HELP["run"]),
+    json_out: str = typer.Option(None, "--json", help=_BAKEOFF_HELP["json"]),
+    html: str = typer.Option(None, help=_BAKEOFF_HELP["html"]),
+    export: str = typer.Option(None, help=_BAKEOFF_HELP["export"]),
+    scaling: str = typer.Option(None, help=_BAKEOFF_HELP["scaling"]),
+    device: str = typer.Option("cpu", help=_BAKEOFF_HELP["device"]),
+    max_epochs: int = typer.Option(500, help=_BAKEOFF_HELP["max_epochs"]),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=_BAKEOFF_HELP["quiet"]),
 ) -> None:
     """Train candidate architectures on YOUR data under an equal time budget and several
     seeds, measure their latency, memory and size here, and pick the winner."""
@@ -228,98 +307,87 @@ def bakeoff_command(
     from seqselect.report import write_html
 
     lengths = _lengths(scaling)
-    data_options = {k: v for k, v in (("id_col", id_col), ("time_col", time_col), ("impute", impute)) if v is not None}
-    to_stdout = json_out == "-"
+    data_options = {
+        k: v for k, v in (("id_col", id_col), ("time_col", time_col), ("impute", impute))
+        if v is not None
+    }
     progress = _Progress(enabled=not quiet)
     try:
         result = bakeoff(
-            data,
-            task=task,
-            target=target,
-            models=models,
-            budget=budget,
-            seeds=seeds,
-            params=params,
-            max_latency_ms=max_latency_ms,
-            max_memory_mb=max_memory_mb,
-            max_params=max_params,
-            executor=executor,
-            jobs=jobs,
-            ray_address=ray_address,
-            cpus_per_trial=cpus_per_trial,
-            store=store,
-            run=run,
-            device=device,
-            max_epochs=max_epochs,
-            data_options=data_options,
-            export=export,
-            scaling=lengths,
+            data, task=task, target=target, models=models, budget=budget, seeds=seeds,
+            params=params, max_latency_ms=max_latency_ms, max_memory_mb=max_memory_mb,
+            max_params=max_params, executor=executor, jobs=jobs, ray_address=ray_address,
+            cpus_per_trial=cpus_per_trial, store=store, run=run, device=device,
+            max_epochs=max_epochs, data_options=data_options, export=export, scaling=lengths,
             on_event=progress,
         )
     finally:
         progress.stop()
-    doc = result.to_dict()
     if html:
-        write_html(doc, html)
+        write_html(result, html)
     if json_out:
-        _write_json(doc, json_out)
-    if to_stdout:
+        _write_json(result.to_dict(), json_out)
+    if json_out == "-":
         return
-    print_result(doc)
+    print_result(result)
     if export and result.export:
-        onnx = result.export.get("onnx", {})
-        console.print(
-            f"Exported {result.export['model']} (seed {result.export['seed']}) to {export}"
-            f" (ONNX: {onnx.get('status')}{', max diff ' + format(onnx['max_abs_diff'], '.1e') if onnx.get('max_abs_diff') is not None else ''})",
-            highlight=False,
-        )
+        console.print(_export_line(result.export, export), highlight=False)
     if html:
         console.print(f"HTML report: {html}", highlight=False)
     console.print(f"Stored as run {result.run!r} in {result.store}", highlight=False)
 
 
+def _print_runs(db, store: str, as_json: bool) -> None:
+    """The runs in the store, as JSON or a table."""
+    runs = db.list_runs()
+    if as_json:
+        print_json(runs)
+        return
+    table = Table(title=f"Runs in {store}")
+    for col in ("name", "dataset", "created", "finished", "trials done"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r["name"], r["dataset"], r["created"], r["finished"] or "-", str(r["done"]))
+    console.print(table)
+
+
 @command("report")
 def report_command(
     name: str = typer.Argument(None, help="Run name (omit to list the runs in the store)."),
-    store: str = typer.Option("seqselect-runs/runs.db", help=_STORE_HELP),
+    store: str = typer.Option(DEFAULT_STORE, help=_STORE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the run with its trials as JSON."),
     html: str = typer.Option(None, help="Write the HTML report to this file."),
-    export: str = typer.Option(None, help="Write the run's winner here (safetensors + config.json + ONNX)."),
+    export: str = typer.Option(
+        None, help="Write the run's winner here (safetensors + config.json + ONNX)."
+    ),
 ) -> None:
     """Show a stored bake-off: leaderboard and verdict, JSON, or an HTML report; export
     its winner."""
-    from seqselect.bakeoff.runner import result_from_store
-    from seqselect.bakeoff.store import ResultsStore
-    from seqselect.errors import SeqSelectError
+    from seqselect.bakeoff import ResultsStore, result_from_store
     from seqselect.report import write_html
 
     if not Path(store).is_file():
-        raise SeqSelectError(f"--store {store}: no such results database (run `seqselect bakeoff` first)")
+        raise SeqSelectError(
+            f"--store {store}: no such results database (run `seqselect bakeoff` first)"
+        )
     db = ResultsStore(store)
     if name is None:
-        runs = db.list_runs()
-        if as_json:
-            print_json(runs)
-            return
-        table = Table(title=f"Runs in {store}")
-        for col in ("name", "dataset", "created", "finished", "trials done"):
-            table.add_column(col)
-        for r in runs:
-            table.add_row(r["name"], r["dataset"], r["created"], r["finished"] or "-", str(r["done"]))
-        console.print(table)
+        _print_runs(db, store, as_json)
         return
     result = result_from_store(db, name)
     if export:
         result.export_winner(export)
-    doc = result.to_dict()
     if html:
-        write_html(doc, html)
+        write_html(result, html)
     if as_json:
-        print_json(doc)
+        print_json(result.to_dict())
         return
-    print_result(doc)
+    print_result(result)
     if export:
-        console.print(f"Exported {result.export['model']} (seed {result.export['seed']}) to {export}", highlight=False)
+        console.print(
+            f"Exported {result.export['model']} (seed {result.export['seed']}) to {export}",
+            highlight=False,
+        )
     if html:
         console.print(f"HTML report: {html}", highlight=False)
 
@@ -327,9 +395,15 @@ def report_command(
 @command("predict")
 def predict_command(
     file: str = typer.Argument(..., help="Input file: CSV/Parquet (wide or long form) or NPZ."),
-    model: str = typer.Option(..., "--model", help="A folder written by `seqselect bakeoff --export`."),
-    out: str = typer.Option(..., "--out", help="Where to write the predictions (.csv or .parquet)."),
-    target: str = typer.Option(None, help="Target column in FILE, if present (excluded from the inputs; used to score)."),
+    model: str = typer.Option(
+        ..., "--model", help="A folder written by `seqselect bakeoff --export`."
+    ),
+    out: str = typer.Option(
+        ..., "--out", help="Where to write the predictions (.csv or .parquet)."
+    ),
+    target: str = typer.Option(
+        None, help="Target column in FILE, if present (excluded from the inputs; used to score)."
+    ),
     id_col: str = typer.Option(None, "--id", help="Long form: the column naming each sequence."),
     time_col: str = typer.Option(None, "--time", help="Long form: the column ordering the steps."),
     impute: str = typer.Option(None, help="Fill missing values as in training."),
@@ -339,7 +413,9 @@ def predict_command(
     wide form). Loading reads safetensors and JSON only; nothing is unpickled."""
     from seqselect.bakeoff.predict import predict_file
 
-    summary = predict_file(model, file, out, target=target, id_col=id_col, time_col=time_col, impute=impute)
+    summary = predict_file(
+        model, file, out, target=target, id_col=id_col, time_col=time_col, impute=impute
+    )
     if as_json:
         print_json(summary)
         return
@@ -348,4 +424,7 @@ def predict_command(
         score = f"; accuracy against {target or 'the target'}: {summary['accuracy']:.4g}"
     elif "mse" in summary:
         score = f"; mse against {target or 'the target'}: {summary['mse']:.4g}"
-    console.print(f"Wrote {summary['rows']} predictions of {summary['model']} to {out}{score}", highlight=False)
+    console.print(
+        f"Wrote {summary['rows']} predictions of {summary['model']} to {out}{score}",
+        highlight=False,
+    )

@@ -7,7 +7,8 @@ timing against the budget, and the environment.
 
 Every string that comes from the user or the data (run, dataset, column, class and model
 names, error messages) goes through :func:`html.escape`; the page loads nothing from the
-network.
+network. The page is drawn from a :class:`~seqselect.bakeoff.result.BakeoffResult`; a
+``--json`` document is read back into one first.
 """
 
 from __future__ import annotations
@@ -15,18 +16,24 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from seqselect.bakeoff.records import LeaderboardRow, Trial
+from seqselect.bakeoff.result import BakeoffResult
+from seqselect.errors import SeqSelectError
+from seqselect.formatting import format_number
 from seqselect.report import plots
+from seqselect.vocabulary import higher_is_better
 
 __all__ = ["render_html", "write_html"]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;
+background:#f6f7f9}
 main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.2em;margin:28px 0 8px;border-bottom:1px solid #d5d9e0;padding-bottom:4px}
+h1{font-size:1.6em;margin:0 0 4px}h2{font-size:1.2em;margin:28px 0 8px;
+border-bottom:1px solid #d5d9e0;padding-bottom:4px}
 .sub{color:#5a6270;margin:0 0 16px}
 .card{background:#fff;border:1px solid #d5d9e0;border-radius:8px;padding:14px 18px;margin:10px 0}
 .verdict{border-left:6px solid #2e7d32}.verdict.none{border-left-color:#c62828}
@@ -62,254 +69,331 @@ document.querySelectorAll('table.sortable th').forEach(function(th, i){
 """
 
 
-def e(value: Any) -> str:
-    """Escaped text for HTML (quotes too, for attributes)."""
+#: How a missing number reads in the page (an en dash, quieter than "-").
+_MISSING = "–"
+
+
+def escape_html(value: Any) -> str:
+    """Escaped text for HTML (quotes too, for attributes); None is empty."""
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _num(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return e(value)
-        return f"{value:.{digits}g}" if abs(value) < 1e5 else f"{value:,.0f}"
-    return e(value)
+def _number(value: Any, digits: int = 4) -> str:
+    """A number as the page shows it (escaped: a non-number passes through as text)."""
+    return escape_html(format_number(value, digits, missing=_MISSING))
 
 
 def _cell(value: Any, digits: int = 4, cls: str = "") -> str:
-    sort = f' data-v="{e(value)}"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+    """A table cell; numbers carry ``data-v`` so the sorter compares values, not text."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    sort = f' data-v="{escape_html(value)}"' if is_number else ""
     klass = f' class="{cls}"' if cls else ""
-    return f"<td{klass}{sort}>{_num(value, digits)}</td>"
+    return f"<td{klass}{sort}>{_number(value, digits)}</td>"
 
 
-def _img(png: bytes | None, alt: str) -> str:
+def _figure(png: bytes | None, alt: str) -> str:
     if not png:
-        return f'<p class="muted">{e(alt)}: nothing to plot.</p>'
+        return f'<p class="muted">{escape_html(alt)}: nothing to plot.</p>'
     data = base64.b64encode(png).decode("ascii")
-    return f'<img alt="{e(alt)}" src="data:image/png;base64,{data}">'
+    return f'<img alt="{escape_html(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _kv(items: dict[str, Any]) -> str:
+def _key_values(items: dict[str, Any]) -> str:
+    """A two-column table of ``items``; nested values as JSON."""
     rows = []
     for key, value in items.items():
         if isinstance(value, (dict, list)):
-            text = f"<code>{e(json.dumps(value, default=str))}</code>"
+            text = f"<code>{escape_html(json.dumps(value, default=str))}</code>"
         else:
-            text = _num(value) if isinstance(value, (int, float)) else e(value)
-        rows.append(f"<tr><td>{e(key)}</td><td>{text}</td></tr>")
+            text = _number(value) if isinstance(value, (int, float)) else escape_html(value)
+        rows.append(f"<tr><td>{escape_html(key)}</td><td>{text}</td></tr>")
     return f'<table class="kv">{"".join(rows)}</table>'
 
 
-def _higher_better(metric: str) -> bool:
-    from seqselect.bakeoff.runner import higher_is_better
-
-    return higher_is_better(metric)
+def _reason_items(reasons: list[str]) -> str:
+    return "".join(f"<li>{escape_html(r)}</li>" for r in reasons)
 
 
-def _verdict(doc: dict[str, Any]) -> str:
-    w = doc.get("winner") or {}
-    metric = doc.get("metric", "accuracy")
-    adv = doc.get("advisor") or {}
-    pick = adv.get("pick")
-    if not w.get("model"):
-        reasons = "".join(f"<li>{e(r)}</li>" for r in w.get("reasons", []))
-        return f'<div class="card verdict none"><h2 style="border:0;margin:0">No winner</h2><ul>{reasons}</ul></div>'
-    agree = w.get("agrees_with_advisor")
+def _verdict(result: BakeoffResult) -> str:
+    """The winner's card: its numbers, the advice beside it, and the verdict's sentences."""
+    winner = result.winner
+    pick = result.advisor.get("pick")
+    reasons = _reason_items(winner.reasons)
+    if not winner.model:
+        return (
+            '<div class="card verdict none"><h2 style="border:0;margin:0">No winner</h2>'
+            f"<ul>{reasons}</ul></div>"
+        )
+    agree = winner.agrees_with_advisor
     if agree is None:
         relation = '<span class="muted">the advisor gave no pick</span>'
     elif agree:
-        relation = f'<span class="agree">agrees with the advisor\'s pick ({e(pick)})</span>'
+        relation = (
+            f'<span class="agree">agrees with the advisor\'s pick ({escape_html(pick)})</span>'
+        )
     else:
-        relation = f'<span class="disagree">differs from the advisor\'s pick ({e(pick)})</span>'
-    reasons = "".join(f"<li>{e(r)}</li>" for r in w.get("reasons", []))
+        relation = (
+            f'<span class="disagree">differs from the advisor\'s pick ({escape_html(pick)})</span>'
+        )
     return (
         f'<div class="card verdict"><div class="muted">Winner</div>'
-        f'<div style="font-size:1.5em;font-weight:700" id="winner">{e(w["model"])}</div>'
-        f"<div>{e(metric)} {_num(w.get(metric))} ± {_num(w.get(metric + '_std'), 2)} · latency "
-        f"{_num(w.get('latency_ms'), 3)} ms · peak {_num(w.get('peak_mb'), 3)} MB · "
-        f"{_num(w.get('params'))} parameters · seed {e(w.get('seed'))} — {relation}</div>"
+        f'<div style="font-size:1.5em;font-weight:700" id="winner">'
+        f"{escape_html(winner.model)}</div>"
+        f"<div>{escape_html(result.metric)} {_number(winner.value)} ± {_number(winner.std, 2)}"
+        f" · latency {_number(winner.latency_ms, 3)} ms · peak {_number(winner.peak_mb, 3)} MB"
+        f" · {_number(winner.params)} parameters · seed {escape_html(winner.seed)}"
+        f" — {relation}</div>"
         f"<ul>{reasons}</ul></div>"
     )
 
 
-def _leaderboard(doc: dict[str, Any]) -> str:
-    metric = doc.get("metric", "accuracy")
-    winner = (doc.get("winner") or {}).get("model")
-    excluded = (doc.get("winner") or {}).get("excluded", {})
-    head = [
-        ("rank", ""), ("model", "l"), (f"{metric} mean", ""), ("± std", ""), ("seeds", ""),
-        ("train s", ""), ("latency ms (1 seq)", ""), ("batch ms", ""), ("step ms", ""),
-        ("peak MB", ""), ("params", ""), ("status", "l"),
-    ]
-    ths = "".join(f'<th class="{c}">{e(h)}</th>' for h, c in head)
-    rows = []
-    for r in doc.get("leaderboard", []):
-        status = r.get("status", "")
-        if r["model"] in excluded and r.get(metric) is not None:
-            status = f"excluded: {excluded[r['model']]}"
-        elif r.get("errors"):
-            status = f"{status}: {r['errors'][0]}"
-        cls = "win" if r["model"] == winner else ("bad" if r.get(metric) is None or r["model"] in excluded else "")
-        rows.append(
-            f'<tr class="{cls}">{_cell(r.get("rank"))}<td class="l">{e(r["model"])}</td>'
-            f"{_cell(r.get(metric))}{_cell(r.get(metric + '_std'), 2)}{_cell(r.get('n_seeds'))}"
-            f"{_cell(r.get('train_s'), 3)}{_cell(r.get('latency_ms'), 3)}{_cell(r.get('batch_latency_ms'), 3)}"
-            f"{_cell(r.get('step_latency_ms'), 3)}{_cell(r.get('peak_mb'), 3)}{_cell(r.get('params'))}"
-            f'<td class="l">{e(status)}</td></tr>'
-        )
+_LEADERBOARD_HEAD = (
+    ("rank", ""), ("model", "l"), ("{metric} mean", ""), ("± std", ""), ("seeds", ""),
+    ("train s", ""), ("latency ms (1 seq)", ""), ("batch ms", ""), ("step ms", ""),
+    ("peak MB", ""), ("params", ""), ("status", "l"),
+)
+
+
+def _leaderboard_row(row: LeaderboardRow, winner: str | None, excluded: dict[str, str]) -> str:
+    status = row.status
+    if row.model in excluded and row.value is not None:
+        status = f"excluded: {excluded[row.model]}"
+    elif row.errors:
+        status = f"{status}: {row.errors[0]}"
+    if row.model == winner:
+        cls = "win"
+    else:
+        cls = "bad" if row.value is None or row.model in excluded else ""
     return (
-        f'<table id="leaderboard" class="sortable"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-        f'<p class="muted">{e(metric)}: mean over seeds on the whole test set '
-        f"({'higher' if _higher_better(metric) else 'lower'} is better). Latency: median forward time for one "
-        "sequence; batch: for a batch of 32; step: one streaming step (causal streaming models only). "
-        "Peak MB: weights plus the peak memory growth of a batch-32 forward. Click a header to sort."
+        f'<tr class="{cls}">{_cell(row.rank)}<td class="l">{escape_html(row.model)}</td>'
+        f"{_cell(row.value)}{_cell(row.std, 2)}{_cell(row.n_seeds)}"
+        f"{_cell(row.train_s, 3)}{_cell(row.latency_ms, 3)}{_cell(row.batch_latency_ms, 3)}"
+        f"{_cell(row.step_latency_ms, 3)}{_cell(row.peak_mb, 3)}{_cell(row.params)}"
+        f'<td class="l">{escape_html(status)}</td></tr>'
+    )
+
+
+def _leaderboard(result: BakeoffResult) -> str:
+    metric = result.metric
+    ths = "".join(
+        f'<th class="{cls}">{escape_html(head.format(metric=metric))}</th>'
+        for head, cls in _LEADERBOARD_HEAD
+    )
+    winner, excluded = result.winner.model, result.winner.excluded
+    rows = "".join(_leaderboard_row(r, winner, excluded) for r in result.leaderboard)
+    direction = "higher" if higher_is_better(metric) else "lower"
+    standardised = (result.dataset.get("input") or {}).get("target_normalization")
+    return (
+        f'<table id="leaderboard" class="sortable"><thead><tr>{ths}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+        f'<p class="muted">{escape_html(metric)}: mean over seeds on the whole test set '
+        f"({direction} is better). Latency: median forward time for one "
+        "sequence; batch: for a batch of 32; step: one streaming step (causal streaming "
+        "models only). Peak MB: weights plus the peak memory growth of a batch-32 forward. "
+        "Click a header to sort."
         + (" Regression errors are on standardised targets (training mean 0, std 1)."
-           if ((doc.get("dataset") or {}).get("input") or {}).get("target_normalization") else "")
+           if standardised else "")
         + "</p>"
     )
 
 
-def _trials(doc: dict[str, Any]) -> str:
-    metric = doc.get("metric", "accuracy")
-    rows = []
-    for t in doc.get("trials", []):
-        err = t.get("error") or ""
-        rows.append(
-            f'<tr><td class="l">{e(t["model"])}</td>{_cell(t.get("seed"))}<td class="l">{e(t.get("status"))}</td>'
-            f"{_cell((t.get('metrics') or {}).get(metric))}{_cell(t.get('train_s'), 3)}"
-            f"{_cell((t.get('extra') or {}).get('epochs'))}{_cell((t.get('extra') or {}).get('steps'))}"
-            f"{_cell(t.get('latency_ms'), 3)}{_cell(t.get('peak_mb'), 3)}{_cell(t.get('params'))}"
-            f'<td class="l err">{e(err)}</td></tr>'
-        )
-    head = ["model", "seed", "status", metric, "train s", "epochs", "steps", "latency ms", "peak MB", "params", "error"]
-    ths = "".join(f'<th class="{"l" if h in ("model", "status", "error") else ""}">{e(h)}</th>' for h in head)
-    return f'<table id="trials" class="sortable"><thead><tr>{ths}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+def _trial_row(trial: Trial, metric: str) -> str:
+    return (
+        f'<tr><td class="l">{escape_html(trial.model)}</td>{_cell(trial.seed)}'
+        f'<td class="l">{escape_html(trial.status)}</td>'
+        f"{_cell(trial.metrics.get(metric))}{_cell(trial.train_s, 3)}"
+        f"{_cell(trial.extra.get('epochs'))}{_cell(trial.extra.get('steps'))}"
+        f"{_cell(trial.latency_ms, 3)}{_cell(trial.peak_mb, 3)}{_cell(trial.params)}"
+        f'<td class="l err">{escape_html(trial.error or "")}</td></tr>'
+    )
 
 
-def _advisor(doc: dict[str, Any]) -> str:
-    adv = doc.get("advisor") or {}
+def _trials(result: BakeoffResult) -> str:
+    metric = result.metric
+    rows = "".join(_trial_row(t, metric) for t in result.trials)
+    head = [
+        "model", "seed", "status", metric, "train s", "epochs", "steps", "latency ms",
+        "peak MB", "params", "error",
+    ]
+    ths = "".join(
+        f'<th class="{"l" if h in ("model", "status", "error") else ""}">{escape_html(h)}</th>'
+        for h in head
+    )
+    return (
+        f'<table id="trials" class="sortable"><thead><tr>{ths}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _advice_text(item: Any) -> str:
+    """An advisor reason or warning: a string, or a dict with its ``text``."""
+    return item.get("text", json.dumps(item)) if isinstance(item, dict) else item
+
+
+def _candidates_sentence(advice: dict[str, Any]) -> str:
+    short = advice.get("shortlist") or []
+    if advice.get("mode") == "auto":
+        how = "the advisor's shortlist plus the baseline"
+    else:
+        how = "chosen by the user (--models)"
+    base = f" (baseline: {escape_html(advice.get('baseline'))})" if advice.get("baseline") else ""
+    return (
+        f"<p>Candidates: <b>{escape_html(', '.join(short))}</b> — {escape_html(how)}{base}. "
+        f"Advisor's pick: <b>{escape_html(advice.get('pick') or _MISSING)}</b>.</p>"
+    )
+
+
+def _ranked_list(ranked: list[Any]) -> str:
+    items = []
+    for entry in ranked[:8]:
+        if isinstance(entry, dict):
+            reasons = _reason_items([_advice_text(x) for x in (entry.get("reasons") or [])[:6]])
+            items.append(
+                f"<li><b>{escape_html(entry.get('model'))}</b> "
+                f"(score {_number(entry.get('score'), 3)})<ul>{reasons}</ul></li>"
+            )
+        else:
+            items.append(f"<li>{escape_html(entry)}</li>")
+    return f"<ol>{''.join(items)}</ol>"
+
+
+def _avoid_list(avoid: list[Any]) -> str:
+    items = []
+    for entry in avoid:
+        if isinstance(entry, dict):
+            why = "; ".join(str(x) for x in (entry.get("reasons") or [])[:3])
+            items.append(f"<li><b>{escape_html(entry.get('model'))}</b>: {escape_html(why)}</li>")
+        else:
+            items.append(f"<li>{escape_html(entry)}</li>")
+    return f"<p>Avoid:</p><ul>{''.join(items)}</ul>"
+
+
+def _advisor(result: BakeoffResult) -> str:
+    advice = result.advisor
     parts = []
-    if adv.get("error"):
-        parts.append(f'<p class="err">The advisor could not answer: {e(adv["error"])}</p>')
-    mode = adv.get("mode")
-    short = adv.get("shortlist") or []
-    if short:
-        how = "the advisor's shortlist plus the baseline" if mode == "auto" else "chosen by the user (--models)"
-        base = f" (baseline: {e(adv.get('baseline'))})" if adv.get("baseline") else ""
-        parts.append(f"<p>Candidates: <b>{e(', '.join(short))}</b> — {e(how)}{base}. Advisor's pick: <b>{e(adv.get('pick') or '–')}</b>.</p>")
-    ranked = adv.get("ranked") or []
-    if ranked:
-        items = []
-        for r in ranked[:8]:
-            if isinstance(r, dict):
-                reasons = r.get("reasons") or []
-                rs = "".join(f"<li>{e(x if not isinstance(x, dict) else x.get('text', json.dumps(x)))}</li>" for x in reasons[:6])
-                items.append(f"<li><b>{e(r.get('model'))}</b> (score {_num(r.get('score'), 3)})<ul>{rs}</ul></li>")
-            else:
-                items.append(f"<li>{e(r)}</li>")
-        parts.append(f"<ol>{''.join(items)}</ol>")
-    avoid = adv.get("avoid") or []
-    if avoid:
-        items = "".join(
-            f"<li><b>{e(a.get('model'))}</b>: {e('; '.join(str(x) for x in (a.get('reasons') or [])[:3]))}</li>" if isinstance(a, dict) else f"<li>{e(a)}</li>"
-            for a in avoid
+    if advice.get("error"):
+        parts.append(
+            f'<p class="err">The advisor could not answer: {escape_html(advice["error"])}</p>'
         )
-        parts.append(f"<p>Avoid:</p><ul>{items}</ul>")
-    warnings = adv.get("warnings") or []
+    if advice.get("shortlist"):
+        parts.append(_candidates_sentence(advice))
+    if advice.get("ranked"):
+        parts.append(_ranked_list(advice["ranked"]))
+    if advice.get("avoid"):
+        parts.append(_avoid_list(advice["avoid"]))
+    warnings = advice.get("warnings") or []
     if warnings:
-        parts.append("<p>Warnings:</p><ul>" + "".join(f"<li>{e(w if not isinstance(w, dict) else w.get('text', json.dumps(w)))}</li>" for w in warnings) + "</ul>")
+        items = _reason_items([_advice_text(w) for w in warnings])
+        parts.append(f"<p>Warnings:</p><ul>{items}</ul>")
     if not parts:
         parts.append('<p class="muted">No advisor output was recorded.</p>')
     return "".join(parts)
 
 
-def _timing(doc: dict[str, Any]) -> str:
-    t = doc.get("timing") or {}
-    if not t:
+def _timing(result: BakeoffResult) -> str:
+    timing = result.timing
+    if not timing:
         return '<p class="muted">No timing recorded.</p>'
-    ok = t.get("within_budget")
-    verdict = "within" if ok else "OVER"
+    verdict = "within" if timing.get("within_budget") else "OVER"
     return (
-        f"<p>Trials took <b>{_num(t.get('trials_s'), 4)} s</b> of a {_num(t.get('budget_s'), 4)} s budget "
-        f"(+{int(100 * t.get('tolerance', 0.1))}% allowed): <b>{verdict}</b> budget. Set-up (loading, profiling, "
-        f"starting workers) took {_num(t.get('setup_s'), 3)} s. Share per trial {_num(t.get('share_s'), 3)} s; "
-        f"{_num(t.get('trials_run'))} trial(s) run now, {_num(t.get('trials_resumed'))} kept from before.</p>"
+        f"<p>Trials took <b>{_number(timing.get('trials_s'), 4)} s</b> of a "
+        f"{_number(timing.get('budget_s'), 4)} s budget "
+        f"(+{int(100 * timing.get('tolerance', 0.1))}% allowed): <b>{verdict}</b> budget. "
+        f"Set-up (loading, profiling, starting workers) took {_number(timing.get('setup_s'), 3)}"
+        f" s. Share per trial {_number(timing.get('share_s'), 3)} s; "
+        f"{_number(timing.get('trials_run'))} trial(s) run now, "
+        f"{_number(timing.get('trials_resumed'))} kept from before.</p>"
     )
 
 
-def render_html(doc: dict[str, Any]) -> str:
-    """The page for a bake-off document (``BakeoffResult.to_dict()``)."""
-    metric = doc.get("metric", "accuracy")
-    hb = _higher_better(metric)
-    dataset = doc.get("dataset") or {}
-    models = [r["model"] for r in doc.get("leaderboard", [])]
-    winner = (doc.get("winner") or {}).get("model")
-    trials = doc.get("trials", [])
-    figs = {
-        "pareto": plots.pareto(doc.get("leaderboard", []), metric, hb, winner),
-        "spread": plots.seed_spread(trials, models, metric, hb),
-        "curves": plots.learning_curves(trials, models),
-        "scaling": plots.scaling(doc.get("bench") or []),
+def _subtitle(result: BakeoffResult, n_models: int) -> str:
+    dataset = result.dataset
+    constraints = {k: v for k, v in result.winner.constraints.items() if v is not None}
+    shown = ", ".join(f"{k}={v}" for k, v in constraints.items())
+    return (
+        f'<p class="sub">Dataset <b>{escape_html(dataset.get("name"))}</b> '
+        f"({escape_html(dataset.get('task'))}; "
+        f"{_number(dataset.get('n_train'))} train / {_number(dataset.get('n_val'))} val / "
+        f"{_number(dataset.get('n_test'))} test) · "
+        f"{_number(n_models)} candidates × {_number(result.args.get('seeds'))} seeds · "
+        f"budget {_number(result.args.get('budget_s'))} s"
+        + (f" · constraints {escape_html(shown)}" if constraints else "")
+        + "</p>"
+    )
+
+
+def _figures(result: BakeoffResult, models: list[str]) -> dict[str, bytes | None]:
+    metric, better_high = result.metric, higher_is_better(result.metric)
+    return {
+        "pareto": plots.pareto(result.leaderboard, metric, better_high, result.winner.model),
+        "spread": plots.seed_spread(result.trials, models, metric, better_high),
+        "curves": plots.learning_curves(result.trials, models),
+        "scaling": plots.scaling(result.bench),
     }
-    title = f"seqselect bake-off: {doc.get('run', '')}"
-    args = doc.get("args") or {}
-    constraints = {k: v for k, v in ((doc.get("winner") or {}).get("constraints") or {}).items() if v is not None}
+
+
+def _sections(result: BakeoffResult, title: str) -> list[str]:
+    metric = result.metric
+    models = [r.model for r in result.leaderboard]
+    figures = _figures(result, models)
+    pareto_title = "Accuracy" if metric == "accuracy" else escape_html(metric)
     sections = [
-        f"<h1>{e(title)}</h1>",
-        f'<p class="sub">Dataset <b>{e(dataset.get("name"))}</b> ({e(dataset.get("task"))}; '
-        f"{_num(dataset.get('n_train'))} train / {_num(dataset.get('n_val'))} val / {_num(dataset.get('n_test'))} test) · "
-        f"{_num(len(models))} candidates × {_num(args.get('seeds'))} seeds · budget {_num(args.get('budget_s'))} s"
-        + (f" · constraints {e(', '.join(f'{k}={v}' for k, v in constraints.items()))}" if constraints else "")
-        + "</p>",
-        _verdict(doc),
+        f"<h1>{escape_html(title)}</h1>",
+        _subtitle(result, len(models)),
+        _verdict(result),
         "<h2>Leaderboard</h2>",
-        _leaderboard(doc),
-        "<h2>Accuracy vs latency (Pareto)</h2>" if metric == "accuracy" else f"<h2>{e(metric)} vs latency (Pareto)</h2>",
-        _img(figs["pareto"], "Pareto plot"),
+        _leaderboard(result),
+        f"<h2>{pareto_title} vs latency (Pareto)</h2>",
+        _figure(figures["pareto"], "Pareto plot"),
         "<h2>Spread over seeds</h2>",
-        _img(figs["spread"], "Spread over seeds"),
+        _figure(figures["spread"], "Spread over seeds"),
         "<h2>Learning curves</h2>",
-        _img(figs["curves"], "Learning curves"),
+        _figure(figures["curves"], "Learning curves"),
         "<h2>Trials</h2>",
-        _trials(doc),
+        _trials(result),
         "<h2>Data profile</h2>",
-        _kv(doc.get("profile") or {}),
+        _key_values(result.profile),
         "<h2>The advisor's reasoning</h2>",
-        _advisor(doc),
+        _advisor(result),
     ]
-    if figs["scaling"]:
-        sections += ["<h2>Benchmark scaling</h2>", _img(figs["scaling"], "Scaling plots")]
+    if figures["scaling"]:
+        sections += ["<h2>Benchmark scaling</h2>", _figure(figures["scaling"], "Scaling plots")]
+    store, run = escape_html(result.store), escape_html(result.run)
     sections += [
         "<h2>Time against the budget</h2>",
-        _timing(doc),
+        _timing(result),
         "<h2>Environment</h2>",
-        _kv(doc.get("environment") or {}),
-        f'<p class="muted">Store: {e(doc.get("store"))} · run {e(doc.get("run"))}. '
-        f"Re-render with <code>seqselect report {e(doc.get('run'))} --store {e(doc.get('store'))} --html FILE</code>.</p>",
+        _key_values(result.environment),
+        f'<p class="muted">Store: {store} · run {run}. Re-render with '
+        f"<code>seqselect report {run} --store {store} --html FILE</code>.</p>",
     ]
-    body = "\n".join(sections)
+    return sections
+
+
+def _as_result(doc: BakeoffResult | dict[str, Any]) -> BakeoffResult:
+    return doc if isinstance(doc, BakeoffResult) else BakeoffResult.from_dict(doc)
+
+
+def render_html(doc: BakeoffResult | dict[str, Any]) -> str:
+    """The page for a bake-off (a result, or its ``--json`` document)."""
+    result = _as_result(doc)
+    title = f"seqselect bake-off: {result.run}"
+    body = "\n".join(_sections(result, title))
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{e(title)}</title><style>{_CSS}</style></head>"
+        f"<title>{escape_html(title)}</title><style>{_CSS}</style></head>"
         f"<body><main>{body}</main><script>{_JS}</script></body></html>\n"
     )
 
 
-def write_html(doc: dict[str, Any] | Any, path: str | Path) -> Path:
-    """Render ``doc`` (a dict or a ``BakeoffResult``) to ``path``; returns the path."""
-    if hasattr(doc, "to_dict"):
-        doc = doc.to_dict()
+def write_html(doc: BakeoffResult | dict[str, Any], path: str | Path) -> Path:
+    """Render ``doc`` (a result or its ``--json`` document) to ``path``; returns the path."""
     out = Path(path)
     if out.exists() and out.is_dir():
-        from seqselect.errors import SeqSelectError
-
-        raise SeqSelectError(f"--html {out} is a folder; give a file name such as {out / 'report.html'}")
+        raise SeqSelectError(
+            f"--html {out} is a folder; give a file name such as {out / 'report.html'}"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(doc), encoding="utf-8")
     return out

@@ -1,7 +1,8 @@
 """The report's figures, drawn with matplotlib's Agg backend and returned as PNG bytes.
 
-Every function takes plain dicts (the bake-off's JSON), returns ``bytes`` or None when
-there is nothing to draw, and never shows a window. Names drawn in a figure have
+Every function takes the bake-off's records (leaderboard rows, trials; benchmark cells
+as stored), returns ``bytes`` or None when there is nothing to draw, and never shows a
+window. Names drawn in a figure have
 their ``$`` escaped, so they never start mathtext.
 """
 
@@ -17,12 +18,16 @@ matplotlib.use("Agg", force=False)
 
 import matplotlib.pyplot as plt
 
-__all__ = ["learning_curves", "pareto", "scaling", "seed_spread"]
+from seqselect.bakeoff.records import LeaderboardRow, ScalingCell, Trial
+
+__all__ = [
+    "escape_mathtext", "learning_curves", "pareto", "pareto_front", "scaling", "seed_spread",
+]
 
 _RC = {"figure.dpi": 100, "savefig.bbox": "tight", "font.size": 9}
 
 
-def _t(text: Any) -> str:
+def escape_mathtext(text: Any) -> str:
     """Text for a label: a ``$`` in a name must not start mathtext."""
     return str(text).replace("$", r"\$")
 
@@ -39,8 +44,8 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and math.isfinite(v)
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def pareto_front(points: list[tuple[str, float, float]], higher_better: bool) -> list[str]:
@@ -62,37 +67,56 @@ def pareto_front(points: list[tuple[str, float, float]], higher_better: bool) ->
     return front
 
 
-def pareto(leaderboard: list[dict[str, Any]], metric: str, higher_better: bool, winner: str | None) -> bytes | None:
+def pareto(
+    leaderboard: list[LeaderboardRow], metric: str, higher_better: bool, winner: str | None
+) -> bytes | None:
     """Mean metric (± std over seeds) against single-sequence latency; the front joined."""
-    rows = [r for r in leaderboard if _finite(r.get(metric)) and _finite(r.get("latency_ms"))]
+    rows = [r for r in leaderboard if _finite(r.value) and _finite(r.latency_ms)]
     if not rows:
         return None
     with plt.rc_context(_RC):
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
-        colors = _colors([r["model"] for r in leaderboard])
+        colors = _colors([r.model for r in leaderboard])
         for r in rows:
+            won = r.model == winner
             ax.errorbar(
-                r["latency_ms"], r[metric], yerr=r.get(f"{metric}_std") or 0.0, fmt="o", ms=8 if r["model"] == winner else 6,
-                color=colors[r["model"]], capsize=3, label=_t(r["model"]), markeredgecolor="black" if r["model"] == winner else None,
+                r.latency_ms, r.value, yerr=r.std or 0.0, fmt="o", ms=8 if won else 6,
+                color=colors[r.model], capsize=3, label=escape_mathtext(r.model),
+                markeredgecolor="black" if won else None,
             )
-            ax.annotate(_t(r["model"]), (r["latency_ms"], r[metric]), textcoords="offset points", xytext=(6, 4), fontsize=8)
-        front = pareto_front([(r["model"], r["latency_ms"], r[metric]) for r in rows], higher_better)
-        pts = sorted((r["latency_ms"], r[metric]) for r in rows if r["model"] in front)
+            ax.annotate(
+                escape_mathtext(r.model), (r.latency_ms, r.value), textcoords="offset points",
+                xytext=(6, 4), fontsize=8,
+            )
+        front = pareto_front([(r.model, r.latency_ms, r.value) for r in rows], higher_better)
+        pts = sorted((r.latency_ms, r.value) for r in rows if r.model in front)
         if len(pts) > 1:
-            ax.step([p[0] for p in pts], [p[1] for p in pts], where="post", color="gray", ls="--", lw=1, label="Pareto front")
+            ax.step(
+                [p[0] for p in pts], [p[1] for p in pts], where="post", color="gray", ls="--",
+                lw=1, label="Pareto front",
+            )
         ax.set_xscale("log")
         ax.set_xlabel("latency per sequence, ms (log scale; left is faster)")
-        ax.set_ylabel(_t(f"{metric} ({'higher' if higher_better else 'lower'} is better)"))
-        ax.set_title(_t(f"{metric} vs latency: the front holds the models nothing beats on both"))
+        direction = "higher" if higher_better else "lower"
+        ax.set_ylabel(escape_mathtext(f"{metric} ({direction} is better)"))
+        title = f"{metric} vs latency: the front holds the models nothing beats on both"
+        ax.set_title(escape_mathtext(title))
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="best")
         return _png(fig)
 
 
-def seed_spread(trials: list[dict[str, Any]], models: list[str], metric: str, higher_better: bool) -> bytes | None:
+def seed_spread(
+    trials: list[Trial], models: list[str], metric: str, higher_better: bool
+) -> bytes | None:
     """Each seed's test metric per model (dots) with the mean (bar)."""
-    data = {m: [t["metrics"].get(metric) for t in trials if t["model"] == m and t["status"] == "ok"] for m in models}
-    data = {m: [v for v in vals if _finite(v)] for m, vals in data.items()}
+    data = {
+        m: [
+            t.metrics.get(metric) for t in trials
+            if t.model == m and t.status == "ok" and _finite(t.metrics.get(metric))
+        ]
+        for m in models
+    }
     data = {m: v for m, v in data.items() if v}
     if not data:
         return None
@@ -103,69 +127,83 @@ def seed_spread(trials: list[dict[str, Any]], models: list[str], metric: str, hi
             ax.scatter(vals, [i] * len(vals), color=colors[m], zorder=3, s=28)
             mean = sum(vals) / len(vals)
             ax.plot([mean, mean], [i - 0.3, i + 0.3], color="black", lw=2)
-        ax.set_yticks(range(len(data)), [_t(m) for m in data])
+        ax.set_yticks(range(len(data)), [escape_mathtext(m) for m in data])
         ax.invert_yaxis()
-        ax.set_xlabel(_t(f"test {metric} per seed (bar: mean; {'higher' if higher_better else 'lower'} is better)"))
+        direction = "higher" if higher_better else "lower"
+        ax.set_xlabel(
+            escape_mathtext(f"test {metric} per seed (bar: mean; {direction} is better)")
+        )
         ax.set_title("Spread over seeds")
         ax.grid(True, axis="x", alpha=0.3)
         return _png(fig)
 
 
-def learning_curves(trials: list[dict[str, Any]], models: list[str]) -> bytes | None:
+def learning_curves(trials: list[Trial], models: list[str]) -> bytes | None:
     """Validation metric (or loss) against training time, one line per trial."""
-    curves = [t for t in trials if t.get("history")]
+    curves = [t for t in trials if t.history]
     if not curves:
         return None
-    key = "val_metric" if any(_finite(h.get("val_metric")) for t in curves for h in t["history"]) else "val_loss"
+    has_metric = any(_finite(h.get("val_metric")) for t in curves for h in t.history)
+    key = "val_metric" if has_metric else "val_loss"
     train_key = "train_loss"
     with plt.rc_context(_RC):
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.6, 3.6))
         colors = _colors(models)
         labelled: set[str] = set()
         for t in curves:
-            hist = t["history"]
-            xs = [h.get("elapsed_s", h.get("step")) for h in hist]
+            xs = [h.get("elapsed_s", h.get("step")) for h in t.history]
             for ax, k in ((ax1, key), (ax2, train_key)):
-                pts = [(x, h.get(k)) for x, h in zip(xs, hist, strict=False) if _finite(x) and _finite(h.get(k))]
+                pts = [
+                    (x, h.get(k)) for x, h in zip(xs, t.history, strict=False)
+                    if _finite(x) and _finite(h.get(k))
+                ]
                 if pts:
-                    label = _t(t["model"]) if (ax is ax1 and t["model"] not in labelled) else None
+                    first = ax is ax1 and t.model not in labelled
+                    label = escape_mathtext(t.model) if first else None
                     if label:
-                        labelled.add(t["model"])
-                    ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colors.get(t["model"], "gray"), alpha=0.8, lw=1.2, label=label)
+                        labelled.add(t.model)
+                    ax.plot(
+                        [p[0] for p in pts], [p[1] for p in pts],
+                        color=colors.get(t.model, "gray"), alpha=0.8, lw=1.2, label=label,
+                    )
         ax1.set_title(f"validation {'metric' if key == 'val_metric' else 'loss'}")
         ax2.set_title("training loss")
         for ax in (ax1, ax2):
             ax.set_xlabel("training time, s")
             ax.grid(True, alpha=0.3)
-        ax2.set_yscale("log") if all(
-            (h.get(train_key) or 0) > 0 for t in curves for h in t["history"] if _finite(h.get(train_key))
-        ) else None
+        losses = [h.get(train_key) for t in curves for h in t.history]
+        if all((v or 0) > 0 for v in losses if _finite(v)):
+            ax2.set_yscale("log")
         if labelled:
             ax1.legend(fontsize=7)
         return _png(fig)
 
 
-def scaling(cells: list[dict[str, Any]]) -> bytes | None:
+def scaling(cells: list[ScalingCell]) -> bytes | None:
     """Benchmark cells: time and peak memory against sequence length (log-log)."""
-    ok = [c for c in cells if c.get("status", "ok") == "ok" and _finite(c.get("length"))]
+    ok = [c for c in cells if c.status == "ok" and _finite(c.length)]
     if not ok:
         return None
-    models = sorted({c["model"] for c in ok})
-    modes = sorted({c.get("mode") or "" for c in ok})
+    models = sorted({c.model for c in ok})
+    modes = sorted({c.mode or "" for c in ok})
     with plt.rc_context(_RC):
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9.6, 3.8))
         colors = _colors(models)
         styles = ["-", "--", ":", "-."]
         for m in models:
             for j, mode in enumerate(modes):
-                pts = sorted((c["length"], c.get("ms"), c.get("peak_mb")) for c in ok if c["model"] == m and (c.get("mode") or "") == mode)
-                label = _t(m + (f" ({mode})" if mode else ""))
-                t = [(p[0], p[1]) for p in pts if _finite(p[1]) and p[1] > 0]
-                mem = [(p[0], p[2]) for p in pts if _finite(p[2]) and p[2] > 0]
-                if t:
-                    ax1.plot([p[0] for p in t], [p[1] for p in t], marker="o", ms=3, ls=styles[j % 4], color=colors[m], label=label)
-                if mem:
-                    ax2.plot([p[0] for p in mem], [p[1] for p in mem], marker="o", ms=3, ls=styles[j % 4], color=colors[m], label=label)
+                pts = sorted(
+                    (c.length, c.ms, c.peak_mb) for c in ok
+                    if c.model == m and (c.mode or "") == mode
+                )
+                label = escape_mathtext(m + (f" ({mode})" if mode else ""))
+                style = {"marker": "o", "ms": 3, "ls": styles[j % 4], "color": colors[m]}
+                times = [(p[0], p[1]) for p in pts if _finite(p[1]) and p[1] > 0]
+                memory = [(p[0], p[2]) for p in pts if _finite(p[2]) and p[2] > 0]
+                if times:
+                    ax1.plot([p[0] for p in times], [p[1] for p in times], label=label, **style)
+                if memory:
+                    ax2.plot([p[0] for p in memory], [p[1] for p in memory], label=label, **style)
         for ax, ylabel in ((ax1, "time, ms"), (ax2, "peak memory, MB")):
             ax.set_xscale("log")
             ax.set_yscale("log")

@@ -24,7 +24,7 @@ def test_export_folder_holds_weights_config_and_checked_onnx(finished_run):
     folder = finished_run["root"] / "model"
     config = json.loads((folder / "config.json").read_text())
     winner = finished_run["result"].winner
-    assert config["model"] == winner["model"] and config["seed"] == winner["seed"]
+    assert config["model"] == winner.model and config["seed"] == winner.seed
     assert config["class_names"] == ["down", "up"]
     assert config["target"] == "label" and config["task"] == "classify"
     assert (folder / "model.safetensors").is_file()
@@ -69,7 +69,9 @@ def test_onnx_failure_is_recorded_not_raised(tmp_path):
 
     model = NoExport()
     model.spec = create_model("cnn1d", d_input=1, d_output=2, params=2000).spec
-    report = check_onnx(model, tmp_path / "m.onnx", example=torch.randn(2, 5, 1), exporters=("torchscript",))
+    report = check_onnx(
+        model, tmp_path / "m.onnx", example=torch.randn(2, 5, 1), exporters=("torchscript",)
+    )
     assert report["status"] == "failed" and report["error"]
     assert not (tmp_path / "m.onnx").exists()
 
@@ -86,8 +88,17 @@ def test_load_rejects_a_folder_that_is_not_an_export(tmp_path):
 def test_predict_writes_one_prediction_per_row(finished_run, tmp_path):
     out = tmp_path / "pred.csv"
     result = runner.invoke(
-        app, ["predict", "--model", str(finished_run["root"] / "model"), str(finished_run["csv"]),
-              "--target", "label", "--out", str(out)],
+        app,
+        [
+            "predict",
+            "--model",
+            str(finished_run["root"] / "model"),
+            str(finished_run["csv"]),
+            "--target",
+            "label",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 0, result.output
     pred = pd.read_csv(out)
@@ -100,14 +111,37 @@ def test_predict_writes_one_prediction_per_row(finished_run, tmp_path):
     bare = tmp_path / "bare.csv"
     source.drop(columns=["label"]).to_csv(bare, index=False)
     out2 = tmp_path / "pred2.parquet"
-    result = runner.invoke(app, ["predict", "--model", str(finished_run["root"] / "model"), str(bare), "--out", str(out2)])
+    result = runner.invoke(
+        app,
+        ["predict", "--model", str(finished_run["root"] / "model"), str(bare), "--out", str(out2)],
+    )
     assert result.exit_code == 0, result.output
     assert list(pd.read_parquet(out2)["prediction"]) == list(pred["prediction"])
 
 
 def test_predict_bad_input_exits_2(finished_run, tmp_path):
     model_dir = str(finished_run["root"] / "model")
-    missing = runner.invoke(app, ["predict", "--model", model_dir, str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o.csv")])
+    missing = runner.invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            model_dir,
+            str(tmp_path / "nope.csv"),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     assert missing.exit_code == 2 and "no such file" in missing.output
-    no_model = runner.invoke(app, ["predict", "--model", str(tmp_path), str(finished_run["csv"]), "--out", str(tmp_path / "o.csv")])
+    no_model = runner.invoke(
+        app,
+        [
+            "predict",
+            "--model",
+            str(tmp_path),
+            str(finished_run["csv"]),
+            "--out",
+            str(tmp_path / "o.csv"),
+        ],
+    )
     assert no_model.exit_code == 2 and "config.json" in no_model.output

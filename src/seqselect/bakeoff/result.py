@@ -1,0 +1,227 @@
+"""Stage 5 of the bake-off: the result, rebuilt from the store, and the winner's export.
+
+:func:`result_from_store` is the one way a :class:`BakeoffResult` is made, at the end of
+a bake-off and for ``seqselect report`` alike, so both show the same leaderboard and
+verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seqselect.bakeoff.decide import build_leaderboard, choose_winner, metric_for
+from seqselect.bakeoff.export import build_from_description, export_model, load_weights
+from seqselect.bakeoff.records import LeaderboardRow, ScalingCell, Trial, Winner
+from seqselect.bakeoff.store import ResultsStore
+from seqselect.errors import SeqSelectError
+
+__all__ = ["BakeoffResult", "result_from_store", "run_summary"]
+
+#: Data options an exported model's input pipeline repeats at prediction time.
+_INPUT_OPTIONS = ("id_col", "time_col", "impute")
+
+
+@dataclass
+class BakeoffResult:
+    """A finished (or resumed) bake-off; :meth:`to_dict` is the ``--json`` document.
+
+    Mutable only in ``export``, which :meth:`export_winner` fills in.
+    """
+
+    run: str
+    dataset: dict[str, Any]
+    profile: dict[str, Any]
+    advisor: dict[str, Any]
+    metric: str
+    leaderboard: list[LeaderboardRow]
+    winner: Winner
+    trials: list[Trial]
+    timing: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
+    store: str = ""
+    bench: list[ScalingCell] = field(default_factory=list)
+    export: dict[str, Any] | None = None
+
+    def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
+        out = {
+            "run": self.run,
+            "dataset": self.dataset,
+            "profile": self.profile,
+            "advisor": self.advisor,
+            "metric": self.metric,
+            "leaderboard": [row.to_dict() for row in self.leaderboard],
+            "winner": self.winner.to_dict(),
+            "trials": [t.to_dict(with_history=with_history) for t in self.trials],
+            "timing": self.timing,
+            "environment": self.environment,
+            "args": self.args,
+            "store": self.store,
+        }
+        if self.bench:
+            out["bench"] = [cell.to_dict() for cell in self.bench]
+        if self.export is not None:
+            out["export"] = self.export
+        return out
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> BakeoffResult:
+        """Read a ``--json`` document back (missing sections are empty)."""
+        metric = doc.get("metric", "accuracy")
+        return cls(
+            run=doc.get("run", ""),
+            dataset=doc.get("dataset") or {},
+            profile=doc.get("profile") or {},
+            advisor=doc.get("advisor") or {},
+            metric=metric,
+            leaderboard=[LeaderboardRow.from_dict(r, metric) for r in doc.get("leaderboard", [])],
+            winner=Winner.from_dict(doc.get("winner") or {}, metric),
+            trials=[Trial.from_dict(t) for t in doc.get("trials", [])],
+            timing=doc.get("timing") or {},
+            environment=doc.get("environment") or {},
+            args=doc.get("args") or {},
+            store=doc.get("store") or "",
+            bench=[ScalingCell.from_dict(cell) for cell in doc.get("bench") or []],
+            export=doc.get("export"),
+        )
+
+    def winning_trial(self) -> Trial:
+        """The winner's exported seed, with its weights on disk.
+
+        Raises:
+            SeqSelectError: no winner, or its weights are gone.
+        """
+        name, seed = self.winner.model, self.winner.seed
+        if not name:
+            raise SeqSelectError("no winner to export: " + "; ".join(self.winner.reasons))
+        trial = next(
+            (t for t in self.trials if t.model == name and t.seed == seed and t.status == "ok"),
+            None,
+        )
+        if trial is None or not trial.weights or not Path(trial.weights).is_file():
+            raise SeqSelectError(
+                f"the weights of {name} (seed {seed}) are missing from the store's folder; "
+                "re-run the trial"
+            )
+        return trial
+
+    def export_winner(self, out_dir: str | Path, splits=None) -> dict[str, Any]:
+        """Write the winner (its best seed's weights) to ``out_dir``: see :mod:`export`."""
+        trial = self.winning_trial()
+        kwargs = self.dataset.get("model_kwargs", {})
+        description = {
+            "model": trial.model,
+            "spec": {
+                "d_output": kwargs.get("d_output"),
+                "d_input": kwargs.get("d_input"),
+                "vocab_size": kwargs.get("vocab_size"),
+                "task": kwargs.get("task", "classify"),
+                "causal": bool(trial.extra.get("causal")),
+            },
+            "config": trial.extra.get("config", {}),
+        }
+        model = build_from_description(description)
+        load_weights(model, trial.weights)
+        options = self.args.get("data_options") or {}
+        info = {
+            "task": self.dataset.get("task"),
+            "model_task": self.dataset.get("model_task"),
+            "target": self.args.get("target"),
+            "class_names": self.dataset.get("class_names"),
+            "input": {
+                **self.dataset.get("input", {}),
+                **{k: v for k, v in options.items() if k in _INPUT_OPTIONS},
+            },
+            "dataset": self.dataset.get("name"),
+            "run": self.run,
+            "seed": trial.seed,
+            "metrics": trial.metrics,
+            "params": trial.params,
+        }
+        config = export_model(model, out_dir, info=info, example=_onnx_example(splits))
+        self.export = {
+            "dir": str(out_dir), "model": trial.model, "seed": trial.seed, "onnx": config["onnx"],
+        }
+        return config
+
+
+def _onnx_example(splits) -> Any:
+    """Up to 8 real test sequences for the ONNX check, or None (random inputs then):
+    ONNX takes ``x`` alone, so only a batch without padding will do."""
+    if splits is None or not len(splits.test):
+        return None
+    n = min(8, len(splits.test))
+    mask = splits.test.mask[:n]
+    keep = int(mask.sum(dim=1).max())
+    if keep < 2 or not bool(mask[:, :keep].all()):
+        return None
+    return splits.test.x[:n, :keep]
+
+
+def run_summary(result: BakeoffResult) -> dict[str, Any]:
+    """What the store keeps about a finished run beside its trials."""
+    return {
+        "metric": result.metric,
+        "leaderboard": [row.to_dict() for row in result.leaderboard],
+        "winner": result.winner.to_dict(),
+        "timing": result.timing,
+        "export": result.export,
+    }
+
+
+def _ranked_names(advice: dict[str, Any]) -> list[str]:
+    return [r.get("model") if isinstance(r, dict) else str(r) for r in advice.get("ranked", [])]
+
+
+def result_from_store(
+    db: ResultsStore,
+    run_name: str,
+    *,
+    timing: dict[str, Any] | None = None,
+    splits_info: dict[str, Any] | None = None,
+) -> BakeoffResult:
+    """Rebuild a :class:`BakeoffResult` from the store (for ``seqselect report``)."""
+    row = db.get_run(run_name)
+    if row is None:
+        known = [r["name"] for r in db.list_runs()]
+        hint = f" Runs in {db.path}: {', '.join(known)}" if known else f" {db.path} holds no runs."
+        raise SeqSelectError(f"no run named {run_name!r}.{hint}")
+    args = row["args"]
+    env = dict(row["environment"])
+    stored_dataset = env.pop("dataset", {})
+    dataset = splits_info or stored_dataset or {"name": row["dataset"]}
+    models = list(args.get("models", []))
+    seeds = set(range(int(args.get("seeds", 1))))
+    trials = [t for t in db.trials(run_name) if t.model in models and t.seed in seeds]
+    task = dataset.get("model_task") or dataset.get("task", "classify")
+    metric = metric_for(task, next((t.metrics for t in trials if t.metrics), None))
+    board = build_leaderboard(trials, models, metric)
+    advice = row["advisor"]
+    winner = choose_winner(
+        board,
+        metric,
+        max_latency_ms=args.get("max_latency_ms"),
+        max_memory_mb=args.get("max_memory_mb"),
+        max_params=args.get("max_params"),
+        advisor_pick=advice.get("pick"),
+        advisor_ranked=_ranked_names(advice),
+    )
+    summary = row.get("summary") or {}
+    return BakeoffResult(
+        run=run_name,
+        dataset=dataset,
+        profile=row["profile"],
+        advisor=advice,
+        metric=metric,
+        leaderboard=board,
+        winner=winner,
+        trials=trials,
+        timing=timing or summary.get("timing", {}),
+        environment=env,
+        args=args,
+        store=str(db.path),
+        bench=db.bench_cells(run_name),
+        export=summary.get("export"),
+    )

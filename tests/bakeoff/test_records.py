@@ -1,0 +1,125 @@
+"""The bake-off's records: ``from_dict(to_dict(x)) == x`` and today's JSON keys."""
+
+from __future__ import annotations
+
+import json
+
+from seqselect.bakeoff.records import LeaderboardRow, ScalingCell, Trial, Winner
+from seqselect.bakeoff.result import BakeoffResult
+
+
+def _trial() -> Trial:
+    return Trial(
+        model="gru",
+        seed=1,
+        status="ok",
+        run="r",
+        metrics={"accuracy": 0.9},
+        train_s=1.5,
+        latency_ms=0.3,
+        batch_latency_ms=1.2,
+        step_latency_ms=0.01,
+        peak_mb=2.0,
+        params=3000,
+        history=[{"step": 1, "train_loss": 0.5}],
+        extra={"epochs": 3},
+        weights="w.safetensors",
+        started="t0",
+        finished="t1",
+    )
+
+
+def test_trial_round_trip_and_keys():
+    trial = _trial()
+    assert Trial.from_dict(trial.to_dict()) == trial
+    assert "val_metrics" not in trial.to_dict()  # only when the worker had some
+    with_val = Trial(model="a", seed=0, status="ok", val_metrics={"accuracy": 1.0})
+    assert Trial.from_dict(with_val.to_dict()) == with_val
+    assert "history" not in trial.to_dict(with_history=False)
+    # Through JSON too (the store's and --json's path).
+    assert Trial.from_dict(json.loads(json.dumps(trial.to_dict()))) == trial
+
+
+def test_leaderboard_row_round_trip_names_the_metric():
+    row = LeaderboardRow(
+        model="tcn",
+        metric="mse",
+        value=0.1,
+        std=0.01,
+        n_seeds=2,
+        seeds=[0, 1],
+        params=10,
+        status="ok",
+        metrics={"mse": 0.1},
+        best_seed=0,
+        rank=1,
+    )
+    doc = row.to_dict()
+    assert doc["mse"] == 0.1 and doc["mse_std"] == 0.01 and "value" not in doc
+    assert LeaderboardRow.from_dict(doc) == row
+    failed = LeaderboardRow(model="x", metric="accuracy", status="failed", errors=["boom"])
+    assert LeaderboardRow.from_dict(failed.to_dict()) == failed
+
+
+def test_winner_round_trip_and_key_order():
+    winner = Winner(
+        model="tcn",
+        metric="accuracy",
+        constraints={"max_params": None},
+        advisor_pick="lstm",
+        reasons=["because"],
+        agrees_with_advisor=False,
+        value=0.9,
+        std=0.0,
+        seed=2,
+        advisor_rank_of_winner=3,
+    )
+    doc = winner.to_dict()
+    assert list(doc) == [
+        "model",
+        "metric",
+        "constraints",
+        "excluded",
+        "advisor_pick",
+        "accuracy",
+        "accuracy_std",
+        "latency_ms",
+        "step_latency_ms",
+        "peak_mb",
+        "params",
+        "train_s",
+        "seed",
+        "reasons",
+        "agrees_with_advisor",
+        "advisor_rank_of_winner",
+    ]
+    assert Winner.from_dict(doc) == winner
+    nobody = Winner(model=None, metric="mse", excluded={"a": "why"}, reasons=["none"])
+    assert list(nobody.to_dict()) == [
+        "model",
+        "metric",
+        "constraints",
+        "excluded",
+        "advisor_pick",
+        "reasons",
+        "agrees_with_advisor",
+    ]
+    assert Winner.from_dict(nobody.to_dict()) == nobody
+
+
+def test_result_round_trip():
+    result = BakeoffResult(
+        run="r",
+        dataset={"name": "d"},
+        profile={},
+        advisor={"pick": None},
+        metric="accuracy",
+        leaderboard=[LeaderboardRow(model="gru", metric="accuracy", value=0.9, rank=1)],
+        winner=Winner(model="gru", metric="accuracy", value=0.9, seed=1),
+        trials=[_trial()],
+        store="s.db",
+        bench=[ScalingCell(model="gru", length=64, ms=1.5)],
+    )
+    doc = result.to_dict()
+    assert BakeoffResult.from_dict(doc).to_dict() == doc
+    assert BakeoffResult.from_dict(doc) == result

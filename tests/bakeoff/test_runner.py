@@ -1,0 +1,180 @@
+"""The bake-off end to end on a small CSV: leaderboard, winner, budget, resume, JSON."""
+
+from __future__ import annotations
+
+import pytest
+
+import seqselect
+from seqselect.bakeoff import ResultsStore, bakeoff
+from seqselect.errors import SeqSelectError
+
+
+def test_result_document_has_the_promised_shape(finished_run):
+    doc = finished_run["result"].to_dict()
+    assert doc["run"] == "waves"
+    assert doc["metric"] == "accuracy"
+    assert doc["profile"]["n_classes"] == 2
+    assert set(doc["advisor"]) >= {"ranked", "pick", "shortlist"}
+    assert [r["model"] for r in doc["leaderboard"]] != []
+    for row in doc["leaderboard"]:
+        for key in (
+            "model",
+            "accuracy",
+            "accuracy_std",
+            "train_s",
+            "latency_ms",
+            "peak_mb",
+            "params",
+        ):
+            assert key in row, key
+        assert row["n_seeds"] == 2
+        assert 0.0 <= row["accuracy"] <= 1.0
+        assert row["latency_ms"] > 0 and row["peak_mb"] > 0
+        assert 2700 <= row["params"] <= 3300  # --params 3000, matched within 10%
+    # gru streams (causal by construction): per-step latency measured; cnn1d is not causal here.
+    rows = {r["model"]: r for r in doc["leaderboard"]}
+    assert rows["gru"]["step_latency_ms"] > 0
+    assert rows["cnn1d"]["step_latency_ms"] is None
+    winner = doc["winner"]
+    assert winner["model"] == doc["leaderboard"][0]["model"]
+    assert winner["reasons"] and isinstance(winner["agrees_with_advisor"], (bool, type(None)))
+    assert len(doc["trials"]) == 4 and all(t["status"] == "ok" for t in doc["trials"])
+    assert all(t["history"] for t in doc["trials"])
+
+
+def test_stored_keys_are_todays(finished_run):
+    doc = finished_run["result"].to_dict()
+    assert list(doc["trials"][0]) == [
+        "run",
+        "model",
+        "seed",
+        "status",
+        "metrics",
+        "train_s",
+        "latency_ms",
+        "batch_latency_ms",
+        "step_latency_ms",
+        "peak_mb",
+        "params",
+        "history",
+        "extra",
+        "error",
+        "weights",
+        "started",
+        "finished",
+    ]
+    env = doc["environment"]
+    # describe_environment's keys plus the bake-off's own (torch threads, the executor)
+    assert {
+        "seqselect",
+        "torch",
+        "cpu",
+        "cores",
+        "device",
+        "torch_threads",
+        "executor",
+        "slots",
+        "threads_per_trial",
+        "threads_reason",
+    } <= set(env)
+
+
+def test_timing_reports_the_phase_against_the_budget(finished_run):
+    # What the run says about its own time is consistent; how long it took on this
+    # machine is not asserted (the shares are checked on a fake clock in test_schedule).
+    timing = finished_run["result"].timing
+    assert timing["budget_s"] == 6.0 and timing["tolerance"] == 0.1
+    assert timing["within_budget"] == (timing["trials_s"] <= 6.0 * 1.1)
+    assert timing["share_s"] == pytest.approx(6.0 / 4)  # 4 trials, one at a time
+    assert timing["trials_run"] == 4 and timing["trials_resumed"] == 0
+
+
+def test_rerun_with_same_name_resumes_without_repeating(finished_run):
+    store = ResultsStore(finished_run["store"])
+    before = {(t.model, t.seed): t.finished for t in store.trials("waves")}
+    again = bakeoff(
+        str(finished_run["csv"]),
+        target="label",
+        models="cnn1d,gru",
+        budget="6s",
+        seeds=2,
+        params=3000,
+        cpus_per_trial=1,
+        store=finished_run["store"],
+        run="waves",
+    )
+    assert again.timing["trials_run"] == 0 and again.timing["trials_resumed"] == 4
+    after = {(t.model, t.seed): t.finished for t in store.trials("waves")}
+    assert after == before
+    assert again.winner.model == finished_run["result"].winner.model
+
+
+def test_resume_with_different_data_settings_is_refused(finished_run):
+    with pytest.raises(SeqSelectError, match="different settings"):
+        bakeoff(
+            str(finished_run["csv"]),
+            target="label",
+            models="cnn1d,gru",
+            budget="6s",
+            seeds=2,
+            params=4000,
+            store=finished_run["store"],
+            run="waves",
+        )
+
+
+def test_unbuildable_candidate_is_recorded_not_fatal(tmp_path):
+    # params=300 cannot be met by a transformer (its smallest width has more): the trial is
+    # recorded as failed with the registry's message and the rest of the bake-off goes on.
+    result = seqselect.run_bakeoff(
+        "task:adding?length=12&n=120",
+        models="transformer,cnn1d",
+        budget="2s",
+        seeds=1,
+        params=300,
+        cpus_per_trial=1,
+        store=tmp_path / "r.db",
+        run="x",
+    )
+    rows = {r.model: r for r in result.leaderboard}
+    assert rows["transformer"].status == "failed"
+    assert "cannot build" in rows["transformer"].errors[0]
+    assert rows["cnn1d"].status == "ok"
+    assert result.winner.model == "cnn1d"
+    assert result.metric == "mse"
+
+
+@pytest.fixture
+def nan_gru(monkeypatch):
+    """Every gru a trial builds answers NaN: its loss cannot be finite."""
+    import seqselect.bakeoff.trial as trial_module
+
+    real_create = trial_module.create_model
+
+    def create_nan_model(name, **kwargs):
+        model = real_create(name, **kwargs)
+        model.register_forward_hook(lambda module, args, out: out * float("nan"))
+        return model
+
+    monkeypatch.setattr(trial_module, "create_model", create_nan_model)
+
+
+def test_a_diverging_trial_is_recorded_and_the_rest_goes_on(tmp_path, nan_gru):
+    # The trainer stops a NaN loss as diverged; the bake-off records it, goes on to the
+    # next seed, and does not repeat either on resume.
+    result = bakeoff(
+        "task:adding?length=12&n=120",
+        models="gru",
+        budget="2s",
+        seeds=2,
+        params=2000,
+        cpus_per_trial=1,
+        store=tmp_path / "r.db",
+        run="nan",
+    )
+    assert [t.status for t in result.trials] == ["diverged", "diverged"]
+    row = result.leaderboard[0]
+    assert row.status == "diverged" and row.n_diverged == 2 and row.value is None
+    assert result.winner.model is None
+    assert "no usable trial (diverged" in result.winner.excluded["gru"]
+    assert ResultsStore(tmp_path / "r.db").finished_trials("nan") == {("gru", 0), ("gru", 1)}

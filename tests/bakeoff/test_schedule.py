@@ -1,0 +1,87 @@
+"""Stage 2: the budget's shares, on a fake clock (elapsed seconds are given, not measured)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from seqselect.bakeoff.plan import Plan
+from seqselect.bakeoff.schedule import Schedule, measure_seconds, timing
+
+
+def _schedule(budget_s=12.0, n_trials=4, slots=1, overhead=None) -> Schedule:
+    plan = Plan(
+        splits=None,
+        source="s",
+        profile={},
+        advice={},
+        candidates=["a", "b"],
+        prepared={m: {"config": {"d_model": 4}, "causal": False} for m in ("a", "b")},
+        args={
+            "budget_s": budget_s,
+            "seeds": 2,
+            "params": None,
+            "max_epochs": 5,
+            "device": "cpu",
+            "train_options": {},
+        },
+    )
+    waves = -(-n_trials // slots)
+    return Schedule(
+        run="r",
+        todo=plan.trials,
+        n_trials=n_trials,
+        budget_s=budget_s,
+        nominal_s=budget_s / waves,
+        slots=slots,
+        threads=1,
+        overhead=overhead if overhead is not None else {"a": 0.5, "b": 0.5},
+        plan=plan,
+        weights_dir=Path("w"),
+    )
+
+
+def test_on_time_every_trial_gets_an_equal_share():
+    schedule = _schedule()
+    shares = [schedule.share(elapsed=3.0 * i, waiting=4 - i) for i in range(4)]
+    assert shares == [3.0, 3.0, 3.0, 3.0]
+    assert sum(shares) <= schedule.budget_s
+
+
+def test_after_an_overrun_the_later_shares_shrink_to_fit():
+    schedule = _schedule()
+    late = schedule.share(elapsed=7.0, waiting=2)  # 5 s left for 2 trials
+    assert late == pytest.approx(2.5)
+    assert schedule.share(elapsed=12.5, waiting=1) == 0.0  # the budget is spent
+
+
+def test_parallel_slots_share_by_waves():
+    schedule = _schedule(n_trials=4, slots=2)
+    assert schedule.nominal_s == 6.0
+    assert schedule.share(elapsed=0.0, waiting=4) == 6.0
+
+
+def test_the_trainer_gets_the_share_less_the_overhead():
+    schedule = _schedule(overhead={"a": 0.5})
+    spec = schedule.spec("a", 1, share=3.0, excess=[])
+    assert spec.train_seconds == pytest.approx(2.5)
+    assert spec.measure_seconds == measure_seconds(3.0)
+    assert spec.overrides == {"d_model": 4} and spec.max_epochs == 5
+    assert spec.weights_path == str(Path("w") / "a-seed1.safetensors")
+    # Trials that ran over their shares lately: their median excess is held back too.
+    assert schedule.spec("a", 1, share=3.0, excess=[0.2, 1.0, 0.4]).train_seconds == 2.1
+    # Never less than 0.2 s of training.
+    assert schedule.spec("a", 1, share=0.1, excess=[]).train_seconds == 0.2
+
+
+def test_measurement_limit_is_bounded():
+    assert measure_seconds(1.0) == 0.15 and measure_seconds(1000.0) == 2.0
+    assert measure_seconds(10.0) == pytest.approx(0.6)
+
+
+def test_timing_document():
+    doc = timing(_schedule(), setup_s=1.23456, trials_s=13.0)
+    assert doc["within_budget"] is True and doc["trials_s"] == 13.0  # 13 <= 12 * 1.1
+    assert doc["setup_s"] == 1.235 and doc["trials_run"] == 4 and doc["trials_resumed"] == 0
+    assert timing(_schedule(), setup_s=0.0, trials_s=13.3)["within_budget"] is False
