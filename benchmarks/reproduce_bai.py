@@ -43,8 +43,22 @@ from seqselect.train import Budget, train
 #: Adding at T=200: kernel 6, 7 levels, 27 channels (their appendix; T=600 uses 8, 8, 24).
 #: Copy memory: kernel 8, 8 levels, 10 channels. Both receptive fields far exceed T.
 SETTINGS = {
-    "adding": {"kernel_size": 6, "levels": 7, "channels": 27, "optimizer": "adam", "lr": 2e-3, "clip": None},
-    "copy": {"kernel_size": 8, "levels": 8, "channels": 10, "optimizer": "rmsprop", "lr": 5e-4, "clip": 1.0},
+    "adding": {
+        "kernel_size": 6,
+        "levels": 7,
+        "channels": 27,
+        "optimizer": "adam",
+        "lr": 2e-3,
+        "clip": None,
+    },
+    "copy": {
+        "kernel_size": 8,
+        "levels": 8,
+        "channels": 10,
+        "optimizer": "rmsprop",
+        "lr": 5e-4,
+        "clip": 1.0,
+    },
 }
 
 
@@ -69,8 +83,12 @@ def build(name: str, splits, task: str, tcn_params: int | None, paper_head: bool
     length = int(splits.train.x.shape[1])
     if name == "tcn":
         model = create_model(
-            "tcn", causal=True, d_model=cfg["channels"], kernel_size=cfg["kernel_size"],
-            n_layers=max(cfg["levels"], levels_for(length, cfg["kernel_size"])), **kwargs,
+            "tcn",
+            causal=True,
+            d_model=cfg["channels"],
+            kernel_size=cfg["kernel_size"],
+            n_layers=max(cfg["levels"], levels_for(length, cfg["kernel_size"])),
+            **kwargs,
         )
     else:
         model = create_model(name, causal=True, params=tcn_params, n_layers=1, **kwargs)
@@ -86,13 +104,22 @@ def run(args: argparse.Namespace) -> dict:
         if task == "adding"
         else f"task:copy_memory?length={args.length}&n={args.n}"
     )
-    splits = load_dataset(source, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed)
+    splits = load_dataset(
+        source, val_fraction=args.val_fraction, test_fraction=args.test_fraction, seed=args.seed
+    )
     cfg = SETTINGS[task]
     if task == "adding":
-        baseline = {"name": "constant predictor (1)", "mse": float(((splits.test.y - 1) ** 2).mean()), "theory": 1 / 6}
+        baseline = {
+            "name": "constant predictor (1)",
+            "mse": float(((splits.test.y - 1) ** 2).mean()),
+            "theory": 1 / 6,
+        }
         metric = "mse"
     else:
-        baseline = {"name": "blanks, then uniform symbols", "cross_entropy": copy_memory_baseline(args.length)}
+        baseline = {
+            "name": "blanks, then uniform symbols",
+            "cross_entropy": copy_memory_baseline(args.length),
+        }
         metric = "cross_entropy"
     torch.manual_seed(args.seed)
     tcn_params = count_parameters(build("tcn", splits, task, None))
@@ -126,9 +153,12 @@ def run(args: argparse.Namespace) -> dict:
             "curve": [(h["step"], h["val_loss"]) for h in result.history],
         }
         rows.append(row)
-        print(f"{task} T={args.length} {name:5s} params={row['params']:6d} test {metric}="
-              f"{row[f'test_{metric}']:.5f} steps={row['steps']} ({row['stopped_by']}, "
-              f"{row['seconds']}s)", flush=True)
+        print(
+            f"{task} T={args.length} {name:5s} params={row['params']:6d} test {metric}="
+            f"{row[f'test_{metric}']:.5f} steps={row['steps']} ({row['stopped_by']}, "
+            f"{row['seconds']}s)",
+            flush=True,
+        )
     print(f"baseline ({baseline['name']}): {baseline.get(metric, baseline.get('mse')):.5f}")
     return {
         "task": task,
@@ -146,7 +176,9 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("task", choices=["adding", "copy"])
     parser.add_argument("--length", type=int, default=200, help="T (paper: 600 adding, 1000 copy)")
     parser.add_argument("--n", type=int, default=None, help="examples in all (default 12,000)")
@@ -160,8 +192,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", action="store_true")
-    parser.add_argument("--paper-head", action="store_true",
-                        help="no LayerNorm before the head, as in Bai et al.'s code")
+    parser.add_argument(
+        "--paper-head",
+        action="store_true",
+        help="no LayerNorm before the head, as in Bai et al.'s code",
+    )
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     args.n = args.n or 12_000

@@ -26,7 +26,9 @@ from seqselect.train import Budget, train
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--models", nargs="+", default=["cnn1d", "tcn", "lstm"])
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=180.0)
@@ -43,7 +45,9 @@ def main() -> None:
         splits = load_dataset("ucr:GunPoint", seed=seed)
         for name in args.models:
             result = train(
-                lambda name=name, splits=splits: create_model(name, params=args.params, **splits.model_kwargs()),
+                lambda name=name, splits=splits: create_model(
+                    name, params=args.params, **splits.model_kwargs()
+                ),
                 splits,
                 budget=Budget(epochs=args.epochs, seconds=args.seconds),
                 lr=args.lr,
@@ -67,23 +71,44 @@ def main() -> None:
                 "seconds": result.train_seconds,
             }
             rows.append(row)
-            print(f"GunPoint {name:12s} seed={seed} params={row['params']:6d} test acc="
-                  f"{row['test_accuracy']:.4f} (n={row['n_test']}) epochs={row['epochs']:g} "
-                  f"({row['stopped_by']}, {row['seconds']:.0f}s)", flush=True)
+            print(
+                f"GunPoint {name:12s} seed={seed} params={row['params']:6d} test acc="
+                f"{row['test_accuracy']:.4f} (n={row['n_test']}) epochs={row['epochs']:g} "
+                f"({row['stopped_by']}, {row['seconds']:.0f}s)",
+                flush=True,
+            )
     summary = {}
     for name in args.models:
-        accs = [r["test_accuracy"] for r in rows if r["model"] == name and r["test_accuracy"] is not None]
+        accs = [
+            r["test_accuracy"]
+            for r in rows
+            if r["model"] == name and r["test_accuracy"] is not None
+        ]
         if accs:
-            summary[name] = {"mean": statistics.mean(accs), "min": min(accs), "max": max(accs), "runs": len(accs)}
-            print(f"{name:12s} mean test accuracy {summary[name]['mean']:.4f} over {len(accs)} seed(s)")
+            summary[name] = {
+                "mean": statistics.mean(accs),
+                "min": min(accs),
+                "max": max(accs),
+                "runs": len(accs),
+            }
+            mean = summary[name]["mean"]
+            print(f"{name:12s} mean test accuracy {mean:.4f} over {len(accs)} seed(s)")
     best = max(summary.items(), key=lambda kv: kv[1]["mean"]) if summary else None
     if best:
         verdict = "reached" if best[1]["mean"] >= 0.95 else "NOT reached"
         print(f"target >= 95%: {verdict} (best: {best[0]} {best[1]['mean']:.4f})")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"results": rows, "summary": summary, "command": " ".join(sys.argv),
-                       "budget": {"epochs": args.epochs, "seconds": args.seconds}}, fh, indent=2)
+            json.dump(
+                {
+                    "results": rows,
+                    "summary": summary,
+                    "command": " ".join(sys.argv),
+                    "budget": {"epochs": args.epochs, "seconds": args.seconds},
+                },
+                fh,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

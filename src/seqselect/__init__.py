@@ -20,8 +20,7 @@ from seqselect.models import (
     model_card,
     register_model,
 )
-
-__version__ = "0.1.0"
+from seqselect.version import __version__
 
 __all__ = [
     "BakeoffResult",

@@ -16,9 +16,20 @@ from typing import Any
 from seqselect.errors import SeqSelectError
 
 _SECONDS_PER_UNIT = {
-    "s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0,
-    "m": 60.0, "min": 60.0, "mins": 60.0, "minute": 60.0, "minutes": 60.0,
-    "h": 3600.0, "hr": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "s": 1.0,
+    "sec": 1.0,
+    "secs": 1.0,
+    "second": 1.0,
+    "seconds": 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "mins": 60.0,
+    "minute": 60.0,
+    "minutes": 60.0,
+    "h": 3600.0,
+    "hr": 3600.0,
+    "hour": 3600.0,
+    "hours": 3600.0,
 }
 _EPOCH_UNITS = ("epoch", "epochs", "ep", "e")
 _STEP_UNITS = ("step", "steps", "it", "iters", "iterations")
@@ -119,4 +130,6 @@ def _add(values: dict[str, Any], number: float, unit: str, text: Any) -> None:
     elif unit in _SECONDS_PER_UNIT:
         values["seconds"] = values.get("seconds", 0.0) + number * _SECONDS_PER_UNIT[unit]
     else:
-        raise SeqSelectError(f"unknown budget unit {unit!r} in {text!r}; use s, m, h, epochs or steps")
+        raise SeqSelectError(
+            f"unknown budget unit {unit!r} in {text!r}; use s, m, h, epochs or steps"
+        )

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from seqselect.errors import SeqSelectError
+from seqselect.version import __version__
 
 MB = 1024 * 1024
 
@@ -89,18 +90,18 @@ def total_memory_mb() -> float | None:
     return _meminfo_mb("MemTotal")
 
 
-def describe_environment(device: str | torch.device = "cpu", threads: int | None = None) -> dict[str, Any]:
+def describe_environment(
+    device: str | torch.device = "cpu", threads: int | None = None
+) -> dict[str, Any]:
     """What the numbers depend on: versions, CPU, cores, threads, memory, device, load.
 
     No host name and no user name: the dict is stored with results and shown in reports.
     """
     import numpy
 
-    import seqselect
-
     device = str(device)
     env: dict[str, Any] = {
-        "seqselect": seqselect.__version__,
+        "seqselect": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": numpy.__version__,
@@ -112,7 +113,9 @@ def describe_environment(device: str | torch.device = "cpu", threads: int | None
         "device": device,
         "memory_total_mb": total_memory_mb(),
         "memory_available_mb": free_memory_mb("cpu"),
-        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
+        "load_average": [round(x, 2) for x in os.getloadavg()]
+        if hasattr(os, "getloadavg")
+        else None,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if device.startswith("cuda") and torch.cuda.is_available():

@@ -52,7 +52,9 @@ def model_task_for(data_task: str, *, per_step: bool = False) -> str:
     Forecasting trains a regression head on windows; per-step targets need a per-step head.
     """
     if data_task not in DATA_TASKS:
-        raise ValueError(f"unknown dataset task {data_task!r}; expected one of {', '.join(DATA_TASKS)}")
+        raise ValueError(
+            f"unknown dataset task {data_task!r}; expected one of {', '.join(DATA_TASKS)}"
+        )
     if per_step:
         return "per_step"
     return "regress" if data_task == "forecast" else data_task

@@ -34,10 +34,8 @@ ChildOutcome = tuple[dict | None, int | None, str, dict | None]
 
 def child_env(threads: int | None) -> dict[str, str]:
     """The child's environment: this seqselect importable, OpenMP sized like torch."""
-    import seqselect
-
     env = dict(os.environ)
-    src = str(Path(seqselect.__file__).resolve().parents[1])
+    src = str(Path(__file__).resolve().parents[2])  # the folder holding seqselect/
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
