@@ -6,3 +6,4 @@ Add the new model file's name here.
 from seqselect.models import cnn, mamba, rnn, s4, s4d, sparse, tcn, transformer  # noqa: F401
 from seqselect.models import mamba2  # noqa: F401
 from seqselect.models import mingru  # noqa: F401
+from seqselect.models import xlstm  # noqa: F401
