@@ -7,3 +7,4 @@ from seqselect.models import cnn, mamba, rnn, s4, s4d, sparse, tcn, transformer 
 from seqselect.models import mamba2  # noqa: F401
 from seqselect.models import mingru  # noqa: F401
 from seqselect.models import xlstm  # noqa: F401
+from seqselect.models import gla  # noqa: F401
