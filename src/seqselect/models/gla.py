@@ -79,7 +79,8 @@ def gla_chunkwise(q: Tensor, k: Tensor, v: Tensor, log_alpha: Tensor,
         scores = torch.einsum("bhtk,bhsk,bhtsk->bhts", qc, kc, decay)  # (B, H, T, T)
         outs.append(scores @ vc + (qc * torch.exp(b)) @ S)  # intra + from the carried state
         last = b[:, :, -1:]  # (B, H, 1, K)
-        S = torch.exp(last).transpose(-1, -2) * S + (kc * torch.exp(last - b)).transpose(-1, -2) @ vc
+        k_to_end = kc * torch.exp(last - b)  # (B, H, T, K): keys decayed to the chunk end
+        S = torch.exp(last).transpose(-1, -2) * S + k_to_end.transpose(-1, -2) @ vc
     return torch.cat(outs, dim=2), S
 
 
