@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from seqselect.models.base import ModelSpec, SequenceModel, step_layers
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import log_linear_scan
+from seqselect.models.scan import LOG_SCAN_CHUNK, log_linear_scan
 
 __all__ = ["MinRNNConfig", "min_rnn_ref", "mingru_scan", "minlstm_scan"]
 
@@ -49,28 +49,32 @@ def log_g(x: Tensor) -> Tensor:
     return torch.where(x >= 0, torch.log(F.relu(x) + 0.5), -F.softplus(-x))
 
 
-def mingru_scan(k: Tensor, pre_h: Tensor) -> Tensor:
+def mingru_scan(k: Tensor, pre_h: Tensor, chunk: int = LOG_SCAN_CHUNK) -> Tensor:
     """minGRU over a sequence from ``h_{-1} = 0``.
 
     Args:
         k: ``(B, L, E)`` gate pre-activations (``z = sigmoid(k)``).
         pre_h: ``(B, L, E)`` candidate pre-activations (``h~ = g(pre_h)``).
+        chunk: steps per chunk of the log-space scan.
     Returns:
         ``h: (B, L, E)``.
     """
     log_keep = -F.softplus(k)  # log(1 - z)
     log_z = -F.softplus(-k)  # log z
-    return torch.exp(log_linear_scan(log_keep, log_z + log_g(pre_h)))
+    return torch.exp(log_linear_scan(log_keep, log_z + log_g(pre_h), chunk=chunk))
 
 
-def minlstm_scan(pre_f: Tensor, pre_i: Tensor, pre_h: Tensor) -> Tensor:
+def minlstm_scan(
+    pre_f: Tensor, pre_i: Tensor, pre_h: Tensor, chunk: int = LOG_SCAN_CHUNK
+) -> Tensor:
     """minLSTM over a sequence from ``h_{-1} = 0``; all arguments ``(B, L, E)``.
 
     ``log f' = log f - log(f + i) = -softplus(log i - log f)``, likewise ``log i'``, computed
     from the pre-activations without dividing.
     """
     diff = F.softplus(-pre_f) - F.softplus(-pre_i)  # log i - log f
-    return torch.exp(log_linear_scan(-F.softplus(diff), -F.softplus(-diff) + log_g(pre_h)))
+    log_input = -F.softplus(-diff) + log_g(pre_h)
+    return torch.exp(log_linear_scan(-F.softplus(diff), log_input, chunk=chunk))
 
 
 def _gates(kind: str, pre: Tensor) -> tuple[Tensor, Tensor]:
@@ -98,11 +102,11 @@ def min_rnn_ref(kind: str, pre: Tensor) -> Tensor:
     return torch.stack(hs, dim=1)
 
 
-def min_rnn_scan(kind: str, pre: Tensor) -> Tensor:
+def min_rnn_scan(kind: str, pre: Tensor, chunk: int = LOG_SCAN_CHUNK) -> Tensor:
     """The parallel path for either kind: ``pre: (B, L, G, E)`` -> ``(B, L, E)``."""
     if kind == "mingru":
-        return mingru_scan(pre[..., 0, :], pre[..., 1, :])
-    return minlstm_scan(pre[..., 0, :], pre[..., 1, :], pre[..., 2, :])
+        return mingru_scan(pre[..., 0, :], pre[..., 1, :], chunk)
+    return minlstm_scan(pre[..., 0, :], pre[..., 1, :], pre[..., 2, :], chunk)
 
 
 # ---- layer, block, backbone -------------------------------------------------------------------
@@ -117,9 +121,10 @@ class MinRNNConfig:
     dropout: float = 0.0  # on each sub-block's output before the residual
     expand: int = 1  # E = expand * D recurrent channels (mingru-pytorch's expansion_factor)
     mlp_ratio: int = 4  # hidden width of each block's MLP, times D (paper appendix C)
+    scan_chunk: int = LOG_SCAN_CHUNK  # steps per log-space scan chunk: bounds float32 error
 
     def __post_init__(self) -> None:
-        for name in ("n_layers", "expand", "mlp_ratio"):
+        for name in ("n_layers", "expand", "mlp_ratio", "scan_chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.dropout < 1:
@@ -131,7 +136,7 @@ class MinRNNLayer(nn.Module):
 
     def __init__(self, kind: str, cfg: MinRNNConfig):
         super().__init__()
-        self.kind = kind
+        self.kind, self.chunk = kind, cfg.scan_chunk
         self.G = _N_PROJECTIONS[kind]
         E = cfg.expand * cfg.d_model
         self.E = E
@@ -141,7 +146,8 @@ class MinRNNLayer(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         pre = self.in_proj(x).unflatten(-1, (self.G, self.E))  # (B, L, G, E)
         # The log-space scan runs in float32 at least: its logs cancel in bf16.
-        h = min_rnn_scan(self.kind, pre.to(torch.promote_types(pre.dtype, torch.float32)))
+        pre = pre.to(torch.promote_types(pre.dtype, torch.float32))
+        h = min_rnn_scan(self.kind, pre, self.chunk)
         return self.out_proj(h.to(x.dtype))
 
     def init_state(self, batch: int, device, dtype) -> Tensor:
