@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import environment, forward_backward, time_alternating
 from peers import _BackboneOnly
 from seqselect.models.mingru import MinRNNConfig, MinRNNLayer
-from seqselect.models.xlstm import XLSTMBackbone, XLSTMConfig
+from seqselect.models.xlstm import XLSTMConfig, xlstm_backbone
 
 PAIRS = ("mingru", "minlstm", "xlstm")
 
@@ -62,7 +62,7 @@ def xlstm_pair(d_model: int, n_layers: int, n_heads: int, length: int):
         xLSTMBlockStackConfig,
     )
 
-    ours = XLSTMBackbone(XLSTMConfig(d_model=d_model, n_layers=n_layers, n_heads=n_heads,
+    ours = xlstm_backbone(XLSTMConfig(d_model=d_model, n_layers=n_layers, n_heads=n_heads,
                                      slstm_at=(1,), dropout=0.0))
     cfg = xLSTMBlockStackConfig(
         mlstm_block=mLSTMBlockConfig(mlstm=mLSTMLayerConfig(

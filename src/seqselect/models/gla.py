@@ -29,8 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqselect.models.base import ModelSpec, SequenceModel, step_layers
+from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
+from seqselect.models.scan import BlockStack
 
 __all__ = ["GLAConfig", "gla_chunkwise", "gla_recurrent"]
 
@@ -177,34 +178,15 @@ class GLABlock(nn.Module):
         a, gate = self.up(self.norm2(h)).chunk(2, dim=-1)
         return h + self.drop(self.down(F.silu(gate) * a))
 
-    def forward(self, h: Tensor) -> Tensor:
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         return self._mlp(h + self.drop(self.attn(self.norm1(h))))
+
+    def init_state(self, batch: int, device, dtype) -> Tensor:
+        return self.attn.init_state(batch, device, dtype)
 
     def step(self, h_t: Tensor, state: Tensor):
         y, state = self.attn.step(self.norm1(h_t), state)
         return self._mlp(h_t + y), state
-
-
-class GLABackbone(nn.Module):
-    """A stack of GLA blocks: ``(B, L, D) -> (B, L, D)``; causal, so right padding needs
-    nothing (it comes after every real step)."""
-
-    def __init__(self, cfg: GLAConfig):
-        super().__init__()
-        self.d_out = cfg.d_model
-        self.blocks = nn.ModuleList(GLABlock(cfg) for _ in range(cfg.n_layers))
-
-    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
-        for block in self.blocks:
-            h = block(h)
-        return h
-
-    def init_state(self, batch_size: int, device, dtype):
-        return [b.attn.init_state(batch_size, device, dtype) for b in self.blocks]
-
-    def step(self, h_t: Tensor, state):
-        """``h_t: (B, D)`` -> ``((B, D), state)``."""
-        return step_layers(self.blocks, h_t, state)
 
 
 @register_model(
@@ -227,4 +209,5 @@ class GLABackbone(nn.Module):
     GLAConfig,
 )
 def gla(spec: ModelSpec, cfg: GLAConfig) -> SequenceModel:
-    return SequenceModel(spec, cfg.d_model, GLABackbone(cfg), "last")
+    backbone = BlockStack((GLABlock(cfg) for _ in range(cfg.n_layers)), cfg.d_model)
+    return SequenceModel(spec, cfg.d_model, backbone, "last")

@@ -30,10 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqselect.models.base import ModelSpec, SequenceModel, step_layers
+from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.optim import tag_parameter
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import segsum
+from seqselect.models.scan import BlockStack, segsum
 
 __all__ = ["Mamba2Config", "ssd_scan", "ssd_scan_ref"]
 
@@ -233,30 +233,12 @@ class Mamba2Block(nn.Module):
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         return h + self.drop(self.mixer(self.norm(h), mask))
 
+    def init_state(self, batch: int, device, dtype):
+        return self.mixer.init_state(batch, device, dtype)
+
     def step(self, h_t: Tensor, state):
         y, state = self.mixer.step(self.norm(h_t), state)
         return h_t + y, state
-
-
-class Mamba2Backbone(nn.Module):
-    """A stack of Mamba-2 blocks: ``(B, L, D) -> (B, L, D)``."""
-
-    def __init__(self, cfg: Mamba2Config):
-        super().__init__()
-        self.d_out = cfg.d_model
-        self.blocks = nn.ModuleList(Mamba2Block(cfg) for _ in range(cfg.n_layers))
-
-    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
-        for block in self.blocks:
-            h = block(h, mask)
-        return h
-
-    def init_state(self, batch_size: int, device, dtype):
-        return [b.mixer.init_state(batch_size, device, dtype) for b in self.blocks]
-
-    def step(self, h_t: Tensor, state):
-        """``h_t: (B, D)`` -> ``((B, D), state)``."""
-        return step_layers(self.blocks, h_t, state)
 
 
 @register_model(
@@ -280,4 +262,5 @@ class Mamba2Backbone(nn.Module):
     width_multiple=_width_multiple,
 )
 def mamba2(spec: ModelSpec, cfg: Mamba2Config) -> SequenceModel:
-    return SequenceModel(spec, cfg.d_model, Mamba2Backbone(cfg), "last")
+    backbone = BlockStack((Mamba2Block(cfg) for _ in range(cfg.n_layers)), cfg.d_model)
+    return SequenceModel(spec, cfg.d_model, backbone, "last")

@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqselect.models.base import ModelSpec, SequenceModel, step_layers
+from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import LOG_SCAN_CHUNK, log_linear_scan
+from seqselect.models.scan import LOG_SCAN_CHUNK, BlockStack, log_linear_scan
 
 __all__ = ["MinRNNConfig", "min_rnn_ref", "mingru_scan", "minlstm_scan"]
 
@@ -172,9 +172,12 @@ class MinRNNBlock(nn.Module):
         )
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, h: Tensor) -> Tensor:
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         h = h + self.drop(self.rnn(self.norm1(h)))
         return h + self.drop(self.mlp(self.norm2(h)))
+
+    def init_state(self, batch: int, device, dtype) -> Tensor:
+        return self.rnn.init_state(batch, device, dtype)
 
     def step(self, h_t: Tensor, state: Tensor):
         y, state = self.rnn.step(self.norm1(h_t), state)
@@ -182,26 +185,9 @@ class MinRNNBlock(nn.Module):
         return h_t + self.mlp(self.norm2(h_t)), state
 
 
-class MinRNNBackbone(nn.Module):
-    """A stack of minRNN blocks: ``(B, L, D) -> (B, L, D)``; causal, so right padding needs
-    nothing (it comes after every real step)."""
-
-    def __init__(self, kind: str, cfg: MinRNNConfig):
-        super().__init__()
-        self.d_out = cfg.d_model
-        self.blocks = nn.ModuleList(MinRNNBlock(kind, cfg) for _ in range(cfg.n_layers))
-
-    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
-        for block in self.blocks:
-            h = block(h)
-        return h
-
-    def init_state(self, batch_size: int, device, dtype):
-        return [b.rnn.init_state(batch_size, device, dtype) for b in self.blocks]
-
-    def step(self, h_t: Tensor, state):
-        """``h_t: (B, D)`` -> ``((B, D), state)``."""
-        return step_layers(self.blocks, h_t, state)
+def _min_rnn_model(kind: str, spec: ModelSpec, cfg: MinRNNConfig) -> SequenceModel:
+    backbone = BlockStack((MinRNNBlock(kind, cfg) for _ in range(cfg.n_layers)), cfg.d_model)
+    return SequenceModel(spec, cfg.d_model, backbone, "last")
 
 
 _PAPER = "Feng, Tung, Ahmed, Bengio & Hajimirsadeghi 2024, Were RNNs All We Needed?"
@@ -222,7 +208,7 @@ def _card(name: str, summary: str) -> ModelCard:
     MinRNNConfig,
 )
 def mingru(spec: ModelSpec, cfg: MinRNNConfig) -> SequenceModel:
-    return SequenceModel(spec, cfg.d_model, MinRNNBackbone("mingru", cfg), "last")
+    return _min_rnn_model("mingru", spec, cfg)
 
 
 @register_model(
@@ -231,4 +217,4 @@ def mingru(spec: ModelSpec, cfg: MinRNNConfig) -> SequenceModel:
     MinRNNConfig,
 )
 def minlstm(spec: ModelSpec, cfg: MinRNNConfig) -> SequenceModel:
-    return SequenceModel(spec, cfg.d_model, MinRNNBackbone("minlstm", cfg), "last")
+    return _min_rnn_model("minlstm", spec, cfg)

@@ -1,4 +1,5 @@
-"""Log-space helpers shared by the gated linear recurrences (Mamba-2, minGRU/minLSTM, GLA).
+"""Shared by the gated linear recurrences (Mamba-2, minGRU/minLSTM, xLSTM, GLA): log-space
+scan helpers and the block stack.
 
 Symbols: B batch, L length, T steps per chunk, ``...`` any leading dimensions.
 
@@ -8,14 +9,20 @@ Symbols: B batch, L length, T steps per chunk, ``...`` any leading dimensions.
 * :func:`log_linear_scan` — ``h_t = a_t h_{t-1} + b_t`` for positive ``a, b`` given as
   logs, parallel over the length by Heinsen's log-cumsum-exp (Heinsen 2023, "Efficient
   Parallelization of a Ubiquitous Sequential Computation"), in chunks that carry the state.
+* :class:`BlockStack` — the backbone of blocks that each stream: ``forward(h, mask)``,
+  ``init_state`` and ``step`` per block, stacked.
 """
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from collections.abc import Iterable
 
-__all__ = ["log_linear_scan", "segsum"]
+import torch
+from torch import Tensor, nn
+
+from seqselect.models.base import step_layers
+
+__all__ = ["BlockStack", "log_linear_scan", "segsum"]
 
 # Steps per chunk of the log-space scan: inside a chunk the cumulative log-decay is
 # subtracted and added back, so its size bounds the float32 cancellation error.
@@ -67,3 +74,29 @@ def log_linear_scan(
         log_h0 = part[:, -1]
         outs.append(part)
     return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+
+
+class BlockStack(nn.Module):
+    """Causal blocks in sequence: ``(B, L, D) -> (B, L, D)``.
+
+    Each block has ``forward(h, mask)``, ``init_state(batch, device, dtype)`` and
+    ``step(h_t, state)``. Right padding comes after every real step, so causal blocks
+    need the mask only where it makes the final state exact (Mamba-2's dt = 0).
+    """
+
+    def __init__(self, blocks: Iterable[nn.Module], d_out: int):
+        super().__init__()
+        self.d_out = d_out
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
+        for block in self.blocks:
+            h = block(h, mask)
+        return h
+
+    def init_state(self, batch_size: int, device, dtype) -> list:
+        return [b.init_state(batch_size, device, dtype) for b in self.blocks]
+
+    def step(self, h_t: Tensor, state: list) -> tuple[Tensor, list]:
+        """``h_t: (B, D)`` -> ``((B, D), state)``."""
+        return step_layers(self.blocks, h_t, state)

@@ -39,9 +39,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqselect.models.base import ModelSpec, SequenceModel, step_layers
+from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import segsum
+from seqselect.models.scan import BlockStack, segsum
 
 __all__ = ["XLSTMConfig", "mlstm_chunkwise", "mlstm_recurrent", "slstm_step"]
 
@@ -306,29 +306,11 @@ class SLSTMBlock(nn.Module):
         return self._finish(h_t, h_cell), state
 
 
-class XLSTMBackbone(nn.Module):
-    """mLSTM and sLSTM blocks: ``(B, L, D) -> (B, L, D)``; causal, so right padding needs
-    nothing (it comes after every real step)."""
-
-    def __init__(self, cfg: XLSTMConfig):
-        super().__init__()
-        self.d_out = cfg.d_model
-        self.blocks = nn.ModuleList(
-            SLSTMBlock(cfg) if i in cfg.slstm_at else MLSTMBlock(cfg)
-            for i in range(cfg.n_layers)
-        )
-
-    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
-        for block in self.blocks:
-            h = block(h, mask)
-        return h
-
-    def init_state(self, batch_size: int, device, dtype):
-        return [b.init_state(batch_size, device, dtype) for b in self.blocks]
-
-    def step(self, h_t: Tensor, state):
-        """``h_t: (B, D)`` -> ``((B, D), state)``."""
-        return step_layers(self.blocks, h_t, state)
+def xlstm_backbone(cfg: XLSTMConfig) -> BlockStack:
+    """mLSTM blocks, with sLSTM blocks at ``cfg.slstm_at``: ``(B, L, D) -> (B, L, D)``."""
+    blocks = (SLSTMBlock(cfg) if i in cfg.slstm_at else MLSTMBlock(cfg)
+              for i in range(cfg.n_layers))
+    return BlockStack(blocks, cfg.d_model)
 
 
 @register_model(
@@ -353,4 +335,4 @@ class XLSTMBackbone(nn.Module):
     ),
 )
 def xlstm(spec: ModelSpec, cfg: XLSTMConfig) -> SequenceModel:
-    return SequenceModel(spec, cfg.d_model, XLSTMBackbone(cfg), "last")
+    return SequenceModel(spec, cfg.d_model, xlstm_backbone(cfg), "last")
