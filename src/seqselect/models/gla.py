@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import BlockStack
+from seqselect.models.scan import BlockStack, in_float32
 
 __all__ = ["GLAConfig", "gla_chunkwise", "gla_recurrent"]
 
@@ -148,8 +148,8 @@ class GLALayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         heads_first = [t.transpose(1, 2) for t in self._project(x)]  # (B, H, L, .)
-        o, _ = gla_chunkwise(*heads_first, chunk=self.chunk)
-        return self._output(o.transpose(1, 2), x)  # o: (B, L, H, V)
+        o, _ = in_float32(gla_chunkwise, *heads_first, chunk=self.chunk)
+        return self._output(o.to(x.dtype).transpose(1, 2), x)  # o: (B, L, H, V)
 
     def init_state(self, batch: int, device, dtype) -> Tensor:
         return torch.zeros(batch, self.H, self.K, self.V, device=device, dtype=dtype)

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.optim import tag_parameter
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import BlockStack, segsum
+from seqselect.models.scan import BlockStack, in_float32, segsum
 
 __all__ = ["Mamba2Config", "ssd_scan", "ssd_scan_ref"]
 
@@ -200,8 +200,9 @@ class Mamba2Mixer(nn.Module):
             dt = dt * mask.unsqueeze(-1)
             log_decay = log_decay * mask.unsqueeze(-1)
         b, c = (t.unsqueeze(2).expand(-1, -1, self.H, -1) for t in (b, c))  # (B, L, H, N)
-        y, _ = ssd_scan(x * dt.unsqueeze(-1), log_decay, b, c, self.chunk_size)
-        return self._output(y, x, z)
+        y, _ = in_float32(ssd_scan, x * dt.unsqueeze(-1), log_decay, b, c,
+                          chunk_size=self.chunk_size)
+        return self._output(y.to(x.dtype), x, z)
 
     def init_state(self, batch: int, device, dtype):
         """Last ``W - 1`` conv inputs ``(B, d_xbc, W-1)`` and the SSM state ``(B, H, P, N)``."""

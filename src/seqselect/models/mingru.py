@@ -24,6 +24,7 @@ A block (paper appendix C) is ``h + Drop(out_proj(minRNN(RMSNorm(h))))`` followe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +32,7 @@ from torch import Tensor, nn
 
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import LOG_SCAN_CHUNK, BlockStack, log_linear_scan
+from seqselect.models.scan import LOG_SCAN_CHUNK, BlockStack, in_float32, log_linear_scan
 
 __all__ = ["MinRNNConfig", "min_rnn_ref", "mingru_scan", "minlstm_scan"]
 
@@ -145,9 +146,7 @@ class MinRNNLayer(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         pre = self.in_proj(x).unflatten(-1, (self.G, self.E))  # (B, L, G, E)
-        # The log-space scan runs in float32 at least: its logs cancel in bf16.
-        pre = pre.to(torch.promote_types(pre.dtype, torch.float32))
-        h = min_rnn_scan(self.kind, pre, self.chunk)
+        h = in_float32(partial(min_rnn_scan, self.kind), pre, chunk=self.chunk)
         return self.out_proj(h.to(x.dtype))
 
     def init_state(self, batch: int, device, dtype) -> Tensor:

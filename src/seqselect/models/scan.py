@@ -22,11 +22,23 @@ from torch import Tensor, nn
 
 from seqselect.models.base import step_layers
 
-__all__ = ["BlockStack", "log_linear_scan", "segsum"]
+__all__ = ["BlockStack", "in_float32", "log_linear_scan", "segsum"]
 
 # Steps per chunk of the log-space scan: inside a chunk the cumulative log-decay is
 # subtracted and added back, so its size bounds the float32 cancellation error.
 LOG_SCAN_CHUNK = 256
+
+
+def in_float32(fn, *tensors: Tensor, **kwargs):
+    """``fn(*tensors, **kwargs)`` with autocast off and the tensors at least float32.
+
+    Cumulative log-decays and their exponentials lose most of their digits in bfloat16
+    (8 bits of mantissa), so the kernels run in float32 under bf16 autocast as well;
+    the callers cast the result back.
+    """
+    dtype = torch.promote_types(tensors[0].dtype, torch.float32)
+    with torch.autocast(device_type=tensors[0].device.type, enabled=False):
+        return fn(*(t.to(dtype) for t in tensors), **kwargs)
 
 
 def segsum(a: Tensor) -> Tensor:

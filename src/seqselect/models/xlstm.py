@@ -41,7 +41,7 @@ from torch import Tensor, nn
 
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.registry import ModelCard, register_model
-from seqselect.models.scan import BlockStack, segsum
+from seqselect.models.scan import BlockStack, in_float32, segsum
 
 __all__ = ["XLSTMConfig", "mlstm_chunkwise", "mlstm_recurrent", "slstm_step"]
 
@@ -237,8 +237,8 @@ class MLSTMBlock(nn.Module):
         x_c = F.silu(self.conv1d(x.transpose(1, 2))[..., :L].transpose(1, 2))  # causal conv
         q, k, v, pre_i, pre_f = self._project(x, x_c)
         heads_first = [t.transpose(1, 2) for t in (q, k, v, pre_i, pre_f)]  # (B, H, L, .)
-        h_cell = mlstm_chunkwise(*heads_first, chunk=self.chunk).transpose(1, 2)  # (B, L, H, P)
-        return self._output(h, h_cell, x_c, z)
+        h_cell = in_float32(mlstm_chunkwise, *heads_first, chunk=self.chunk)
+        return self._output(h, h_cell.to(h.dtype).transpose(1, 2), x_c, z)  # (B, L, H, P)
 
     def init_state(self, batch: int, device, dtype):
         conv = torch.zeros(batch, self.E, self.W - 1, device=device, dtype=dtype)
