@@ -3,7 +3,8 @@
 * ``ssd_scan`` == ``ssd_scan_ref`` (float64, 1e-10) for lengths that are and are not
   multiples of the chunk, any chunk size, with an initial state; gradients too;
 * padded steps (dt = 0: decay 1, no input) change neither real outputs nor the final state;
-* causality, strong decays stay finite, step == forward across chunk boundaries.
+* causality, strong decays stay finite, step == forward across chunk boundaries;
+* under bf16 autocast the scan still runs in float32.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from seqselect.models import create_model
+from seqselect.models import mamba2 as mamba2_mod
 from seqselect.models.mamba2 import Mamba2Config, ssd_scan, ssd_scan_ref
 
 F64 = {"atol": 1e-10, "rtol": 1e-10}
@@ -128,3 +130,21 @@ def test_padding_is_invisible_across_chunks():
 def test_config_rejects_heads_that_do_not_divide_the_width():
     with pytest.raises(ValueError, match="n_heads"):
         Mamba2Config(d_model=10, expand=1, n_heads=4)
+
+
+def test_the_scan_runs_in_float32_under_bf16_autocast(monkeypatch):
+    seen = []
+
+    def recording_scan(x, a, b, c, chunk_size):
+        seen.append((x.dtype, torch.is_autocast_enabled("cpu")))
+        return ssd_scan(x, a, b, c, chunk_size)
+
+    monkeypatch.setattr(mamba2_mod, "ssd_scan", recording_scan)
+    torch.manual_seed(0)
+    model = create_model("mamba2", d_input=3, d_output=2, d_model=16, n_layers=1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.randn(2, 30, 3))
+    out.float().sum().backward()
+    assert seen == [(torch.float32, False)]
+    assert torch.isfinite(out.float()).all()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
