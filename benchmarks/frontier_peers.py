@@ -17,6 +17,10 @@ Install the peers without touching torch: ``pip install --no-deps mingru-pytorch
   chunkwise mLSTM (chunks of 64). Their sLSTM feed-forward uses proj factor 1.3 and GELU;
   parameter counts are reported, not forced equal (the blocks differ in details).
 
+Before timing, ``agreement`` checks that the two sides compute the same function: minGRU
+and minLSTM with the peer's weights copied into ours (float64), and our chunkwise mLSTM
+kernel against xlstm's ``parallel_stabilized_simple`` (float64, its eps set to 0).
+
 Forward + backward of ``out.sum()``, dropout off, timed alternately in one process
 (``_timing.py``): A, B, A, B, ..., median after warm-up; ratio = ours / theirs (below 1:
 ours is faster). Timings are noisy on a shared machine; the command and threads print.
@@ -37,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _timing import environment, forward_backward, time_alternating
 from peers import _BackboneOnly
 from seqselect.models.mingru import MinRNNConfig, MinRNNLayer
-from seqselect.models.xlstm import XLSTMConfig, xlstm_backbone
+from seqselect.models.xlstm import XLSTMConfig, mlstm_chunkwise, xlstm_backbone
 
 PAIRS = ("mingru", "minlstm", "xlstm")
 
@@ -73,6 +77,28 @@ def xlstm_pair(d_model: int, n_layers: int, n_heads: int, length: int):
         context_length=length, num_blocks=n_layers, embedding_dim=d_model, slstm_at=[1],
     )
     return _BackboneOnly(ours), xLSTMBlockStack(cfg)
+
+
+def agreement(d_model: int, length: int = 300) -> dict[str, float]:
+    """Max |ours - theirs| on one random input, float64, with shared weights."""
+    from xlstm.blocks.mlstm.backends import parallel_stabilized_simple
+
+    torch.manual_seed(0)
+    out = {}
+    x = torch.randn(2, length, d_model, dtype=torch.float64)
+    for kind in ("mingru", "minlstm"):
+        ours, theirs = (m.double() for m in min_rnn_pair(kind, d_model))
+        # Theirs stacks [candidate, gate(s)]; ours [gate(s), candidate].
+        w = next(theirs.parameters()).detach()
+        with torch.no_grad():
+            ours.in_proj.weight.copy_(torch.cat([w[d_model:], w[:d_model]]))
+            out[kind] = (ours(x) - theirs(x)).abs().max().item()
+    q, k, v = (torch.randn(2, 2, length, 16, dtype=torch.float64) for _ in range(3))
+    pre_i, pre_f = (3 * torch.randn(2, 2, length, dtype=torch.float64) for _ in range(2))
+    theirs = parallel_stabilized_simple(q, k, v, pre_i[..., None], pre_f[..., None], eps=0.0)
+    ours = mlstm_chunkwise(q, k, v, pre_i, pre_f, chunk=64)
+    out["mlstm kernel"] = (ours - theirs).abs().max().item()
+    return out
 
 
 def _count(module: nn.Module) -> int:
@@ -124,11 +150,15 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    agree = agreement(args.d_model)
+    print("max |ours - theirs| (float64, shared weights): "
+          + ", ".join(f"{k} {v:.2e}" for k, v in agree.items()), flush=True)
     rows = run(args)
     print(f"\ncommand: {' '.join(sys.argv)}  ({environment()})")
     if args.json_path:
         Path(args.json_path).write_text(json.dumps(
-            {"settings": vars(args), "environment": environment(), "rows": rows}, indent=2))
+            {"settings": vars(args), "environment": environment(), "agreement": agree,
+             "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":
