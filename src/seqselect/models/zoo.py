@@ -4,8 +4,17 @@
 name here. The registry itself never imports this module (no import cycle).
 """
 
-from seqselect.models import cnn, mamba, rnn, s4, s4d, sparse, tcn, transformer  # noqa: F401
-from seqselect.models import mamba2  # noqa: F401
-from seqselect.models import mingru  # noqa: F401
-from seqselect.models import xlstm  # noqa: F401
-from seqselect.models import gla  # noqa: F401
+from seqselect.models import (  # noqa: F401
+    cnn,
+    gla,
+    mamba,
+    mamba2,
+    mingru,
+    rnn,
+    s4,
+    s4d,
+    sparse,
+    tcn,
+    transformer,
+    xlstm,
+)
