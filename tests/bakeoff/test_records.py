@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from seqselect.bakeoff.records import LeaderboardRow, ScalingCell, Trial, Winner
+from seqselect.bakeoff.records import LeaderboardRow, Protocol, ScalingCell, Trial, Winner
 from seqselect.bakeoff.result import BakeoffResult
 
 
@@ -59,6 +59,27 @@ def test_leaderboard_row_round_trip_names_the_metric():
     assert LeaderboardRow.from_dict(doc) == row
     failed = LeaderboardRow(model="x", metric="accuracy", status="failed", errors=["boom"])
     assert LeaderboardRow.from_dict(failed.to_dict()) == failed
+    ranked = LeaderboardRow(model="minirocket", metric="accuracy", value=0.9, std=0.01,
+                            kind="baseline", val_value=0.95, val_std=0.02, n_val=6)
+    doc = ranked.to_dict()
+    assert doc["val_accuracy"] == 0.95 and doc["accuracy"] == 0.9 and doc["kind"] == "baseline"
+    assert LeaderboardRow.from_dict(doc) == ranked
+
+
+def test_trial_role_and_predictions_round_trip():
+    fold = Trial(model="tcn", seed=1, status="ok", role="fold", fold=1,
+                 val_metrics={"accuracy": 0.8})
+    refit = Trial(model="tcn", seed=1, status="ok", role="refit", predictions=[0, 1, 1])
+    for trial in (fold, refit):
+        assert Trial.from_dict(json.loads(json.dumps(trial.to_dict()))) == trial
+    assert fold.key != refit.key
+    assert "predictions" not in refit.to_dict(with_history=False)
+
+
+def test_protocol_round_trip():
+    protocol = Protocol(kind="cv", n_folds=5, n_pool=50, n_val=10, restore_best=False,
+                        reason="50 training sequences: too few to hold out")
+    assert Protocol.from_dict(json.loads(json.dumps(protocol.to_dict()))) == protocol
 
 
 def test_winner_round_trip_and_key_order():
@@ -89,6 +110,12 @@ def test_winner_round_trip_and_key_order():
         "params",
         "train_s",
         "seed",
+        "kind",
+        "val_accuracy",
+        "val_accuracy_std",
+        "runner_up",
+        "comparison",
+        "best_network",
         "reasons",
         "agrees_with_advisor",
         "advisor_rank_of_winner",

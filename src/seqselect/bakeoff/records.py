@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["LeaderboardRow", "ScalingCell", "Trial", "Winner"]
+__all__ = ["LeaderboardRow", "Protocol", "ScalingCell", "Trial", "Winner"]
 
 #: A trial's keys in the order the store returns them (and the JSON shows them).
 _TRIAL_KEYS = (
@@ -53,6 +53,17 @@ class Trial:
     started: str | None = None
     finished: str | None = None
     val_metrics: dict[str, Any] = field(default_factory=dict)
+    # What kind of row this is: a zoo model ("network") or a non-network baseline.
+    kind: str = "network"
+    # Its part in the protocol (see :class:`Protocol`): "trial" trains on the training
+    # split, selects on the validation split and tests once; "fold" is a selection run
+    # (trains on the training pool minus one fold, is scored on that fold, never sees the
+    # test split); "refit" trains on the whole pool with what the folds chose, tests once.
+    role: str = "trial"
+    fold: int | None = None  # the fold a "fold" trial was scored on
+    # Test predictions, one per test example in order (class ids, or lists of values),
+    # so that two models can be compared on the same examples; None for "fold" trials.
+    predictions: list[Any] | None = None
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         out = {key: getattr(self, key) for key in _TRIAL_KEYS}
@@ -60,7 +71,18 @@ class Trial:
             del out["history"]
         if self.val_metrics:
             out["val_metrics"] = self.val_metrics
+        out["kind"] = self.kind
+        out["role"] = self.role
+        if self.fold is not None:
+            out["fold"] = self.fold
+        if self.predictions is not None and with_history:
+            out["predictions"] = self.predictions
         return out
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """What identifies a trial within a run: (model, seed, role)."""
+        return (self.model, self.seed, self.role)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trial:
@@ -80,6 +102,8 @@ def _read(cls: type, data: dict[str, Any], metric: str | None = None, **given: A
 def _metric_of(data: dict[str, Any]) -> str | None:
     """The metric a row is about: the ``X`` of its ``X`` and ``X_std`` keys."""
     for key in data:
+        if key.startswith("val_"):  # the validation twin of the metric
+            continue
         if key.endswith("_std") and key[: -len("_std")] in data:
             return key[: -len("_std")]
     return None
@@ -108,10 +132,21 @@ class LeaderboardRow:
     best_seed: int | None = None
     errors: list[str] = field(default_factory=list)
     rank: int | None = None  # None when the model has no usable trial
+    kind: str = "network"  # "network" or "baseline"
+    # The validation score the row is ranked by: mean and std over folds x seeds (the
+    # "fold" trials) or over seeds (held-out validation); ``value``/``std`` are the test
+    # score over seeds, reported, never used to rank.
+    val_value: float | None = None
+    val_std: float | None = None
+    n_val: int = 0  # validation scores behind val_value
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "kind": self.kind,
+            f"val_{self.metric}": self.val_value,
+            f"val_{self.metric}_std": self.val_std,
+            "n_val": self.n_val,
             self.metric: self.value,
             f"{self.metric}_std": self.std,
             "n_seeds": self.n_seeds,
@@ -133,7 +168,11 @@ class LeaderboardRow:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], metric: str | None = None) -> LeaderboardRow:
-        return _read(cls, data, metric or _metric_of(data) or "accuracy")
+        metric = metric or _metric_of(data) or "accuracy"
+        return _read(
+            cls, data, metric,
+            val_value=data.get(f"val_{metric}"), val_std=data.get(f"val_{metric}_std"),
+        )
 
 
 @dataclass(frozen=True)
@@ -160,6 +199,15 @@ class Winner:
     train_s: float | None = None
     seed: int | None = None
     advisor_rank_of_winner: int | None = None
+    kind: str = "network"  # a baseline can win; the verdict then says so
+    val_value: float | None = None  # the validation score it won on
+    val_std: float | None = None
+    runner_up: str | None = None
+    # The paired comparison with the runner-up on the same test examples
+    # (seqselect.stats.PairedComparison.to_dict()): difference, interval, tied.
+    comparison: dict[str, Any] | None = None
+    # The best network when a baseline wins (named, and the one exported).
+    best_network: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -179,6 +227,12 @@ class Winner:
                 "params": self.params,
                 "train_s": self.train_s,
                 "seed": self.seed,
+                "kind": self.kind,
+                f"val_{self.metric}": self.val_value,
+                f"val_{self.metric}_std": self.val_std,
+                "runner_up": self.runner_up,
+                "comparison": self.comparison,
+                "best_network": self.best_network,
             })
         out["reasons"] = self.reasons
         out["agrees_with_advisor"] = self.agrees_with_advisor
@@ -189,7 +243,10 @@ class Winner:
     @classmethod
     def from_dict(cls, data: dict[str, Any], metric: str | None = None) -> Winner:
         metric = data.get("metric") or metric or _metric_of(data) or "accuracy"
-        return _read(cls, data, metric, model=data.get("model"))
+        return _read(
+            cls, data, metric, model=data.get("model"),
+            val_value=data.get(f"val_{metric}"), val_std=data.get(f"val_{metric}_std"),
+        )
 
 
 #: Bench facts a scaling cell keeps besides its columns (the store's ``extra``).
@@ -232,4 +289,34 @@ class ScalingCell:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScalingCell:
+        return _read(cls, data)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """How a run selects, written with every result (DESIGN.md, evaluation protocol).
+
+    ``kind="holdout"``: each trial trains on the training split, is validated on the
+    validation split (early stopping and checkpoint restore allowed: it is large enough to
+    rank on) and tested once. ``kind="cv"``: the training split is small, so the loader's
+    validation rows go back into a training *pool* split into ``n_folds`` stratified folds;
+    each seed's "fold" trial trains on the pool minus fold ``seed % n_folds`` and is scored
+    on that fold (selection data), then its "refit" trial trains on the whole pool for the
+    epochs the fold runs chose and is tested once. Nothing that selects reads the test
+    split.
+    """
+
+    kind: str  # "holdout" | "cv"
+    n_folds: int = 0
+    n_pool: int = 0  # training sequences the folds split (cv) or the training split (holdout)
+    n_val: int = 0  # validation sequences: the split (holdout) or the smallest fold (cv)
+    restore_best: bool = True  # restore the best-on-validation weights before testing
+    fold_seed: int = 0  # the seed the folds are drawn with
+    reason: str = ""  # why this protocol was chosen, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Protocol:
         return _read(cls, data)
