@@ -62,6 +62,8 @@ def test_stored_keys_are_todays(finished_run):
         "weights",
         "started",
         "finished",
+        "kind",
+        "role",
     ]
     env = doc["environment"]
     # describe_environment's keys plus the bake-off's own (torch threads, the executor)
