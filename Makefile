@@ -25,10 +25,11 @@ run: setup
 	$(VENV)/bin/seqselect bakeoff ucr:GunPoint --budget 3m --seeds 3 --params 20000 \
 		--html seqselect-runs/gunpoint.html --export seqselect-runs/gunpoint-winner
 
-# The HTML report test renders the page in Debian's Chromium; install it if missing
-# (the test skips, saying why, only where it cannot be installed).
+# Debian packages the tests use: Chromium (the HTML report test renders the page),
+# espeak-ng (spoken digits), fortunes (English text). Installed where apt exists; a test
+# that needs one skips, saying why, only where it cannot be installed.
 test: setup
-	-bash scripts/install-chromium.sh
+	-bash scripts/install-debian-packages.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
