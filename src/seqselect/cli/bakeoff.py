@@ -49,16 +49,15 @@ _COLUMNS = (
 )
 
 
-def _short(value: float) -> str:
-    """Three decimals for scores of everyday size (so a column aligns), else 3 digits."""
-    if value == 0 or 0.01 <= abs(value) < 10:
-        return f"{value:.3f}"
-    return _number(value, 3)
-
-
 def _mean_std(value: Any, std: Any) -> str:
-    """"0.981±0.012" (or "-" when there is no score)."""
-    return "-" if value is None else f"{_short(value)}±{_short(std or 0.0)}"
+    """"0.981±0.012" (or "-" when there is no score): three decimals for scores of
+    everyday size, so that a column aligns; three significant digits otherwise."""
+    if value is None:
+        return "-"
+    std = std or 0.0
+    if value == 0 or 0.01 <= abs(value) < 10:
+        return f"{value:.3f}±{std:.3f}"
+    return f"{_number(value, 3)}±{_number(std, 2)}"
 
 
 def _note(row: LeaderboardRow, winner: str | None, excluded: dict[str, str]) -> str:
