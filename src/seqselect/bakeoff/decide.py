@@ -234,7 +234,8 @@ def _eligible(
     excluded: dict[str, str] = {}
     eligible = []
     for row in leaderboard:
-        broken = [_unusable(row)] if _unusable(row) else _broken_constraints(row, constraints)
+        unusable = _unusable(row)
+        broken = [unusable] if unusable else _broken_constraints(row, constraints)
         if broken:
             excluded[row.model] = "; ".join(broken)
         else:

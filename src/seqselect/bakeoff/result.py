@@ -185,6 +185,7 @@ def run_summary(result: BakeoffResult) -> dict[str, Any]:
         "winner": result.winner.to_dict(),
         "timing": result.timing,
         "export": result.export,
+        "protocol": result.protocol.to_dict() if result.protocol else None,
     }
 
 
