@@ -279,6 +279,7 @@ def test_report_sections_are_present(page):
     ):
         assert heading in page, heading
     assert page.count("data:image/png;base64,") == 4  # pareto, spread, curves, scaling
+    assert "3 networks + 1 baseline(s) × 2 seeds" in page
     no_bench = copy.deepcopy(_doc())
     no_bench["bench"] = []
     no_bench["trials"] = []  # (and no curves: the page says so instead of a figure)

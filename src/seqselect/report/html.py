@@ -371,8 +371,10 @@ def _timing(result: BakeoffResult) -> str:
     )
 
 
-def _subtitle(result: BakeoffResult, n_models: int) -> str:
+def _subtitle(result: BakeoffResult) -> str:
     dataset = result.dataset
+    n_baselines = sum(row.kind == "baseline" for row in result.leaderboard)
+    n_networks = len(result.leaderboard) - n_baselines
     constraints = {k: v for k, v in result.winner.constraints.items() if v is not None}
     shown = ", ".join(f"{k}={v}" for k, v in constraints.items())
     return (
@@ -380,7 +382,8 @@ def _subtitle(result: BakeoffResult, n_models: int) -> str:
         f"({escape_html(dataset.get('task'))}; "
         f"{_number(dataset.get('n_train'))} train / {_number(dataset.get('n_val'))} val / "
         f"{_number(dataset.get('n_test'))} test) · "
-        f"{_number(n_models)} candidates × {_number(result.args.get('seeds'))} seeds · "
+        f"{_number(n_networks)} networks + {_number(n_baselines)} baseline(s) × "
+        f"{_number(result.args.get('seeds'))} seeds · "
         f"budget {_number(result.args.get('budget_s'))} s"
         + (f" · constraints {escape_html(shown)}" if constraints else "")
         + "</p>"
@@ -404,7 +407,7 @@ def _sections(result: BakeoffResult, title: str) -> list[str]:
     pareto_title = "Accuracy" if metric == "accuracy" else escape_html(metric)
     sections = [
         f"<h1>{escape_html(title)}</h1>",
-        _subtitle(result, len(models)),
+        _subtitle(result),
         _verdict(result),
         "<h2>Protocol: how the winner was chosen</h2>",
         _protocol(result),
