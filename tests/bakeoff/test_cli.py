@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from seqselect import list_models
+from seqselect.bakeoff.records import LeaderboardRow, Protocol, Winner
+from seqselect.bakeoff.result import BakeoffResult
+from seqselect.baselines import list_baselines
 from seqselect.cli import app
+from seqselect.cli import bakeoff as bakeoff_cli
 
 runner = CliRunner()
 
@@ -25,6 +30,8 @@ def test_report_json_prints_the_run_with_its_trials(finished_run):
     }
     assert all(t["status"] == "ok" and "accuracy" in t["metrics"] for t in doc["trials"])
     assert doc["leaderboard"][0]["model"] == doc["winner"]["model"]
+    assert {"val_accuracy", "val_accuracy_std", "accuracy", "kind"} <= set(doc["leaderboard"][0])
+    assert doc["protocol"]["kind"] in ("cv", "holdout")
 
 
 def test_report_table_and_html(finished_run, tmp_path):
@@ -81,6 +88,8 @@ def test_bakeoff_cli_prints_leaderboard_and_writes_json_and_html(tmp_path):
             str(html),
             "--max-latency-ms",
             "10000",
+            "--baselines",
+            "none",
         ],
         terminal_width=200,
     )
@@ -92,6 +101,8 @@ def test_bakeoff_cli_prints_leaderboard_and_writes_json_and_html(tmp_path):
         doc["leaderboard"][0]
     )
     assert doc["winner"]["constraints"]["max_latency_ms"] == 10000
+    assert {"val_mse", "val_mse_std", "kind"} <= set(doc["leaderboard"][0])
+    assert "protocol" in doc
     assert html.read_text().startswith("<!DOCTYPE html>")
 
 
@@ -141,3 +152,66 @@ def test_unavailable_device_exits_2(tmp_path, wave_csv):
         terminal_width=300,
     )
     assert result.exit_code == 2 and "CUDA is not available" in result.output
+
+
+def _wide_result() -> BakeoffResult:
+    """A leaderboard with the longest names, a winning baseline, failures and an interval."""
+    rows = [
+        LeaderboardRow(model="minirocket", metric="accuracy", value=0.9867, std=0.0, n_seeds=3,
+                       val_value=0.98, val_std=0.0112, n_val=15, train_s=0.91,
+                       latency_ms=0.412, status="ok", rank=1, kind="baseline"),
+        LeaderboardRow(model="multirocket_hydra", metric="accuracy", value=0.9844, std=0.004,
+                       n_seeds=3, val_value=0.975, val_std=0.0112, n_val=15, train_s=3.91,
+                       latency_ms=1.412, status="ok", rank=2, kind="baseline"),
+        LeaderboardRow(model="cnn1d", metric="accuracy", value=0.9711, std=0.0101, n_seeds=3,
+                       val_value=0.96, val_std=0.0223, n_val=15, train_s=13.8, latency_ms=0.78,
+                       params=19_700, status="ok", rank=3, n_failed=1),
+        LeaderboardRow(model="transformer", metric="accuracy", value=0.7422, std=0.028,
+                       n_seeds=3, val_value=0.74, val_std=0.05, n_val=15, train_s=13.7,
+                       latency_ms=2.01, params=19_700, status="ok", rank=4, n_diverged=2),
+        LeaderboardRow(model="longformer", metric="accuracy", status="failed",
+                       errors=["out of memory"], n_failed=3),
+    ]
+    interval = ("ahead of multirocket_hydra on validation (0.975); ahead of it by 0.00222 on "
+                "test (95% paired bootstrap interval -0.0133 to 0.0178, 150 examples x 3 "
+                "seed(s)): statistically tied (the interval includes 0)")
+    winner = Winner(model="minirocket", metric="accuracy", kind="baseline", value=0.9867,
+                    std=0.0, val_value=0.98, val_std=0.0112, latency_ms=0.412,
+                    best_network="cnn1d", runner_up="multirocket_hydra",
+                    excluded={"longformer": "no usable trial (failed: out of memory)"},
+                    reasons=["a non-deep model wins on this data: ...", interval])
+    return BakeoffResult(
+        run="ucr-GunPoint-20261202-001500", dataset={"name": "ucr:GunPoint"}, profile={},
+        advisor={}, metric="accuracy", leaderboard=rows, winner=winner, trials=[],
+        args={"seeds": 3}, protocol=Protocol(kind="cv", n_folds=5, n_pool=50, n_val=10),
+    )
+
+
+def test_leaderboard_fits_80_columns_with_nothing_cut(monkeypatch):
+    screen = Console(width=80, record=True, color_system=None)
+    monkeypatch.setattr(bakeoff_cli, "console", screen)
+    bakeoff_cli.print_result(_wide_result())
+    text = screen.export_text()
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in text  # no cell was truncated to fit
+    header = next(line for line in lines if "validation" in line and "test" in line)
+    assert header.index("validation") < header.index("test")
+    for row in _wide_result().leaderboard:
+        line = next(line for line in lines if f" {row.model} " in line)
+        if row.val_value is not None:
+            assert f"{row.val_value:.3f}±{row.val_std:.3f}" in line
+            assert f"{row.value:.3f}±{row.std:.3f}" in line
+    minirocket = next(line for line in lines if " minirocket " in line)
+    assert "baseline" in minirocket and "winner" in text
+    assert "Protocol: 5-fold cross-validation inside the 50 training sequences" in text
+    flat = " ".join(line.strip(" │") for line in lines)
+    assert "95% paired bootstrap interval -0.0133 to 0.0178" in flat
+
+
+def test_bakeoff_help_lists_the_baselines():
+    result = runner.invoke(app, ["bakeoff", "--help"], terminal_width=200)
+    assert result.exit_code == 0 and "--baselines" in result.output
+    flat = " ".join(result.output.split())
+    for name in list_baselines():
+        assert name in flat, name

@@ -1,128 +1,243 @@
-"""Stage 4: leaderboard order, the winner under constraints, and the verdict's sentences."""
+"""Stage 4: the leaderboard ranks by validation, the winner and its exported seed follow
+validation, a winning baseline is named plainly, and "tied" means the paired interval
+includes 0."""
 
 from __future__ import annotations
 
 import math
+import statistics
 
+import numpy as np
 import pytest
 
-from seqselect.bakeoff.decide import build_leaderboard, choose_winner, metric_for
-from seqselect.bakeoff.records import Trial
+from seqselect.bakeoff.decide import (
+    build_leaderboard,
+    choose_winner,
+    compare_on_test,
+    metric_for,
+    protocol_sentence,
+)
+from seqselect.bakeoff.records import Protocol, Trial
+from seqselect.stats import paired_bootstrap
 
 
-def _trial(model, seed, acc, latency=1.0, peak=10.0, params=1000, status="ok"):
+def _trial(model, seed, test, val, *, role="trial", latency=1.0, peak=10.0, params=1000,
+           status="ok", kind="network", predictions=None):
+    """A tested trial (role trial/refit) with test ``test`` and validation ``val``, or a
+    "fold" trial (test None) scored ``val`` on its fold."""
+    ok = status == "ok"
     return Trial(
-        model=model,
-        seed=seed,
-        status=status,
-        metrics={"accuracy": acc} if acc is not None else {},
-        train_s=1.0,
-        latency_ms=latency,
-        batch_latency_ms=latency * 4,
-        step_latency_ms=None,
-        peak_mb=peak,
-        params=params,
-        error="boom" if status == "failed" else None,
+        model=model, seed=seed, status=status,
+        metrics={"accuracy": test} if ok and test is not None else {},
+        val_metrics={"accuracy": val} if ok and val is not None else {},
+        train_s=1.0, latency_ms=latency, batch_latency_ms=latency * 4, peak_mb=peak,
+        params=params, error="boom" if status == "failed" else None, kind=kind, role=role,
+        fold=seed if role == "fold" else None, predictions=predictions,
     )
 
 
-def test_leaderboard_means_std_and_order():
+def test_ranking_follows_validation_even_when_test_is_reversed():
+    # Validation says a > b > c; test says the exact reverse.
     trials = [
-        _trial("a", 0, 0.80),
-        _trial("a", 1, 0.90),
-        _trial("b", 0, 0.95, latency=9.0),
-        _trial("b", 1, 0.93, latency=11.0),
-        _trial("c", 0, None, status="failed"),
+        _trial("a", 0, 0.70, 0.95), _trial("a", 1, 0.72, 0.93),
+        _trial("b", 0, 0.80, 0.90), _trial("b", 1, 0.82, 0.88),
+        _trial("c", 0, 0.99, 0.60), _trial("c", 1, 0.98, 0.62),
+        _trial("d", 0, None, None, status="failed"),
     ]
-    board = build_leaderboard(trials, ["a", "b", "c"], "accuracy")
-    assert [r.model for r in board] == ["b", "a", "c"]
-    assert [r.rank for r in board] == [1, 2, None]
-    assert board[0].value == pytest.approx(0.94)
-    assert board[0].std == pytest.approx(math.sqrt(2) * 0.01)
-    assert board[0].latency_ms == pytest.approx(10.0)
-    assert board[0].best_seed == 0
-    assert board[2].value is None and board[2].status == "failed" and board[2].errors == ["boom"]
-    assert board[0].to_dict()["accuracy"] == board[0].value
+    board = build_leaderboard(trials, ["c", "b", "a", "d"], "accuracy")
+    assert [r.model for r in board] == ["a", "b", "c", "d"]
+    assert [r.rank for r in board] == [1, 2, 3, None]
+    top = board[0]
+    assert top.val_value == pytest.approx(0.94) and top.val_std == pytest.approx(math.sqrt(2) / 100)
+    assert top.value == pytest.approx(0.71) and top.n_seeds == 2 and top.n_val == 2
+    assert board[3].status == "failed" and board[3].errors == ["boom"]
+    winner = choose_winner(board, "accuracy")
+    assert winner.model == "a" and winner.val_value == pytest.approx(0.94)
+    assert winner.value == pytest.approx(0.71)  # reported, though c tested better
+    assert winner.runner_up == "b"
+    assert winner.reasons[0].startswith("highest mean validation accuracy: 0.94 ± 0.014")
 
 
-def test_leaderboard_ties_go_to_the_smaller_model_and_pending_rows_sink():
-    trials = [_trial("big", 0, 0.9, params=5000), _trial("small", 0, 0.9, params=500)]
-    board = build_leaderboard(trials, ["big", "small", "later"], "accuracy")
-    assert [r.model for r in board] == ["small", "big", "later"]
-    assert board[2].status == "pending" and board[2].rank is None
+def test_cv_validation_comes_from_folds_and_the_exported_seed_is_the_best_fold():
+    # Seed 2's fold scored best; seed 0's refit scored best on test: seed 2 is exported.
+    trials = []
+    for seed, fold_val, refit_test in ((0, 0.80, 0.99), (1, 0.85, 0.90), (2, 0.95, 0.70)):
+        trials.append(_trial("tcn", seed, None, fold_val, role="fold"))
+        trials.append(_trial("tcn", seed, refit_test, None, role="refit"))
+    board = build_leaderboard(trials, ["tcn"], "accuracy")
+    row = board[0]
+    assert row.val_value == pytest.approx(statistics.fmean([0.80, 0.85, 0.95]))
+    assert row.value == pytest.approx(statistics.fmean([0.99, 0.90, 0.70]))
+    assert row.n_val == 3 and row.n_seeds == 3
+    assert row.best_seed == 2
+    assert choose_winner(board, "accuracy").seed == 2
+
+
+def test_holdout_export_seed_is_the_best_validation_seed_with_ties_to_the_smaller_seed():
+    trials = [_trial("a", 0, 0.99, 0.80), _trial("a", 1, 0.70, 0.90), _trial("a", 2, 0.75, 0.90)]
+    assert build_leaderboard(trials, ["a"], "accuracy")[0].best_seed == 1
+
+
+def test_equal_validation_goes_to_the_smaller_model_then_the_name():
+    trials = [
+        _trial("big", 0, 0.99, 0.9, params=5000), _trial("small", 0, 0.5, 0.9, params=500),
+        _trial("b2", 0, 0.5, 0.9, params=500),
+    ]
+    board = build_leaderboard(trials, ["big", "small", "b2", "later"], "accuracy")
+    assert [r.model for r in board] == ["b2", "small", "big", "later"]
+    assert board[3].status == "pending" and board[3].rank is None
+
+
+def test_a_row_without_validation_cannot_win():
+    board = build_leaderboard([_trial("a", 0, 0.99, None), _trial("b", 0, 0.5, 0.6)],
+                              ["a", "b"], "accuracy")
+    winner = choose_winner(board, "accuracy")
+    assert winner.model == "b" and "no validation score" in winner.excluded["a"]
+
+
+def test_a_winning_baseline_is_said_plainly_and_the_best_network_is_named():
+    trials = [
+        _trial("minirocket", s, 0.99, v, kind="baseline", params=None)
+        for s, v in ((0, 0.97), (1, 0.99))
+    ] + [_trial("cnn1d", s, 0.97, v) for s, v in ((0, 0.95), (1, 0.97))]
+    trials += [_trial("lstm", s, 0.90, v) for s, v in ((0, 0.80), (1, 0.82))]
+    board = build_leaderboard(trials, ["cnn1d", "lstm", "minirocket"], "accuracy",
+                              baselines=["minirocket"])
+    assert board[0].model == "minirocket" and board[0].kind == "baseline"
+    winner = choose_winner(board, "accuracy")
+    assert winner.model == "minirocket" and winner.kind == "baseline"
+    assert winner.best_network == "cnn1d"
+    assert winner.reasons[1] == (
+        "a non-deep model wins on this data: minirocket 0.99 (validation 0.98 ± 0.014) vs "
+        "the best network, cnn1d 0.97 (validation 0.96 ± 0.014); cnn1d is the model "
+        "exported (baselines are not exported)"
+    )
+    networks_first = choose_winner(
+        build_leaderboard(trials[2:], ["cnn1d", "lstm"], "accuracy"), "accuracy"
+    )
+    assert networks_first.kind == "network" and networks_first.best_network == "cnn1d"
+    assert not any("non-deep" in r for r in networks_first.reasons)
+
+
+def _predicting_trials(y, right_a, right_b, seeds=3):
+    """Trials of a and b whose test predictions are right on the given example masks."""
+    wrong = 1 - y
+    trials = []
+    for name, right, val in (("a", right_a, 0.9), ("b", right_b, 0.8)):
+        pred = np.where(right, y, wrong)
+        for seed in range(seeds):
+            trials.append(_trial(name, seed, float(right.mean()), val,
+                                 predictions=pred.tolist()))
+    return trials
+
+
+@pytest.mark.parametrize("apart", [True, False])
+def test_tied_exactly_when_the_paired_interval_includes_zero(apart):
+    rng = np.random.default_rng(0)
+    n = 150
+    y = rng.integers(0, 2, n)
+    right_a = rng.random(n) < 0.9
+    # Far apart: b is wrong on 60 more examples. Close: b differs on 2 examples only.
+    right_b = right_a.copy()
+    flip = rng.choice(np.flatnonzero(right_a), 60 if apart else 2, replace=False)
+    right_b[flip] = False
+    trials = _predicting_trials(y, right_a, right_b)
+    board = build_leaderboard(trials, ["a", "b"], "accuracy")
+    winner = choose_winner(board, "accuracy", trials=trials, test_targets=y.tolist())
+    cmp = winner.comparison
+    reference = paired_bootstrap("accuracy", y, np.stack([np.where(right_a, y, 1 - y)] * 3),
+                                 np.stack([np.where(right_b, y, 1 - y)] * 3), seed=0)
+    assert cmp["ci_low"] == pytest.approx(reference.ci_low)
+    assert cmp["tied"] == (cmp["ci_low"] <= 0 <= cmp["ci_high"])
+    assert cmp["tied"] is (not apart)
+    sentence = winner.reasons[1]
+    assert "95% paired bootstrap interval" in sentence and "150 examples x 3 seed(s)" in sentence
+    assert f"{cmp['ci_low']:.3g} to {cmp['ci_high']:.3g}" in sentence
+    assert ("statistically tied" in sentence) is (not apart)
+    assert not any("seed-to-seed spread" in r for r in winner.reasons)
+
+
+def test_the_validation_winner_can_be_behind_on_test_and_the_verdict_says_so():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 200)
+    right_b = rng.random(200) < 0.95
+    right_a = right_b.copy()
+    right_a[rng.choice(np.flatnonzero(right_b), 80, replace=False)] = False
+    trials = _predicting_trials(y, right_a, right_b)  # a wins validation (0.9 vs 0.8)
+    winner = choose_winner(build_leaderboard(trials, ["a", "b"], "accuracy"), "accuracy",
+                           trials=trials, test_targets=y.tolist())
+    assert winner.model == "a" and winner.comparison["difference"] < 0
+    assert "behind it by" in winner.reasons[1] and "b is better on these test" in winner.reasons[1]
+
+
+def test_regression_compares_on_mse_and_mase_falls_back_to_mae():
+    y = np.linspace(0, 1, 40)[:, None]
+    trials = []
+    for name, noise, val in (("a", 0.01, 0.1), ("b", 0.5, 0.2)):
+        pred = (y + noise).tolist()
+        trials += [Trial(model=name, seed=s, status="ok", metrics={"mse": noise**2, "mase": 1},
+                         val_metrics={"mse": val, "mase": val}, predictions=pred)
+                   for s in range(2)]
+    board = build_leaderboard(trials, ["b", "a"], "mse")
+    assert board[0].model == "a"  # lower is better
+    winner = choose_winner(board, "mse", trials=trials, test_targets=y.tolist())
+    assert winner.comparison["metric"] == "mse" and not winner.comparison["tied"]
+    assert winner.comparison["difference"] == pytest.approx(0.5**2 - 0.01**2)
+    cmp, used = compare_on_test("mase", trials, "a", "b", y.tolist())
+    assert used == "mae" and cmp.difference == pytest.approx(0.49)
+
+
+def test_no_interval_without_stored_predictions():
+    trials = [_trial("a", 0, 0.9, 0.9), _trial("b", 0, 0.8, 0.8)]
+    winner = choose_winner(build_leaderboard(trials, ["a", "b"], "accuracy"), "accuracy",
+                           trials=trials, test_targets=[0, 1])
+    assert winner.comparison is None
+    assert winner.reasons[1] == (
+        "ahead of b on validation (0.8); no paired test interval: a stored no test predictions"
+    )
 
 
 def test_winner_respects_constraints_and_says_why():
     trials = [
-        _trial("fast", 0, 0.80, latency=1.0),
-        _trial("fast", 1, 0.82, latency=1.0),
-        _trial("slow", 0, 0.95, latency=50.0),
-        _trial("slow", 1, 0.96, latency=50.0),
-        _trial("big", 0, 0.99, params=10**7),
-        _trial("big", 1, 0.99, params=10**7),
+        _trial("fast", 0, 0.80, 0.80, latency=1.0), _trial("slow", 0, 0.95, 0.95, latency=50.0),
+        _trial("big", 0, 0.99, 0.99, params=10**7),
     ]
     board = build_leaderboard(trials, ["fast", "slow", "big"], "accuracy")
-    free = choose_winner(board, "accuracy", advisor_pick="slow")
+    free = choose_winner(board, "accuracy", advisor_pick="slow", advisor_ranked=["slow", "big"])
     assert free.model == "big" and free.agrees_with_advisor is False
-    bound = choose_winner(
-        board, "accuracy", max_latency_ms=10, max_params=10**6, advisor_pick="fast"
+    assert free.advisor_rank_of_winner == 2
+    assert free.reasons[-1] == (
+        "the advisor's first choice, slow, scored 0.95 on validation (rank 2): the "
+        "measurement disagrees with the advice on this data"
     )
+    bound = choose_winner(board, "accuracy", max_latency_ms=10, max_params=10**6,
+                          advisor_pick="fast")
     assert bound.model == "fast" and bound.agrees_with_advisor is True
-    assert "latency" in bound.excluded["slow"] and "--max-latency-ms" in bound.excluded["slow"]
-    assert "parameters" in bound.excluded["big"]
+    assert "--max-latency-ms" in bound.excluded["slow"] and "parameters" in bound.excluded["big"]
     assert any("slow excluded" in r for r in bound.reasons)
     none = choose_winner(board, "accuracy", max_latency_ms=0.5)
-    assert none.model is None and none.reasons
-    assert none.reasons[0] == "no candidate met the constraints"
-
-
-def test_lower_is_better_for_mse():
-    trials = [
-        Trial(model="a", seed=0, status="ok", metrics={"mse": 0.5}),
-        Trial(model="b", seed=0, status="ok", metrics={"mse": 0.1}),
-    ]
-    board = build_leaderboard(trials, ["a", "b"], "mse")
-    assert board[0].model == "b"
-    winner = choose_winner(board, "mse")
-    assert winner.model == "b" and winner.reasons[0].startswith("lowest mean mse: 0.1 ± 0 ")
-
-
-def test_verdict_sentences():
-    trials = [
-        _trial("a", 0, 0.90, latency=5.0),
-        _trial("a", 1, 0.92, latency=5.0),
-        _trial("b", 0, 0.89, latency=1.0),
-        _trial("b", 1, 0.92, latency=1.0),
-    ]
-    board = build_leaderboard(trials, ["a", "b"], "accuracy")
-    winner = choose_winner(board, "accuracy", advisor_pick="b", advisor_ranked=["b", "a"])
-    assert winner.model == "a" and winner.seed == 1
-    assert winner.reasons[0] == (
-        "highest mean accuracy: 0.91 ± 0.014 over 2 seed(s), among 2 candidate(s) meeting "
-        "the constraints"
+    assert none.model is None and none.reasons[0] == "no candidate met the constraints"
+    missing = choose_winner(
+        build_leaderboard([_trial("a", 0, 0.9, 0.9, peak=None)], ["a"], "accuracy"),
+        "accuracy", max_memory_mb=100,
     )
-    assert winner.reasons[1] == "ahead of b (0.905) by 0.005"
-    assert "statistically tied on accuracy; b is the faster of the two" in winner.reasons[2]
-    assert winner.reasons[3] == (
-        "the advisor's first choice, b, scored 0.905 (rank 2): the measurement disagrees "
-        "with the advice on this data"
+    assert missing.excluded["a"] == "peak memory not measured (--max-memory-mb 100)"
+
+
+def test_protocol_sentence():
+    cv = Protocol(kind="cv", n_folds=5, n_pool=50, n_val=10)
+    assert protocol_sentence(cv).startswith("5-fold cross-validation inside the 50 training")
+    assert "refit on all of them; test read once per trial, only to report" in (
+        protocol_sentence(cv)
     )
-    assert winner.advisor_rank_of_winner == 2
-    agreeing = choose_winner(board, "accuracy", advisor_pick="a")
-    assert agreeing.reasons[-1] == "the advisor's first choice was a too: evidence and advice agree"
-    absent = choose_winner(board, "accuracy", advisor_pick="mamba")
-    assert absent.reasons[-1] == "the advisor's first choice, mamba, was not measured here"
-
-
-def test_missing_measurement_breaks_a_constraint():
-    board = build_leaderboard([_trial("a", 0, 0.9, peak=None)], ["a"], "accuracy")
-    winner = choose_winner(board, "accuracy", max_memory_mb=100)
-    assert winner.model is None
-    assert winner.excluded["a"] == "peak memory not measured (--max-memory-mb 100)"
+    holdout = protocol_sentence(Protocol(kind="holdout", n_pool=800, n_val=200))
+    assert "200 validation sequences select" in holdout
+    assert "not recorded" in protocol_sentence(None)
 
 
 def test_metric_for_task():
     assert metric_for("classify") == "accuracy"
     assert metric_for("per_step") == "accuracy"
     assert metric_for("forecast") == "mse"
+    assert metric_for("forecast", {"mse": 1.0, "mase": 0.9}) == "mase"
     assert metric_for("regress", {"mae": 0.1, "n": 3}) == "mae"  # the trials lack mse

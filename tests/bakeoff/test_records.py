@@ -146,7 +146,23 @@ def test_result_round_trip():
         trials=[_trial()],
         store="s.db",
         bench=[ScalingCell(model="gru", length=64, ms=1.5)],
+        protocol=Protocol(kind="cv", n_folds=5, n_pool=50, n_val=10, reason="small"),
     )
     doc = result.to_dict()
+    assert doc["protocol"]["kind"] == "cv" and doc["protocol"]["n_folds"] == 5
     assert BakeoffResult.from_dict(doc).to_dict() == doc
-    assert BakeoffResult.from_dict(doc) == result
+    assert BakeoffResult.from_dict(json.loads(json.dumps(doc))) == result
+    legacy = {k: v for k, v in doc.items() if k != "protocol"}  # a run from before it
+    assert BakeoffResult.from_dict(legacy).protocol is None
+
+
+def test_a_winning_baseline_round_trips_with_its_comparison():
+    winner = Winner(
+        model="minirocket", metric="accuracy", value=0.99, std=0.0, seed=0, kind="baseline",
+        val_value=0.98, val_std=0.01, runner_up="cnn1d", best_network="cnn1d",
+        comparison={"metric": "accuracy", "difference": 0.02, "ci_low": -0.01,
+                    "ci_high": 0.05, "tied": True},
+    )
+    doc = json.loads(json.dumps(winner.to_dict()))
+    assert doc["val_accuracy"] == 0.98 and doc["best_network"] == "cnn1d"
+    assert Winner.from_dict(doc) == winner

@@ -25,6 +25,7 @@ def _doc() -> dict:
         ("tcn", (0.9, 0.92), 2.0),
         ("lstm", (0.85, 0.88), 5.0),
         ("transformer", (None, None), None),
+        ("minirocket", (0.95, 0.95), 0.5),
     ):
         for seed, acc in enumerate(accs):
             ok = acc is not None
@@ -34,6 +35,9 @@ def _doc() -> dict:
                     "seed": seed,
                     "status": "ok" if ok else "failed",
                     "metrics": {"accuracy": acc} if ok else {},
+                    "val_metrics": {"accuracy": acc - 0.02} if ok else {},
+                    "kind": "baseline" if model == "minirocket" else "network",
+                    "role": "refit",
                     "train_s": 3.0 if ok else None,
                     "latency_ms": lat,
                     "batch_latency_ms": lat and lat * 3,
@@ -58,7 +62,30 @@ def _doc() -> dict:
             )
     board = [
         {
+            "model": "minirocket",
+            "kind": "baseline",
+            "val_accuracy": 0.93,
+            "val_accuracy_std": 0.0,
+            "n_val": 2,
+            "accuracy": 0.95,
+            "accuracy_std": 0.0,
+            "n_seeds": 2,
+            "train_s": 0.8,
+            "latency_ms": 0.5,
+            "batch_latency_ms": 1.5,
+            "step_latency_ms": None,
+            "peak_mb": 3.0,
+            "params": None,
+            "status": "ok",
+            "rank": 1,
+            "errors": [],
+        },
+        {
             "model": "tcn",
+            "kind": "network",
+            "val_accuracy": 0.89,
+            "val_accuracy_std": 0.014,
+            "n_val": 2,
             "accuracy": 0.91,
             "accuracy_std": 0.014,
             "n_seeds": 2,
@@ -69,11 +96,16 @@ def _doc() -> dict:
             "peak_mb": 1.5,
             "params": 5000,
             "status": "ok",
-            "rank": 1,
+            "rank": 2,
+            "best_seed": 1,
             "errors": [],
         },
         {
             "model": "lstm",
+            "kind": "network",
+            "val_accuracy": 0.845,
+            "val_accuracy_std": 0.02,
+            "n_val": 2,
             "accuracy": 0.865,
             "accuracy_std": 0.02,
             "n_seeds": 2,
@@ -84,7 +116,7 @@ def _doc() -> dict:
             "peak_mb": 1.5,
             "params": 5000,
             "status": "ok",
-            "rank": 2,
+            "rank": 3,
             "errors": [],
         },
         {
@@ -129,14 +161,25 @@ def _doc() -> dict:
         "metric": "accuracy",
         "leaderboard": board,
         "winner": {
-            "model": "tcn",
-            "accuracy": 0.91,
-            "accuracy_std": 0.014,
-            "latency_ms": 2.0,
-            "peak_mb": 1.5,
-            "params": 5000,
-            "seed": 1,
-            "reasons": [f"highest mean accuracy {EVIL}"],
+            "model": "minirocket",
+            "kind": "baseline",
+            "accuracy": 0.95,
+            "accuracy_std": 0.0,
+            "val_accuracy": 0.93,
+            "val_accuracy_std": 0.0,
+            "latency_ms": 0.5,
+            "peak_mb": 3.0,
+            "params": None,
+            "seed": 0,
+            "best_network": "tcn",
+            "runner_up": "tcn",
+            "comparison": {
+                "metric": "accuracy", "difference": 0.04, "ci_low": -0.0125, "ci_high": 0.0875,
+                "p_value": 0.2, "method": "paired bootstrap", "n": 40, "tied": True,
+                "value_a": 0.95, "value_b": 0.91, "confidence": 0.95, "n_boot": 2000,
+                "n_seeds_a": 2, "n_seeds_b": 2,
+            },
+            "reasons": [f"a non-deep model wins on this data {EVIL}"],
             "excluded": {"transformer": f"no usable trial ({EVIL})"},
             "agrees_with_advisor": False,
             "advisor_pick": "lstm",
@@ -161,6 +204,8 @@ def _doc() -> dict:
             "cpu": EVIL,
         },
         "args": {"seeds": 2, "budget_s": 10},
+        "protocol": {"kind": "cv", "n_folds": 5, "n_pool": 80, "n_val": 16,
+                     "reason": f"80 training sequences {EVIL}"},
         "store": f"/tmp/{EVIL}/runs.db",
         "bench": [
             {
@@ -190,8 +235,38 @@ def test_every_user_string_is_escaped(page):
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
 
 
+def test_leaderboard_shows_validation_and_test_and_marks_baselines(page):
+    table = re.search(r'<table id="leaderboard".*?</table>', page, re.S).group(0)
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", table)
+    assert heads.index("validation accuracy") < heads.index("test accuracy")
+    rows = re.findall(r"<tr class=\"([^\"]*)\">(.*?)</tr>", table, re.S)
+    by_model = {re.search(r'<td class="l">([^<]*)', cells).group(1).strip(): (cls, cells)
+                for cls, cells in rows}
+    cls, cells = by_model["minirocket"]
+    assert "baseline" in cls and "win" in cls and '<span class="mark">baseline</span>' in cells
+    values = re.findall(r'data-v="([^"]*)"', by_model["tcn"][1])
+    assert values[:6] == ["2", "0.89", "0.014", "2", "0.91", "0.014"]  # rank, val, test
+    assert "baseline" not in by_model["tcn"][0]
+
+
+def test_verdict_shows_the_interval_and_the_protocol_is_stated(page):
+    verdict = page[page.index('class="card verdict"'):page.index('id="protocol"')]
+    assert "(baseline, not a network)" in verdict
+    assert "95% paired bootstrap interval -0.0125 to 0.0875" in verdict
+    assert "statistically tied" in verdict
+    assert "Exported (with --export): tcn at seed 1" in verdict
+    protocol = page[page.index('id="protocol"'):page.index("<h2>Leaderboard")]
+    assert "5-fold cross-validation inside the 80 training sequences" in protocol
+    assert "What selects" in protocol and "What the test split is for" in protocol
+    assert "&lt;script&gt;" in protocol  # the reason is escaped too
+    legacy = copy.deepcopy(_doc())
+    del legacy["protocol"]
+    assert "protocol not recorded" in render_html(legacy)
+
+
 def test_report_sections_are_present(page):
     for heading in (
+        "Protocol",
         "Leaderboard",
         "Pareto",
         "Spread over seeds",
@@ -204,6 +279,7 @@ def test_report_sections_are_present(page):
     ):
         assert heading in page, heading
     assert page.count("data:image/png;base64,") == 4  # pareto, spread, curves, scaling
+    assert "3 networks + 1 baseline(s) × 2 seeds" in page
     no_bench = copy.deepcopy(_doc())
     no_bench["bench"] = []
     no_bench["trials"] = []  # (and no curves: the page says so instead of a figure)

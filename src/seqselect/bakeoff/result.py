@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seqselect.bakeoff.decide import build_leaderboard, choose_winner, metric_for
+from seqselect.bakeoff.decide import TEST_ROLES, build_leaderboard, choose_winner, metric_for
 from seqselect.bakeoff.export import build_from_description, export_model, load_weights
-from seqselect.bakeoff.records import LeaderboardRow, ScalingCell, Trial, Winner
+from seqselect.bakeoff.records import LeaderboardRow, Protocol, ScalingCell, Trial, Winner
 from seqselect.bakeoff.store import ResultsStore
 from seqselect.errors import SeqSelectError
 
@@ -44,6 +44,8 @@ class BakeoffResult:
     store: str = ""
     bench: list[ScalingCell] = field(default_factory=list)
     export: dict[str, Any] | None = None
+    # How the run selected (cross-validation or hold-out); None for runs from before it.
+    protocol: Protocol | None = None
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         out = {
@@ -59,6 +61,7 @@ class BakeoffResult:
             "environment": self.environment,
             "args": self.args,
             "store": self.store,
+            "protocol": self.protocol.to_dict() if self.protocol else None,
         }
         if self.bench:
             out["bench"] = [cell.to_dict() for cell in self.bench]
@@ -85,19 +88,32 @@ class BakeoffResult:
             store=doc.get("store") or "",
             bench=[ScalingCell.from_dict(cell) for cell in doc.get("bench") or []],
             export=doc.get("export"),
+            protocol=Protocol.from_dict(doc["protocol"]) if doc.get("protocol") else None,
         )
 
+    def exported_choice(self) -> tuple[str | None, int | None]:
+        """The model and seed ``--export`` writes: the winner at its best-validation seed,
+        or, when a baseline won (baselines are not exported), the best network at its
+        best-validation seed."""
+        winner = self.winner
+        if winner.kind != "baseline":
+            return winner.model, winner.seed
+        row = next((r for r in self.leaderboard if r.model == winner.best_network), None)
+        return winner.best_network, row.best_seed if row else None
+
     def winning_trial(self) -> Trial:
-        """The winner's exported seed, with its weights on disk.
+        """The tested trial ``--export`` writes (see :meth:`exported_choice`), with its
+        weights on disk.
 
         Raises:
-            SeqSelectError: no winner, or its weights are gone.
+            SeqSelectError: no winner (or no network to export), or its weights are gone.
         """
-        name, seed = self.winner.model, self.winner.seed
+        name, seed = self.exported_choice()
         if not name:
-            raise SeqSelectError("no winner to export: " + "; ".join(self.winner.reasons))
+            raise SeqSelectError("no network to export: " + "; ".join(self.winner.reasons))
         trial = next(
-            (t for t in self.trials if t.model == name and t.seed == seed and t.status == "ok"),
+            (t for t in self.trials if t.model == name and t.seed == seed and t.status == "ok"
+             and t.role in TEST_ROLES),
             None,
         )
         if trial is None or not trial.weights or not Path(trial.weights).is_file():
@@ -108,7 +124,8 @@ class BakeoffResult:
         return trial
 
     def export_winner(self, out_dir: str | Path, splits=None) -> dict[str, Any]:
-        """Write the winner (its best seed's weights) to ``out_dir``: see :mod:`export`."""
+        """Write the chosen network (its best-validation seed's weights) to ``out_dir``:
+        see :mod:`export`."""
         trial = self.winning_trial()
         kwargs = self.dataset.get("model_kwargs", {})
         description = {
@@ -168,11 +185,24 @@ def run_summary(result: BakeoffResult) -> dict[str, Any]:
         "winner": result.winner.to_dict(),
         "timing": result.timing,
         "export": result.export,
+        "protocol": result.protocol.to_dict() if result.protocol else None,
     }
 
 
 def _ranked_names(advice: dict[str, Any]) -> list[str]:
     return [r.get("model") if isinstance(r, dict) else str(r) for r in advice.get("ranked", [])]
+
+
+def _board_models(args: dict[str, Any], trials: list[Trial]) -> tuple[list[str], list[str]]:
+    """The rows of the leaderboard (the candidates, then the baselines) and the baselines'
+    names: those the run asked for (``args["baselines"]`` when it is a list of names) and
+    any stored trial marked as one."""
+    models = list(args.get("models", []))
+    asked = args.get("baselines")
+    baselines = list(asked) if isinstance(asked, list) else []
+    baselines += [t.model for t in trials if t.kind == "baseline"]
+    baselines = list(dict.fromkeys(baselines))
+    return models + [b for b in baselines if b not in models], baselines
 
 
 def result_from_store(
@@ -181,8 +211,13 @@ def result_from_store(
     *,
     timing: dict[str, Any] | None = None,
     splits_info: dict[str, Any] | None = None,
+    test_targets: list[Any] | None = None,
 ) -> BakeoffResult:
-    """Rebuild a :class:`BakeoffResult` from the store (for ``seqselect report``)."""
+    """Rebuild a :class:`BakeoffResult` from the store (for ``seqselect report``).
+
+    ``test_targets`` (in test order) are read from the store's protocol when not given;
+    the winner is compared with the runner-up on them.
+    """
     row = db.get_run(run_name)
     if row is None:
         known = [r["name"] for r in db.list_runs()]
@@ -192,12 +227,18 @@ def result_from_store(
     env = dict(row["environment"])
     stored_dataset = env.pop("dataset", {})
     dataset = splits_info or stored_dataset or {"name": row["dataset"]}
-    models = list(args.get("models", []))
     seeds = set(range(int(args.get("seeds", 1))))
-    trials = [t for t in db.trials(run_name) if t.model in models and t.seed in seeds]
-    task = dataset.get("model_task") or dataset.get("task", "classify")
-    metric = metric_for(task, next((t.metrics for t in trials if t.metrics), None))
-    board = build_leaderboard(trials, models, metric)
+    stored = [t for t in db.trials(run_name) if t.seed in seeds]
+    models, baselines = _board_models(args, stored)
+    trials = [t for t in stored if t.model in models]
+    protocol, stored_targets = db.protocol(run_name)
+    targets = test_targets if test_targets is not None else stored_targets
+    task = dataset.get("task") if dataset.get("task") == "forecast" else (
+        dataset.get("model_task") or dataset.get("task", "classify")
+    )
+    tested = [t for t in trials if t.metrics and t.role in TEST_ROLES]
+    metric = metric_for(task, next((t.metrics for t in tested), None))
+    board = build_leaderboard(trials, models, metric, baselines=baselines)
     advice = row["advisor"]
     winner = choose_winner(
         board,
@@ -207,6 +248,8 @@ def result_from_store(
         max_params=args.get("max_params"),
         advisor_pick=advice.get("pick"),
         advisor_ranked=_ranked_names(advice),
+        trials=trials,
+        test_targets=targets,
     )
     summary = row.get("summary") or {}
     return BakeoffResult(
@@ -224,4 +267,5 @@ def result_from_store(
         store=str(db.path),
         bench=db.bench_cells(run_name),
         export=summary.get("export"),
+        protocol=protocol,
     )

@@ -14,8 +14,10 @@ from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from seqselect.bakeoff.decide import protocol_sentence
 from seqselect.bakeoff.executors import EXECUTORS
 from seqselect.bakeoff.store import DEFAULT_STORE
+from seqselect.baselines import list_baselines
 from seqselect.cli._app import command, console, err_console, print_json
 from seqselect.errors import SeqSelectError
 from seqselect.formatting import format_number
@@ -42,20 +44,31 @@ def _abbreviated(n: Any) -> str:
 
 
 _COLUMNS = (
-    ("#", "right"), ("model", "left"), ("{metric}", "right"), ("train s", "right"),
-    ("latency", "right"), ("step", "right"), ("peak", "right"), ("params", "right"),
-    ("note", "left"),
+    ("#", "right"), ("model", "left"), ("validation", "right"), ("test", "right"),
+    ("train\ns", "right"), ("latency\nms", "right"), ("params", "right"), ("note", "left"),
 )
 
 
+def _mean_std(value: Any, std: Any) -> str:
+    """"0.981±0.012" (or "-" when there is no score): three decimals for scores of
+    everyday size, so that a column aligns; three significant digits otherwise."""
+    if value is None:
+        return "-"
+    std = std or 0.0
+    if value == 0 or 0.01 <= abs(value) < 10:
+        return f"{value:.3f}±{std:.3f}"
+    return f"{_number(value, 3)}±{_number(std, 2)}"
+
+
 def _note(row: LeaderboardRow, winner: str | None, excluded: dict[str, str]) -> str:
-    """The note column: winner, excluded (or the row's status), failed/diverged counts."""
-    notes = []
+    """The note column: baseline, winner, excluded (or the row's status), failed/diverged
+    counts."""
+    notes = ["baseline"] if row.kind == "baseline" else []
     if row.model == winner:
         notes.append("winner")
     elif row.model in excluded:
-        notes.append("excluded" if row.value is not None else row.status)
-    if row.n_failed and row.value is not None:
+        notes.append("excluded" if row.val_value is not None else row.status)
+    if row.n_failed and row.val_value is not None:
         notes.append(f"{row.n_failed} failed")
     if row.n_diverged:
         notes.append(f"{row.n_diverged} diverged")
@@ -63,35 +76,39 @@ def _note(row: LeaderboardRow, winner: str | None, excluded: dict[str, str]) -> 
 
 
 def leaderboard_table(result: BakeoffResult) -> Table:
-    """The leaderboard as a Rich table (winner in bold green); fits 80 columns."""
+    """The leaderboard as a Rich table, ranked by validation (winner in bold green,
+    baselines in italics); fits 80 columns."""
     metric = result.metric
     winner, excluded = result.winner.model, result.winner.excluded
     table = Table(
         title=(
-            f"{result.dataset.get('name', '')}: test {metric}, mean ± std over "
-            f"{result.args.get('seeds')} seed(s) (run {result.run})"
+            f"{result.dataset.get('name', '')}: {metric}, ranked by validation "
+            f"(run {result.run})"
         ),
-        caption="latency: one sequence, ms; step: one streaming step, ms; peak: MB at inference",
+        caption=(
+            "validation: mean ± std over folds x seeds (selects); test: mean ± std over "
+            "seeds (reports); latency: one sequence"
+        ),
         title_justify="left",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 1),
-        collapse_padding=True,
+        show_edge=False,
+        padding=0,  # the box's blank divider is the one space between columns
     )
     for col, justify in _COLUMNS:
-        table.add_column(col.format(metric=metric), justify=justify, no_wrap=col != "note")
+        table.add_column(col, justify=justify, no_wrap=col != "note")
     for row in result.leaderboard:
-        shown = "-" if row.value is None else f"{row.value:.4f} ± {row.std or 0:.3f}"
         if row.model == winner:
             style = "bold green"
         else:
-            style = "dim" if row.value is None or row.model in excluded else None
+            style = "dim" if row.val_value is None or row.model in excluded else None
+        if row.kind == "baseline":
+            style = f"{style or ''} italic".strip()
         table.add_row(
-            _number(row.rank), row.model, shown, _number(row.train_s, 3),
-            _number(row.latency_ms, 3), _number(row.step_latency_ms, 2),
-            _number(row.peak_mb, 3), _abbreviated(row.params), _note(row, winner, excluded),
-            style=style,
+            _number(row.rank), row.model, _mean_std(row.val_value, row.val_std),
+            _mean_std(row.value, row.std), _number(row.train_s, 3),
+            _number(row.latency_ms, 3), _abbreviated(row.params),
+            _note(row, winner, excluded), style=style,
         )
     return table
 
@@ -107,16 +124,19 @@ def _verdict_head(result: BakeoffResult) -> str:
         relation = f"[yellow]the advisor picked {result.advisor.get('pick')}[/]"
     else:
         relation = "the advisor gave no pick"
+    kind = " (a baseline)" if winner.kind == "baseline" else ""
     return (
-        f"[bold]Winner: {winner.model}[/] — {result.metric} {_number(winner.value)} ± "
-        f"{_number(winner.std, 2)}, latency {_number(winner.latency_ms, 3)} ms, "
-        f"{_number(winner.params)} params; {relation}"
+        f"[bold]Winner: {winner.model}[/]{kind} — validation {result.metric} "
+        f"{_mean_std(winner.val_value, winner.val_std)}, test "
+        f"{_mean_std(winner.value, winner.std)}, latency {_number(winner.latency_ms, 3)} ms; "
+        f"{relation}"
     )
 
 
 def print_result(result: BakeoffResult) -> None:
-    """Leaderboard, verdict, advisor comparison and timing, for people."""
+    """Leaderboard, protocol, verdict, advisor comparison and timing, for people."""
     console.print(leaderboard_table(result))
+    console.print(f"Protocol: {protocol_sentence(result.protocol)}.", highlight=False)
     reasons = "\n".join(f"• {r}" for r in result.winner.reasons)
     console.print(
         Panel(f"{_verdict_head(result)}\n{reasons}", title="verdict", expand=False),
@@ -149,12 +169,16 @@ def _setup_line(payload: dict[str, Any]) -> str:
 
 
 def _trial_line(trial: Trial) -> str:
-    """One finished trial: status and its accuracy (or mse), and the error if any."""
-    line = f"  {trial.model:<12} seed {trial.seed}: {trial.status}"
-    name = "accuracy" if "accuracy" in trial.metrics else "mse"
-    value = trial.metrics.get(name)
+    """One finished trial: status, its fold's (validation) or its test accuracy (or mse),
+    and the error if any."""
+    role = f" fold {trial.fold}" if trial.role == "fold" else ""
+    line = f"  {trial.model:<12} seed {trial.seed}{role}: {trial.status}"
+    scores = trial.val_metrics if trial.role == "fold" else trial.metrics
+    where = "validation" if trial.role == "fold" else "test"
+    name = "accuracy" if "accuracy" in scores else "mse"
+    value = scores.get(name)
     if value is not None:
-        line += f", {name} {value:.4g}"
+        line += f", {where} {name} {value:.4g}"
     if trial.error:
         line += f" ({trial.error[:120]})"
     return line
@@ -249,9 +273,11 @@ _BAKEOFF_HELP = {
     "time": "Long form / series: the column ordering the steps.",
     "impute": "Fill missing values inside sequences: zero, ffill or mean (refused otherwise).",
     "models": "'auto' (the advisor's shortlist plus one baseline) or names: lstm,tcn,transformer.",
+    "baselines": "Non-network rows measured like the candidates: 'auto' (the task's "
+    "baselines), 'none', or names: " + ", ".join(list_baselines()) + ".",
     "budget": "Total wall time of all trials (e.g. 90s, 3m, 1h), split equally among "
     "models x seeds.",
-    "seeds": "Trials per model; the leaderboard's ± is the std over seeds.",
+    "seeds": "Trials per model; ± is the std over seeds (validation: over folds x seeds).",
     "params": "Build every candidate with this many parameters (±10%).",
     "max_latency_ms": "Winner constraint: latency for one sequence, ms.",
     "max_memory_mb": "Winner constraint: peak inference memory, MB.",
@@ -281,6 +307,7 @@ def bakeoff_command(
     time_col: str = typer.Option(None, "--time", help=_BAKEOFF_HELP["time"]),
     impute: str = typer.Option(None, help=_BAKEOFF_HELP["impute"]),
     models: str = typer.Option("auto", help=_BAKEOFF_HELP["models"]),
+    baselines: str = typer.Option("auto", help=_BAKEOFF_HELP["baselines"]),
     budget: str = typer.Option("10m", help=_BAKEOFF_HELP["budget"]),
     seeds: int = typer.Option(3, help=_BAKEOFF_HELP["seeds"]),
     params: int = typer.Option(None, help=_BAKEOFF_HELP["params"]),
@@ -314,7 +341,8 @@ def bakeoff_command(
     progress = _Progress(enabled=not quiet)
     try:
         result = bakeoff(
-            data, task=task, target=target, models=models, budget=budget, seeds=seeds,
+            data, task=task, target=target, models=models, baselines=baselines,
+            budget=budget, seeds=seeds,
             params=params, max_latency_ms=max_latency_ms, max_memory_mb=max_memory_mb,
             max_params=max_params, executor=executor, jobs=jobs, ray_address=ray_address,
             cpus_per_trial=cpus_per_trial, store=store, run=run, device=device,

@@ -1,9 +1,11 @@
 """A bake-off as one self-contained HTML page (inline CSS, figures as base64 PNG).
 
-Sections: the verdict (winner, reasons, the advisor beside it), the leaderboard, the
-accuracy-vs-latency Pareto plot, the spread over seeds, learning curves, every trial, the
-data profile, the advisor's reasoning, benchmark scaling (when the run has cells), the
-timing against the budget, and the environment.
+Sections: the verdict (winner, reasons, the paired interval, the advisor beside it), the
+protocol (what selects, what the test split is for), the leaderboard (validation and test
+side by side, baselines marked), the validation-vs-latency Pareto plot, the spread of
+test scores over seeds, learning curves, every trial, the data profile, the advisor's
+reasoning, benchmark scaling (when the run has cells), the timing against the budget, and
+the environment.
 
 Every string that comes from the user or the data (run, dataset, column, class and model
 names, error messages) goes through :func:`html.escape`; the page loads nothing from the
@@ -19,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from seqselect.bakeoff.decide import TEST_ROLES, protocol_sentence, validation_score
 from seqselect.bakeoff.records import LeaderboardRow, Trial
 from seqselect.bakeoff.result import BakeoffResult
 from seqselect.errors import SeqSelectError
@@ -42,6 +45,8 @@ table{border-collapse:collapse;width:100%;background:#fff;font-size:.9em}
 th,td{border:1px solid #d5d9e0;padding:5px 8px;text-align:right;vertical-align:top}
 th{background:#eef1f5;cursor:pointer;user-select:none}td.l,th.l{text-align:left}
 tr.win td{background:#e8f5e9;font-weight:600}tr.bad td{color:#8a8f98}
+tr.baseline td{font-style:italic}.mark{font-size:.8em;color:#5a6270;font-style:normal}
+.tied{color:#b26a00;font-weight:600}.apart{color:#2e7d32;font-weight:600}
 .kv td:first-child{text-align:left;color:#5a6270;width:32%}.kv td{text-align:left}
 img{max-width:100%;height:auto;background:#fff;border:1px solid #d5d9e0;border-radius:6px}
 .muted{color:#5a6270;font-size:.88em}.err{color:#c62828}
@@ -114,8 +119,28 @@ def _reason_items(reasons: list[str]) -> str:
     return "".join(f"<li>{escape_html(r)}</li>" for r in reasons)
 
 
+def _interval(result: BakeoffResult) -> str:
+    """The winner against the runner-up on the same test examples, as a line."""
+    winner, cmp = result.winner, result.winner.comparison
+    if not cmp or not winner.runner_up:
+        return ""
+    label = (
+        '<span class="tied">statistically tied</span>' if cmp.get("tied")
+        else '<span class="apart">the interval excludes 0</span>'
+    )
+    confidence = round(100 * float(cmp.get("confidence") or 0.95))
+    return (
+        f'<div id="interval">Against {escape_html(winner.runner_up)} on the same '
+        f"{_number(cmp.get('n'))} test examples: difference {_number(cmp.get('difference'), 3)}"
+        f" {escape_html(cmp.get('metric'))} (positive: the winner is better), "
+        f"{confidence}% paired bootstrap interval {_number(cmp.get('ci_low'), 3)} to "
+        f"{_number(cmp.get('ci_high'), 3)} — {label}.</div>"
+    )
+
+
 def _verdict(result: BakeoffResult) -> str:
-    """The winner's card: its numbers, the advice beside it, and the verdict's sentences."""
+    """The winner's card: its numbers, the advice beside it, the paired interval and the
+    verdict's sentences."""
     winner = result.winner
     pick = result.advisor.get("pick")
     reasons = _reason_items(winner.reasons)
@@ -135,22 +160,52 @@ def _verdict(result: BakeoffResult) -> str:
         relation = (
             f'<span class="disagree">differs from the advisor\'s pick ({escape_html(pick)})</span>'
         )
+    kind = ""
+    if winner.kind == "baseline":
+        kind = ' <span class="mark">(baseline, not a network)</span>'
+    exported, seed = result.exported_choice()
+    metric = escape_html(result.metric)
     return (
         f'<div class="card verdict"><div class="muted">Winner</div>'
         f'<div style="font-size:1.5em;font-weight:700" id="winner">'
-        f"{escape_html(winner.model)}</div>"
-        f"<div>{escape_html(result.metric)} {_number(winner.value)} ± {_number(winner.std, 2)}"
+        f"{escape_html(winner.model)}{kind}</div>"
+        f"<div>validation {metric} {_number(winner.val_value)} ± {_number(winner.val_std, 2)}"
+        f" · test {metric} {_number(winner.value)} ± {_number(winner.std, 2)}"
         f" · latency {_number(winner.latency_ms, 3)} ms · peak {_number(winner.peak_mb, 3)} MB"
-        f" · {_number(winner.params)} parameters · seed {escape_html(winner.seed)}"
-        f" — {relation}</div>"
+        f" · {_number(winner.params)} parameters — {relation}</div>"
+        f"{_interval(result)}"
+        f'<div class="muted">Exported (with --export): {escape_html(exported or _MISSING)}'
+        f" at seed {escape_html(seed)}, the seed with the best validation score.</div>"
         f"<ul>{reasons}</ul></div>"
     )
 
 
+def _protocol(result: BakeoffResult) -> str:
+    """The selection rule in words: what selects, and what the test split is for."""
+    protocol = result.protocol
+    why = f" Why: {escape_html(protocol.reason)}." if protocol and protocol.reason else ""
+    return (
+        f'<div class="card" id="protocol"><p><b>{escape_html(protocol_sentence(protocol))}.'
+        f"</b>{why}</p><ul>"
+        "<li><b>What selects</b>: validation data only — the validation split, or, on a "
+        "small training split, cross-validation folds inside it. Early stopping, the "
+        "checkpoint, the training length of a refit, the ranking, the winner, the seed to "
+        "export and every tie-break read validation scores.</li>"
+        "<li><b>What the test split is for</b>: each trial is tested once, after training, "
+        "to report its test score; no choice is made on it.</li>"
+        "<li><b>Baselines</b> (marked) are rows like the networks, fitted and measured the "
+        "same way; when one wins, the verdict says so and the best network is exported.</li>"
+        "<li><b>Tied</b> means the paired bootstrap interval of the difference between the "
+        "winner and the runner-up, on the same test examples and combined over seeds, "
+        "includes 0.</li></ul></div>"
+    )
+
+
 _LEADERBOARD_HEAD = (
-    ("rank", ""), ("model", "l"), ("{metric} mean", ""), ("± std", ""), ("seeds", ""),
-    ("train s", ""), ("latency ms (1 seq)", ""), ("batch ms", ""), ("step ms", ""),
-    ("peak MB", ""), ("params", ""), ("status", "l"),
+    ("rank", ""), ("model", "l"), ("validation {metric}", ""), ("± std", ""), ("n val", ""),
+    ("test {metric}", ""), ("± std", ""), ("seeds", ""), ("train s", ""),
+    ("latency ms (1 seq)", ""), ("batch ms", ""), ("step ms", ""), ("peak MB", ""),
+    ("params", ""), ("status", "l"),
 )
 
 
@@ -163,9 +218,14 @@ def _leaderboard_row(row: LeaderboardRow, winner: str | None, excluded: dict[str
     if row.model == winner:
         cls = "win"
     else:
-        cls = "bad" if row.value is None or row.model in excluded else ""
+        cls = "bad" if row.val_value is None or row.model in excluded else ""
+    mark = ""
+    if row.kind == "baseline":
+        cls, mark = f"{cls} baseline".strip(), ' <span class="mark">baseline</span>'
     return (
-        f'<tr class="{cls}">{_cell(row.rank)}<td class="l">{escape_html(row.model)}</td>'
+        f'<tr class="{cls}">{_cell(row.rank)}'
+        f'<td class="l">{escape_html(row.model)}{mark}</td>'
+        f"{_cell(row.val_value)}{_cell(row.val_std, 2)}{_cell(row.n_val)}"
         f"{_cell(row.value)}{_cell(row.std, 2)}{_cell(row.n_seeds)}"
         f"{_cell(row.train_s, 3)}{_cell(row.latency_ms, 3)}{_cell(row.batch_latency_ms, 3)}"
         f"{_cell(row.step_latency_ms, 3)}{_cell(row.peak_mb, 3)}{_cell(row.params)}"
@@ -186,8 +246,10 @@ def _leaderboard(result: BakeoffResult) -> str:
     return (
         f'<table id="leaderboard" class="sortable"><thead><tr>{ths}</tr></thead>'
         f"<tbody>{rows}</tbody></table>"
-        f'<p class="muted">{escape_html(metric)}: mean over seeds on the whole test set '
-        f"({direction} is better). Latency: median forward time for one "
+        f'<p class="muted">Ranked by validation {escape_html(metric)} ({direction} is '
+        "better): mean ± std over the cross-validation folds x seeds, or over seeds on the "
+        "validation split. Test: mean ± std over seeds on the whole test set, read once per "
+        "trial, reported only. Latency: median forward time for one "
         "sequence; batch: for a batch of 32; step: one streaming step (causal streaming "
         "models only). Peak MB: weights plus the peak memory growth of a batch-32 forward. "
         "Click a header to sort."
@@ -198,10 +260,13 @@ def _leaderboard(result: BakeoffResult) -> str:
 
 
 def _trial_row(trial: Trial, metric: str) -> str:
+    role = trial.role + (f" {trial.fold}" if trial.fold is not None else "")
+    test = trial.metrics.get(metric) if trial.role in TEST_ROLES else None
     return (
-        f'<tr><td class="l">{escape_html(trial.model)}</td>{_cell(trial.seed)}'
-        f'<td class="l">{escape_html(trial.status)}</td>'
-        f"{_cell(trial.metrics.get(metric))}{_cell(trial.train_s, 3)}"
+        f'<tr><td class="l">{escape_html(trial.model)}</td>'
+        f'<td class="l">{escape_html(trial.kind)}</td><td class="l">{escape_html(role)}</td>'
+        f'{_cell(trial.seed)}<td class="l">{escape_html(trial.status)}</td>'
+        f"{_cell(validation_score(trial, metric))}{_cell(test)}{_cell(trial.train_s, 3)}"
         f"{_cell(trial.extra.get('epochs'))}{_cell(trial.extra.get('steps'))}"
         f"{_cell(trial.latency_ms, 3)}{_cell(trial.peak_mb, 3)}{_cell(trial.params)}"
         f'<td class="l err">{escape_html(trial.error or "")}</td></tr>'
@@ -212,12 +277,12 @@ def _trials(result: BakeoffResult) -> str:
     metric = result.metric
     rows = "".join(_trial_row(t, metric) for t in result.trials)
     head = [
-        "model", "seed", "status", metric, "train s", "epochs", "steps", "latency ms",
-        "peak MB", "params", "error",
+        "model", "kind", "role", "seed", "status", f"validation {metric}", f"test {metric}",
+        "train s", "epochs", "steps", "latency ms", "peak MB", "params", "error",
     ]
+    left = ("model", "kind", "role", "status", "error")
     ths = "".join(
-        f'<th class="{"l" if h in ("model", "status", "error") else ""}">{escape_html(h)}</th>'
-        for h in head
+        f'<th class="{"l" if h in left else ""}">{escape_html(h)}</th>' for h in head
     )
     return (
         f'<table id="trials" class="sortable"><thead><tr>{ths}</tr></thead>'
@@ -306,8 +371,10 @@ def _timing(result: BakeoffResult) -> str:
     )
 
 
-def _subtitle(result: BakeoffResult, n_models: int) -> str:
+def _subtitle(result: BakeoffResult) -> str:
     dataset = result.dataset
+    n_baselines = sum(row.kind == "baseline" for row in result.leaderboard)
+    n_networks = len(result.leaderboard) - n_baselines
     constraints = {k: v for k, v in result.winner.constraints.items() if v is not None}
     shown = ", ".join(f"{k}={v}" for k, v in constraints.items())
     return (
@@ -315,7 +382,8 @@ def _subtitle(result: BakeoffResult, n_models: int) -> str:
         f"({escape_html(dataset.get('task'))}; "
         f"{_number(dataset.get('n_train'))} train / {_number(dataset.get('n_val'))} val / "
         f"{_number(dataset.get('n_test'))} test) · "
-        f"{_number(n_models)} candidates × {_number(result.args.get('seeds'))} seeds · "
+        f"{_number(n_networks)} networks + {_number(n_baselines)} baseline(s) × "
+        f"{_number(result.args.get('seeds'))} seeds · "
         f"budget {_number(result.args.get('budget_s'))} s"
         + (f" · constraints {escape_html(shown)}" if constraints else "")
         + "</p>"
@@ -339,13 +407,15 @@ def _sections(result: BakeoffResult, title: str) -> list[str]:
     pareto_title = "Accuracy" if metric == "accuracy" else escape_html(metric)
     sections = [
         f"<h1>{escape_html(title)}</h1>",
-        _subtitle(result, len(models)),
+        _subtitle(result),
         _verdict(result),
+        "<h2>Protocol: how the winner was chosen</h2>",
+        _protocol(result),
         "<h2>Leaderboard</h2>",
         _leaderboard(result),
-        f"<h2>{pareto_title} vs latency (Pareto)</h2>",
+        f"<h2>Validation {pareto_title.lower()} vs latency (Pareto)</h2>",
         _figure(figures["pareto"], "Pareto plot"),
-        "<h2>Spread over seeds</h2>",
+        "<h2>Spread over seeds (test)</h2>",
         _figure(figures["spread"], "Spread over seeds"),
         "<h2>Learning curves</h2>",
         _figure(figures["curves"], "Learning curves"),

@@ -18,6 +18,7 @@ matplotlib.use("Agg", force=False)
 
 import matplotlib.pyplot as plt
 
+from seqselect.bakeoff.decide import TEST_ROLES
 from seqselect.bakeoff.records import LeaderboardRow, ScalingCell, Trial
 
 __all__ = [
@@ -70,8 +71,9 @@ def pareto_front(points: list[tuple[str, float, float]], higher_better: bool) ->
 def pareto(
     leaderboard: list[LeaderboardRow], metric: str, higher_better: bool, winner: str | None
 ) -> bytes | None:
-    """Mean metric (± std over seeds) against single-sequence latency; the front joined."""
-    rows = [r for r in leaderboard if _finite(r.value) and _finite(r.latency_ms)]
+    """Validation metric (mean ± std, what selects) against single-sequence latency; the
+    front joined; baselines drawn as squares."""
+    rows = [r for r in leaderboard if _finite(r.val_value) and _finite(r.latency_ms)]
     if not rows:
         return None
     with plt.rc_context(_RC):
@@ -79,17 +81,21 @@ def pareto(
         colors = _colors([r.model for r in leaderboard])
         for r in rows:
             won = r.model == winner
+            baseline = r.kind == "baseline"
+            label = escape_mathtext(r.model + (" (baseline)" if baseline else ""))
             ax.errorbar(
-                r.latency_ms, r.value, yerr=r.std or 0.0, fmt="o", ms=8 if won else 6,
-                color=colors[r.model], capsize=3, label=escape_mathtext(r.model),
+                r.latency_ms, r.val_value, yerr=r.val_std or 0.0, fmt="s" if baseline else "o",
+                ms=8 if won else 6, color=colors[r.model], capsize=3, label=label,
                 markeredgecolor="black" if won else None,
             )
             ax.annotate(
-                escape_mathtext(r.model), (r.latency_ms, r.value), textcoords="offset points",
-                xytext=(6, 4), fontsize=8,
+                escape_mathtext(r.model), (r.latency_ms, r.val_value),
+                textcoords="offset points", xytext=(6, 4), fontsize=8,
             )
-        front = pareto_front([(r.model, r.latency_ms, r.value) for r in rows], higher_better)
-        pts = sorted((r.latency_ms, r.value) for r in rows if r.model in front)
+        front = pareto_front(
+            [(r.model, r.latency_ms, r.val_value) for r in rows], higher_better
+        )
+        pts = sorted((r.latency_ms, r.val_value) for r in rows if r.model in front)
         if len(pts) > 1:
             ax.step(
                 [p[0] for p in pts], [p[1] for p in pts], where="post", color="gray", ls="--",
@@ -98,8 +104,8 @@ def pareto(
         ax.set_xscale("log")
         ax.set_xlabel("latency per sequence, ms (log scale; left is faster)")
         direction = "higher" if higher_better else "lower"
-        ax.set_ylabel(escape_mathtext(f"{metric} ({direction} is better)"))
-        title = f"{metric} vs latency: the front holds the models nothing beats on both"
+        ax.set_ylabel(escape_mathtext(f"validation {metric} ({direction} is better)"))
+        title = f"validation {metric} vs latency: the front holds what nothing beats on both"
         ax.set_title(escape_mathtext(title))
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="best")
@@ -109,11 +115,13 @@ def pareto(
 def seed_spread(
     trials: list[Trial], models: list[str], metric: str, higher_better: bool
 ) -> bytes | None:
-    """Each seed's test metric per model (dots) with the mean (bar)."""
+    """Each seed's test metric per model (dots) with the mean (bar); tested trials only
+    (the folds of cross-validation never see the test split)."""
     data = {
         m: [
             t.metrics.get(metric) for t in trials
-            if t.model == m and t.status == "ok" and _finite(t.metrics.get(metric))
+            if t.model == m and t.status == "ok" and t.role in TEST_ROLES
+            and _finite(t.metrics.get(metric))
         ]
         for m in models
     }
@@ -133,7 +141,7 @@ def seed_spread(
         ax.set_xlabel(
             escape_mathtext(f"test {metric} per seed (bar: mean; {direction} is better)")
         )
-        ax.set_title("Spread over seeds")
+        ax.set_title("Spread of test scores over seeds")
         ax.grid(True, axis="x", alpha=0.3)
         return _png(fig)
 
