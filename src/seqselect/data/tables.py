@@ -356,13 +356,21 @@ def load_long(
 def load_series(
     df, where: Where, *, target: str | None, time_col: str | None, impute: str | None
 ) -> tuple[np.ndarray, list[str], list[int], dict[str, Any]]:
-    """Series form for forecasting: ``(values (T, C), columns, target indices, metadata)``."""
+    """Series form for forecasting: ``(values (T, C), columns, target indices, metadata)``.
+
+    The metadata's ``season_length`` is inferred from the time column's typical step when
+    it holds dates (:func:`season_from_times`), else 1; the loader's ``season=`` option
+    overrides it.
+    """
+    season = 1
     if time_col is not None:
         require_column(df, time_col, where, "time")
         times = _parse_times(df, time_col, where)
         order = np.argsort(times, kind="stable")
         df = df.iloc[order]
         rows = order
+        if _holds_dates(df[time_col]):
+            season = season_from_times(times[order])
     else:
         rows = np.arange(len(df))
     columns = [c for c in df.columns if c != time_col]
@@ -379,5 +387,36 @@ def load_series(
         values,
         columns,
         targets,
-        {"form": "series", "impute": impute, "imputed_cells": int(missing.sum()) if impute else 0},
+        {
+            "form": "series", "impute": impute,
+            "imputed_cells": int(missing.sum()) if impute else 0, "season_length": season,
+        },
     )
+
+
+#: A time step (seconds, rounded to its calendar unit) -> the steps in its seasonal cycle:
+#: half-hours and hours in a day, days in a week, weeks, months and quarters in a year.
+_SEASON_BY_STEP: tuple[tuple[float, int], ...] = (
+    (30 * 60, 48), (60 * 60, 24), (86400, 7), (7 * 86400, 52), (30.44 * 86400, 12),
+    (91.31 * 86400, 4),
+)
+
+
+def _holds_dates(column) -> bool:
+    """Does a time column hold dates (not plain numbers, which carry no calendar)?"""
+    import pandas as pd
+
+    text = column.astype(str).str.strip()
+    return bool(pd.to_numeric(text, errors="coerce").isna().any())
+
+
+def season_from_times(times_ns: np.ndarray) -> int:
+    """m for a series sampled at ``times_ns`` ``(T,)`` (sorted datetimes in ns): the cycle of
+    its median step when that step is a calendar unit (within 10%), else 1."""
+    if len(times_ns) < 3:
+        return 1
+    step = float(np.median(np.diff(times_ns))) / 1e9  # seconds
+    for seconds, season in _SEASON_BY_STEP:
+        if abs(step - seconds) <= 0.1 * seconds:
+            return season
+    return 1
