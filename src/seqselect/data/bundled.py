@@ -257,6 +257,12 @@ def _read_forecast(name: str) -> tuple[np.ndarray, tuple[str, ...]]:
     return df[list(spec.columns)].to_numpy(dtype=np.float64), spec.columns
 
 
+def forecast_values(name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A bundled series' values ``(T, C)`` float64 and column names (any spelling of the
+    name :func:`resolve_forecast` takes)."""
+    return _read_forecast(resolve_forecast(name).name)
+
+
 def available_forecast_series() -> dict[str, ForecastSeries]:
     """The forecasting series whose file is present in this aeon install."""
     root = aeon_data_dir()
