@@ -8,8 +8,8 @@ import torch
 from sklearn.metrics import f1_score, mean_absolute_error, mean_squared_error
 
 from seqselect.data import IGNORE_INDEX
-from seqselect.train import task_metric
 from seqselect.data.windows import ForecastLayout
+from seqselect.train import task_metric
 from seqselect.train.metrics import (
     classification_metrics,
     forecast_metrics,
