@@ -63,6 +63,15 @@ def model_task_for(data_task: str, *, per_step: bool = False) -> str:
     return "regress" if data_task == "forecast" else data_task
 
 
+def ranking_task(data_task: str | None, model_task: str | None = None) -> str:
+    """The task word whose metric ranks models of a dataset: ``forecast`` for forecasting
+    (MASE, although its head is a regression), else the model task (``per_step``
+    classification ranks by accuracy), else the dataset task, else ``classify``."""
+    if data_task == "forecast":
+        return "forecast"
+    return model_task or data_task or "classify"
+
+
 def task_metric(task: str) -> tuple[str, bool]:
     """``(name, higher_is_better)`` of the leaderboard metric for a dataset or model task."""
     if task not in TASK_METRIC:

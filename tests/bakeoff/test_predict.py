@@ -58,6 +58,7 @@ def test_predict_writes_the_next_horizon_values_near_the_series_level(airline_mo
     pred = pd.read_csv(out)
     assert summary["rows"] == HORIZON and summary["series"] == 1
     assert list(pred.columns) == ["series", "step", "Passengers"]
+    assert set(pred["series"]) == {"airline"}  # one series, named by the file
     assert pred["step"].tolist() == list(range(1, HORIZON + 1))
     last_year = airline_model["series"]["Passengers"].to_numpy()[-HORIZON:]
     # on the passengers' scale (hundreds), not standardised units (around 0)
@@ -111,14 +112,14 @@ def test_the_bundled_name_reads_the_same_series(airline_model):
     from_file, file_columns, _ = read_series(airline_model["csv"], config, time_col="Date")
     assert columns == file_columns == ["Passengers"]
     a = forecast_next(model, config, series, columns)["Airline"]
-    b = forecast_next(model, config, from_file, file_columns)["series"]
+    b = forecast_next(model, config, from_file, file_columns)["airline"]  # the file's stem
     assert a.shape == (HORIZON, 1) and np.allclose(a, b)
 
 
 def test_a_series_shorter_than_the_window_is_refused(airline_model, tmp_path):
     short = tmp_path / "short.csv"
     airline_model["series"].iloc[: WINDOW - 1].to_csv(short, index=False)
-    with pytest.raises(DataError, match=rf"35 steps.*last {WINDOW}"):
+    with pytest.raises(DataError, match=rf"'short' has 35 steps.*last {WINDOW}"):
         predict_file(airline_model["root"] / "model", short, tmp_path / "x.csv", time_col="Date")
 
 

@@ -28,3 +28,12 @@ def test_metric_direction():
     assert task_metric("regress") == ("mse", False)
     with pytest.raises(ValueError):
         task_metric("cluster")
+
+
+def test_forecasting_ranks_by_mase_whatever_its_head():
+    from seqselect.vocabulary import ranking_task
+
+    assert task_metric(ranking_task("forecast", "regress")) == ("mase", False)
+    assert ranking_task("regress", "regress") == "regress"
+    assert ranking_task("classify", "per_step") == "per_step"
+    assert ranking_task(None, None) == "classify"

@@ -17,7 +17,8 @@ series form (rows = time steps, ordered by ``--time`` when given; ``--id`` makes
 form, one series per id) or a bundled ``forecast:NAME``. Each series' last W steps (W =
 the model's window) are standardised and offset as in training, and the next H values of
 each target column are written back in the series' own units: one row per series and
-step, ``series`` (or the ``--id`` column), ``step`` (1..H) and one column per target.
+step, ``series`` (the file's stem, or the ``--id`` column and its ids), ``step`` (1..H)
+and one column per target.
 """
 
 from __future__ import annotations
@@ -239,8 +240,8 @@ def read_series(
 
     ``series``: key -> ``(T, C)`` float64 values in the columns the model was trained on
     (``config["input"]["columns"]``, else every column but ``--time``/``--id``); one series
-    named ``"series"`` without ``--id``, one per id with it; ``forecast:NAME`` reads the
-    bundled series.
+    named by the file's stem without ``--id``, one per id with it; ``forecast:NAME`` reads
+    the bundled series. ``key_name`` is the ``--id`` column, else ``"series"``.
     """
     from seqselect.data.files import check_readable, file_kind, read_table
     from seqselect.data.tables import load_series
@@ -266,7 +267,7 @@ def read_series(
                 f"{', '.join(map(str, wanted))}"
             )
         df = df[[c for c in df.columns if c in wanted or c in (time_col, id_col)]]
-    groups = [("series", df)] if id_col is None else _series_by_id(df, id_col, path)
+    groups = [(path.stem, df)] if id_col is None else _series_by_id(df, id_col, path)
     series: dict[str, np.ndarray] = {}
     columns: list[str] = []
     for key, part in groups:
