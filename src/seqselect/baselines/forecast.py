@@ -35,10 +35,7 @@ log = logging.getLogger(__name__)
 def forecast_layout(splits: DatasetSplits, season_length: int | None = None) -> ForecastLayout:
     """The layout of a ``task="forecast"`` dataset, read from its metadata
     (:meth:`ForecastLayout.from_metadata`); ``season_length`` overrides the metadata's."""
-    layout = ForecastLayout.from_metadata(
-        splits.metadata, d_input=int(splits.d_input or splits.train.x.shape[-1]),
-        d_output=int(splits.d_output), name=splits.name,
-    )
+    layout = ForecastLayout.from_splits(splits)
     if season_length is None:
         return layout
     return dataclasses.replace(layout, season_length=int(season_length))

@@ -36,6 +36,7 @@ from seqselect.data.validate import (
     missing_error,
     parse_numeric_cells,
 )
+from seqselect.data.windows import season_from_times
 from seqselect.errors import DataError
 
 _SPLIT_VALUES = {
@@ -394,29 +395,9 @@ def load_series(
     )
 
 
-#: A time step (seconds, rounded to its calendar unit) -> the steps in its seasonal cycle:
-#: half-hours and hours in a day, days in a week, weeks, months and quarters in a year.
-_SEASON_BY_STEP: tuple[tuple[float, int], ...] = (
-    (30 * 60, 48), (60 * 60, 24), (86400, 7), (7 * 86400, 52), (30.44 * 86400, 12),
-    (91.31 * 86400, 4),
-)
-
-
 def _holds_dates(column) -> bool:
     """Does a time column hold dates (not plain numbers, which carry no calendar)?"""
     import pandas as pd
 
     text = column.astype(str).str.strip()
     return bool(pd.to_numeric(text, errors="coerce").isna().any())
-
-
-def season_from_times(times_ns: np.ndarray) -> int:
-    """m for a series sampled at ``times_ns`` ``(T,)`` (sorted datetimes in ns): the cycle of
-    its median step when that step is a calendar unit (within 10%), else 1."""
-    if len(times_ns) < 3:
-        return 1
-    step = float(np.median(np.diff(times_ns))) / 1e9  # seconds
-    for seconds, season in _SEASON_BY_STEP:
-        if abs(step - seconds) <= 0.1 * seconds:
-            return season
-    return 1

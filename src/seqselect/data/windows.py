@@ -33,6 +33,7 @@ __all__ = [
     "ForecastLayout",
     "cut_windows",
     "make_windows",
+    "season_from_times",
     "window_counts",
     "window_offsets",
     "window_starts",
@@ -100,6 +101,14 @@ class ForecastLayout:
             meta.get("offset", "last"), mean, std,
         )
 
+    @classmethod
+    def from_splits(cls, splits: DatasetSplits) -> ForecastLayout:
+        """The layout of a ``task="forecast"`` dataset, from its metadata."""
+        return cls.from_metadata(
+            splits.metadata, d_input=int(splits.d_input or splits.train.x.shape[-1]),
+            d_output=int(splits.d_output), name=splits.name,
+        )
+
     def to_original(self, values: np.ndarray, offsets: np.ndarray | None) -> np.ndarray:
         """``values (N, H * K)`` in window units back in the series' units.
 
@@ -128,6 +137,26 @@ def window_offsets(meta: dict[str, Any], split: str, n: int) -> np.ndarray | Non
     if stored is None or len(stored) != n:
         return None
     return np.asarray(stored, dtype=np.float64).reshape(n, -1)
+
+
+#: A time step (seconds, rounded to its calendar unit) -> the steps in its seasonal cycle:
+#: half-hours and hours in a day, days in a week, weeks, months and quarters in a year.
+_SEASON_BY_STEP: tuple[tuple[float, int], ...] = (
+    (30 * 60, 48), (60 * 60, 24), (86400, 7), (7 * 86400, 52), (30.44 * 86400, 12),
+    (91.31 * 86400, 4),
+)
+
+
+def season_from_times(times_ns: np.ndarray) -> int:
+    """m for a series sampled at ``times_ns`` ``(T,)`` (sorted datetimes in ns): the cycle of
+    its median step when that step is a calendar unit (within 10%), else 1."""
+    if len(times_ns) < 3:
+        return 1
+    step = float(np.median(np.diff(times_ns))) / 1e9  # seconds
+    for seconds, season in _SEASON_BY_STEP:
+        if abs(step - seconds) <= 0.1 * seconds:
+            return season
+    return 1
 
 
 def window_counts(

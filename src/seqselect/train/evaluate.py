@@ -159,10 +159,7 @@ def evaluate_split(
     data = getattr(splits, split)
     if splits.task != "forecast":
         return evaluate(model, data, splits.model_task, batch_size=batch_size, device=device)
-    layout = ForecastLayout.from_metadata(
-        splits.metadata, d_input=int(splits.d_input or data.x.shape[-1]),
-        d_output=int(splits.d_output), name=splits.name,
-    )
+    layout = ForecastLayout.from_splits(splits)
     return evaluate(
         model, data, "forecast", batch_size=batch_size, device=device, layout=layout,
         offsets=window_offsets(splits.metadata, split, len(data)),
