@@ -145,3 +145,19 @@ def test_predict_bad_input_exits_2(finished_run, tmp_path):
         ],
     )
     assert no_model.exit_code == 2 and "config.json" in no_model.output
+
+
+def test_forecast_input_keeps_the_window_layout_and_a_bare_export_is_flagged(tmp_path, caplog):
+    from seqselect.bakeoff.export import FORECAST_INPUT_KEYS, forecast_input
+    from seqselect.data import load_dataset
+
+    splits = load_dataset("forecast:Uschange?horizon=4&window=16", target="Income")
+    inp = forecast_input(splits.metadata)
+    assert set(inp) <= set(FORECAST_INPUT_KEYS) and "window_offsets" not in inp
+    assert inp["target_columns"] == ["Income"] and inp["season_length"] == 4
+    assert len(inp["columns"]) == 5 and (inp["window"], inp["horizon"]) == (16, 4)
+    json.dumps(inp)  # JSON-ready
+    model = create_model("tcn", d_input=5, d_output=4, task="regress", params=3000)
+    with caplog.at_level("WARNING"):
+        export_model(model, tmp_path / "bare", info={"task": "forecast", "input": {}}, onnx=False)
+    assert "predict will refuse it" in caplog.text

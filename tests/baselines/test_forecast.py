@@ -5,6 +5,7 @@ import pytest
 
 from seqselect.baselines import create_baseline, forecast_layout, run_baseline
 from seqselect.data.bundled import make_windows
+from seqselect.data.windows import window_starts
 
 PATTERN = np.array([3.0, 5.0, 9.0, 4.0, 1.0, 2.0, 8.0, 7.0, 6.0, 5.0, 4.0, 2.0])  # m = 12
 
@@ -55,14 +56,19 @@ def test_several_target_channels_are_forecast_time_major():
     assert run.predictions().shape == (len(splits.test), 24)
 
 
-def test_smape_needs_levels_and_is_zero_for_an_exact_forecast():
+def test_smape_is_on_the_series_values_whatever_the_offset():
     level = np.tile(PATTERN, 20) + 10
     exact = run_baseline("seasonal_naive", _windows(level, season=12, offset="none"), seed=0)
     assert exact.test_metrics["smape"] == pytest.approx(0.0, abs=1e-9)
-    naive = run_baseline("seasonal_naive", _windows(level, offset="none"), seed=0)
-    assert 0 < naive.test_metrics["smape"] < 200
-    shifted = run_baseline("seasonal_naive", _windows(level, season=12), seed=0)
-    assert np.isnan(shifted.test_metrics["smape"])  # offset="last" lost the level
+    # Reference twin: the naive forecast's sMAPE computed by hand on the raw series.
+    _, _, test_starts = window_starts(len(level), 36, 12, 0.15, 0.2)
+    truth = np.stack([level[s + 36 : s + 48] for s in test_starts])
+    guess = np.stack([np.full(12, level[s + 35]) for s in test_starts])
+    expected = float(np.mean(200 * np.abs(truth - guess) / (np.abs(truth) + np.abs(guess))))
+    for offset in ("none", "last"):  # the windows' offsets are kept, so "last" loses nothing
+        naive = run_baseline("seasonal_naive", _windows(level, offset=offset), seed=0)
+        assert naive.test_metrics["smape"] == pytest.approx(expected, rel=1e-5)
+    assert 0 < expected < 200
 
 
 def test_mase_of_the_naive_forecast_on_a_line_is_the_horizon_average():
@@ -77,7 +83,7 @@ def test_mase_uses_the_datasets_season_whatever_the_baseline_option():
     splits = _windows(np.tile(PATTERN[:7], 30), horizon=4, window=30)  # no season in metadata
     plain = run_baseline("seasonal_naive", splits, seed=0)
     seasonal = run_baseline("seasonal_naive", splits, seed=0, options={"season_length": 7})
-    assert seasonal.options["season_length"] == 7 and plain.options["season_length"] is None
+    assert seasonal.options["season_length"] == 7 and plain.options["season_length"] == 1
     assert seasonal.test_metrics["mae"] == 0.0 < plain.test_metrics["mae"]
     # Scaled by the dataset's lag-1 error (not the option's lag 7, which is 0 here): defined.
     assert seasonal.test_metrics["mase"] == 0.0 < plain.test_metrics["mase"]

@@ -24,6 +24,16 @@ def test_metric_direction():
     assert higher_is_better("accuracy") and higher_is_better("macro_f1")
     assert not higher_is_better("mse") and not higher_is_better("cross_entropy")
     assert task_metric("classify") == ("accuracy", True)
-    assert task_metric("forecast") == ("mse", False)
+    assert task_metric("forecast") == ("mase", False)  # MASE ranks forecasts, lower better
+    assert task_metric("regress") == ("mse", False)
     with pytest.raises(ValueError):
         task_metric("cluster")
+
+
+def test_forecasting_ranks_by_mase_whatever_its_head():
+    from seqselect.vocabulary import ranking_task
+
+    assert task_metric(ranking_task("forecast", "regress")) == ("mase", False)
+    assert ranking_task("regress", "regress") == "regress"
+    assert ranking_task("classify", "per_step") == "per_step"
+    assert ranking_task(None, None) == "classify"

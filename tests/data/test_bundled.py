@@ -50,6 +50,30 @@ def test_forecast_airline_offset_and_errors():
         load_dataset("forecast:Uschange", target="Foo")
 
 
+@pytest.mark.parametrize(
+    ("name", "season"),
+    [("Airline", 12), ("PBS", 12), ("ShampooSales", 12), ("Solar", 48), ("Uschange", 4),
+     ("Lynx", 1)],
+)
+def test_each_bundled_series_has_the_season_of_its_sampling(name, season):
+    s = load_dataset(f"forecast:{name}")
+    assert s.metadata["season_length"] == season
+    for split in ("train", "val", "test"):  # one offset row (C values) per window
+        offsets = s.metadata["window_offsets"][split]
+        assert len(offsets) == len(getattr(s, split))
+        assert all(len(row) == s.d_input for row in offsets)
+
+
+def test_the_season_option_overrides_and_is_checked():
+    s = load_dataset("forecast:Airline?season=6")
+    assert s.metadata["season_length"] == 6 and "season=6" in s.source
+    assert "season" not in load_dataset("forecast:Airline").source  # the default is implied
+    with pytest.raises(DataError, match="season"):
+        load_dataset("forecast:Airline?season=x")
+    with pytest.raises(DataError, match="season="):
+        load_dataset("forecast:Airline?seasons=12")
+
+
 def test_unknown_archive_name_suggests():
     with pytest.raises(DataError, match="Did you mean ucr:GunPoint"):
         load_dataset("ucr:GunPont")

@@ -122,6 +122,30 @@ def test_forecast_from_a_series_file(tmp_path):
     assert s.task == "forecast" and s.model_task == "regress"
     assert s.d_input == 2 and s.d_output == 4 and s.train.x.shape[1] == 12
     assert s.metadata["target_columns"] == ["sales"]
+    assert s.metadata["season_length"] == 7  # daily steps: a weekly season
+
+
+@pytest.mark.parametrize(
+    ("freq", "season"),
+    [("30min", 48), ("h", 24), ("D", 7), ("W", 52), ("MS", 12), ("QS", 4), ("YS", 1)],
+)
+def test_the_season_of_a_series_file_follows_its_time_step(tmp_path, freq, season):
+    df = pd.DataFrame({"when": pd.date_range("2001-01-01", periods=60, freq=freq).astype(str),
+                       "v": np.arange(60.0)})
+    path = tmp_path / "s.csv"
+    df.to_csv(path, index=False)
+    s = load_dataset(f"{path}?horizon=2&window=8", task="forecast", time_col="when")
+    assert s.metadata["season_length"] == season
+
+
+def test_a_series_file_without_dates_has_no_season(tmp_path):
+    path = tmp_path / "s.csv"
+    pd.DataFrame({"t": np.arange(60), "v": np.arange(60.0)}).to_csv(path, index=False)
+    with_numbers = load_dataset(f"{path}?horizon=2&window=8", task="forecast", time_col="t")
+    assert with_numbers.metadata["season_length"] == 1
+    pd.DataFrame({"v": np.arange(60.0)}).to_csv(path, index=False)
+    no_time = load_dataset(f"{path}?horizon=2&window=8", task="forecast")
+    assert no_time.metadata["season_length"] == 1
 
 
 # ---- bad inputs: one clear DataError each, naming file/row/column -------------------------------

@@ -92,3 +92,43 @@ def test_forecast_windows_do_not_share_targets_across_splits():
     assert not (tr & va) and not (va & te) and not (tr & te)
     assert max(tr) < min(va) and max(va) < min(te)  # time order
     assert s.test.y[-1, -1] == 99  # the last window ends at the end of the series
+
+
+def test_the_kept_offsets_put_windows_back_on_the_series_values():
+    from seqselect.data.windows import ForecastLayout, window_offsets
+
+    rng = np.random.default_rng(0)
+    series = np.cumsum(rng.normal(size=(40, 2)), axis=0) + 50  # (T, C = 2)
+    s = make_windows(
+        series, name="s", source="s", columns=["a", "b"], target_columns=[1], window=5,
+        horizon=3, val_fraction=0.15, test_fraction=0.2, offset="last",
+    )
+    layout = ForecastLayout.from_metadata(s.metadata, d_input=2, d_output=3)
+    assert layout.target_channels == (1,) and layout.horizon == 3 and layout.offset == "last"
+    _, _, test_starts = window_starts(40, 5, 3, 0.15, 0.2)
+    offsets = window_offsets(s.metadata, "test", len(s.test))
+    assert offsets.shape == (len(s.test), 2)
+    back = layout.to_original(s.test.y.double().numpy(), offsets)  # (N, H * K)
+    expected = np.stack([series[t + 5 : t + 8, 1] for t in test_starts])
+    assert np.allclose(back, expected, atol=1e-4)
+    # the inputs too: x + offset, un-standardised, is the series
+    norm = s.metadata["normalization"]
+    x = (s.test.x.double().numpy() + offsets[:, None, :]) * norm["x_std"] + norm["x_mean"]
+    assert np.allclose(x, np.stack([series[t : t + 5] for t in test_starts]), atol=1e-4)
+    for split in ("train", "val"):
+        assert len(s.metadata["window_offsets"][split]) == len(getattr(s, split))
+    assert window_offsets(s.metadata, "test", len(s.test) + 1) is None  # not this split's
+
+
+def test_season_length_is_written_and_checked():
+    assert _windows().metadata["season_length"] == 1
+    assert _windows(season_length=4).metadata["season_length"] == 4
+    assert _windows(metadata={"season_length": 6}).metadata["season_length"] == 6
+    for bad in (0, "x", 2.5):
+        with pytest.raises(DataError, match="season"):
+            _windows(season_length=bad)
+
+
+def test_offsets_of_unshifted_windows_are_zero():
+    s = _windows(offset="none")
+    assert np.all(np.asarray(s.metadata["window_offsets"]["train"]) == 0)

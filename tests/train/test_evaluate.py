@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -83,7 +84,8 @@ def test_an_empty_split_gives_nan_metrics_with_n_zero(tiny, toy_splits):
     empty = toy_splits().test.subset(torch.arange(0))
     m = evaluate(tiny(2, 3), empty, "classify")
     assert m["n"] == 0 and set(m) == {"accuracy", "macro_f1", "cross_entropy", "n"}
-    assert set(evaluate(tiny(2, 1), empty, "forecast")) == {"mse", "mae", "n"}
+    assert set(evaluate(tiny(2, 1), empty, "forecast")) == {"mse", "mae", "mase", "smape", "n"}
+    assert set(evaluate(tiny(2, 1), empty, "regress")) == {"mse", "mae", "n"}
 
 
 def test_to_device_gives_no_model_mask_when_nothing_is_padded(toy_splits):
@@ -92,3 +94,47 @@ def test_to_device_gives_no_model_mask_when_nothing_is_padded(toy_splits):
     assert to_device(full, torch.device("cpu")).model_mask is None
     padded = to_device(s.train.subset(torch.tensor([0, 1])), torch.device("cpu"))
     assert padded.model_mask is not None and padded.mask.shape == (2, 6)
+
+
+class SeasonalNaiveNet(nn.Module):
+    """Outputs the seasonal naive forecast of its window: ``(B, W, C) -> (B, H * K)``."""
+
+    def __init__(self, season: int, horizon: int, channels: tuple[int, ...]):
+        super().__init__()
+        self.season, self.horizon, self.channels = season, horizon, list(channels)
+        self.unused = nn.Linear(1, 1)  # a parameter, so evaluate can find a device
+
+    def forward(self, x, mask=None):
+        w = x.shape[1]
+        steps = [w - self.season + h % self.season for h in range(self.horizon)]
+        return x[:, steps][:, :, self.channels].reshape(len(x), -1)
+
+
+def test_a_network_that_outputs_the_seasonal_naive_scores_as_the_baseline():
+    from seqselect.baselines import run_baseline
+    from seqselect.data import load_dataset
+    from seqselect.train.evaluate import evaluate_split
+
+    splits = load_dataset("forecast:Airline?horizon=12")
+    assert splits.metadata["season_length"] == 12
+    net = SeasonalNaiveNet(12, 12, (0,))
+    baseline = run_baseline("seasonal_naive", splits, seed=0)
+    for split, reference in (("test", baseline.test_metrics), ("val", baseline.val_metrics)):
+        got = evaluate_split(net, splits, split)
+        for key in ("mse", "mae", "mase", "smape"):
+            assert got[key] == pytest.approx(reference[key], rel=1e-5), (split, key)
+    assert 0 < got["mase"] < 10 and 0 < got["smape"] < 100
+
+
+def test_forecast_metrics_without_metadata_have_no_season_and_no_smape():
+    from seqselect.data import load_dataset
+    from seqselect.train.evaluate import evaluate_split
+
+    monthly = load_dataset("forecast:Airline?horizon=12")
+    plain = load_dataset("forecast:Airline?horizon=12&season=1")
+    net = SeasonalNaiveNet(1, 12, (0,))  # the naive last-value forecast
+    bare = evaluate(net, monthly.test, "forecast")  # no layout: every channel, lag 1
+    assert bare["mase"] == pytest.approx(evaluate_split(net, plain, "test")["mase"])
+    full = evaluate_split(net, monthly, "test")
+    assert bare["mse"] == full["mse"] and bare["mase"] != pytest.approx(full["mase"])
+    assert np.isnan(bare["smape"]) and full["smape"] > 0  # offsets unknown without metadata

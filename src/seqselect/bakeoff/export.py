@@ -11,6 +11,13 @@ An export folder holds::
 Loading rebuilds the architecture from the registry (``create_model(name, **spec,
 **config)``) and loads the weights into it, so a folder from an untrusted source can at
 worst hold wrong numbers, never code.
+
+A forecasting model (``task == "forecast"``) needs its windows described in
+``config["input"]`` for ``seqselect predict`` to cut the next window the way training did:
+``window``, ``horizon``, ``columns``, ``target_columns``, ``offset``, ``season_length``
+and ``normalization`` (:data:`FORECAST_INPUT_KEYS`; :func:`forecast_input` picks them
+from a dataset's metadata). Missing ones default to what the loaders default to (every
+column a target, ``offset="last"``, no season); a missing ``window`` makes predict refuse.
 """
 
 from __future__ import annotations
@@ -28,9 +35,11 @@ from torch import nn
 from seqselect.errors import SeqSelectError
 
 __all__ = [
+    "FORECAST_INPUT_KEYS",
     "FORMAT",
     "check_onnx",
     "export_model",
+    "forecast_input",
     "load_model",
     "load_weights",
     "save_weights",
@@ -43,6 +52,16 @@ WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 ONNX = "model.onnx"
 ONNX_TOLERANCE = 1e-4
+#: What a forecasting model's ``config["input"]`` holds so predict can rebuild a window.
+FORECAST_INPUT_KEYS = (
+    "window", "horizon", "columns", "target_columns", "offset", "season_length",
+    "normalization", "target_normalization", "form", "impute",
+)
+
+
+def forecast_input(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`FORECAST_INPUT_KEYS` of a forecasting dataset's metadata (JSON-ready)."""
+    return {k: _jsonable(metadata[k]) for k in FORECAST_INPUT_KEYS if k in metadata}
 
 
 def save_weights(
@@ -262,6 +281,10 @@ def export_model(
     model = model.eval().cpu()
     save_weights(model, out / WEIGHTS, metadata={"format": FORMAT, "model": model.card.name})
     config: dict[str, Any] = {"format": FORMAT, **model_description(model), **_jsonable(info or {})}
+    if config.get("task") == "forecast":
+        missing = [k for k in ("window", "horizon") if k not in (config.get("input") or {})]
+        if missing:
+            log.warning("forecasting export without %s: predict will refuse it", missing)
     config["weights"] = WEIGHTS
     config["onnx"] = check_onnx(model, out / ONNX, example) if onnx else {"status": "skipped"}
     (out / CONFIG).write_text(json.dumps(config, indent=2, allow_nan=True) + "\n")

@@ -11,6 +11,14 @@ Input forms (as for training, see :mod:`seqselect.data.files`):
 
 Classification writes the class name and one probability column per class; regression
 writes the value in the target's own units (the training standardisation undone).
+
+Forecasting models (:func:`forecast_next`) read series instead: a CSV/Parquet file in
+series form (rows = time steps, ordered by ``--time`` when given; ``--id`` makes it long
+form, one series per id) or a bundled ``forecast:NAME``. Each series' last W steps (W =
+the model's window) are standardised and offset as in training, and the next H values of
+each target column are written back in the series' own units: one row per series and
+step, ``series`` (the file's stem, or the ``--id`` column and its ids), ``step`` (1..H)
+and one column per target.
 """
 
 from __future__ import annotations
@@ -23,11 +31,12 @@ import numpy as np
 import torch
 
 from seqselect.bakeoff.export import load_model
+from seqselect.data.windows import ForecastLayout
 from seqselect.errors import DataError, SeqSelectError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["predict_file", "read_inputs"]
+__all__ = ["forecast_next", "predict_file", "read_inputs", "read_series"]
 
 _DUMMY = "__seqselect_no_target__"
 
@@ -49,9 +58,7 @@ def read_inputs(
     kind = file_kind(path)
     task = config.get("task", "classify")
     if task == "forecast":
-        raise SeqSelectError(
-            "predict for forecasting models is not supported yet; use the model from Python"
-        )
+        raise SeqSelectError("a forecasting model reads series: use read_series")
     raw_task = "classify" if task == "classify" else "regress"
     if kind == "npz":
         return _read_npz(path)
@@ -151,11 +158,13 @@ def predict_file(
     """Predict every sequence of ``path`` with the model in ``model_dir``; write ``out``
     (.csv or .parquet). Returns a summary: rows written, and accuracy / mse when the input
     held the target."""
-    import pandas as pd
-
     from seqselect.data.types import pad_sequences
 
     model, config = load_model(model_dir)
+    if config.get("task") == "forecast":
+        return _predict_forecast_file(
+            model, config, path, out, id_col=id_col, time_col=time_col, impute=impute
+        )
     data = read_inputs(path, config, target=target, id_col=id_col, time_col=time_col, impute=impute)
     x, mask = pad_sequences(data["seqs"], tokens=data["tokens"])
     norm = (config.get("input") or {}).get("normalization")
@@ -201,6 +210,14 @@ def predict_file(
             if truth.shape[1] == 1:
                 frame["target"] = truth[:, 0]
             summary["mse"] = float(np.mean((values - truth) ** 2))
+    _write_frame(frame, out)
+    return summary
+
+
+def _write_frame(frame: dict[str, Any], out: str | Path) -> None:
+    """Write columns ``frame`` to ``out`` (.parquet/.pq, else CSV)."""
+    import pandas as pd
+
     df = pd.DataFrame(frame)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -208,4 +225,144 @@ def predict_file(
         df.to_parquet(out, index=False)
     else:
         df.to_csv(out, index=False)
-    return summary
+
+
+# ---- forecasting ---------------------------------------------------------------------------
+def read_series(
+    path: str | Path,
+    config: dict[str, Any],
+    *,
+    id_col: str | None = None,
+    time_col: str | None = None,
+    impute: str | None = None,
+) -> tuple[dict[str, np.ndarray], list[str], str]:
+    """The series of ``path`` for a forecasting model: ``(series, columns, key_name)``.
+
+    ``series``: key -> ``(T, C)`` float64 values in the columns the model was trained on
+    (``config["input"]["columns"]``, else every column but ``--time``/``--id``); one series
+    named by the file's stem without ``--id``, one per id with it; ``forecast:NAME`` reads
+    the bundled series. ``key_name`` is the ``--id`` column, else ``"series"``.
+    """
+    from seqselect.data.files import check_readable, file_kind, read_table
+    from seqselect.data.tables import load_series
+
+    text = str(path)
+    if text.lower().startswith("forecast:"):
+        from seqselect.data import bundled
+
+        name = text.split(":", 1)[1].split("?", 1)[0]
+        values, columns = bundled.forecast_values(name)
+        return {bundled.resolve_forecast(name).name: values}, list(columns), "series"
+    path = Path(path)
+    check_readable(path)
+    if file_kind(path) == "npz":
+        raise DataError(f"{path}: a forecasting model reads a CSV/Parquet series, not NPZ")
+    df, where = read_table(path)
+    wanted = (config.get("input") or {}).get("columns")
+    if wanted:
+        missing = [c for c in wanted if c not in df.columns]
+        if missing:
+            raise DataError(
+                f"{path}: no column {missing[0]!r}; the model was trained on the columns "
+                f"{', '.join(map(str, wanted))}"
+            )
+        df = df[[c for c in df.columns if c in wanted or c in (time_col, id_col)]]
+    groups = [(path.stem, df)] if id_col is None else _series_by_id(df, id_col, path)
+    series: dict[str, np.ndarray] = {}
+    columns: list[str] = []
+    for key, part in groups:
+        values, columns, _, _ = load_series(
+            part, where, target=None, time_col=time_col, impute=impute
+        )
+        order = [columns.index(c) for c in wanted] if wanted else list(range(len(columns)))
+        series[key] = np.asarray(values, dtype=np.float64)[:, order]
+        columns = list(wanted) if wanted else columns
+    return series, columns, id_col or "series"
+
+
+def _series_by_id(df, id_col: str, path: Path) -> list[tuple[str, Any]]:
+    if id_col not in df.columns:
+        raise DataError(f"{path}: no id column {id_col!r}")
+    ids = df[id_col].astype(str).str.strip()
+    return [(key, df[ids == key].drop(columns=[id_col])) for key in dict.fromkeys(ids)]
+
+
+def forecast_layout_for(config: dict[str, Any], columns: list[str]) -> tuple[ForecastLayout, int]:
+    """``(layout, window)`` of an exported forecasting model reading ``columns``."""
+    inp = dict(config.get("input") or {})
+    spec = config.get("spec") or {}
+    if not inp.get("window"):
+        raise SeqSelectError(
+            "the exported forecasting model does not say its input window (config.json "
+            "input.window); re-export it with this version"
+        )
+    inp.setdefault("columns", columns)
+    if not inp.get("target_columns") and config.get("target") in columns:
+        inp["target_columns"] = [config["target"]]
+    d_input = int(spec.get("d_input") or len(columns))
+    if len(inp["columns"]) != d_input:
+        raise DataError(
+            f"the series has {len(inp['columns'])} value column(s) "
+            f"({', '.join(map(str, inp['columns']))}); the model was trained on {d_input}"
+        )
+    layout = ForecastLayout.from_metadata(inp, d_input=d_input, d_output=int(spec["d_output"]))
+    return layout, int(inp["window"])
+
+
+@torch.inference_mode()
+def forecast_next(
+    model: torch.nn.Module,
+    config: dict[str, Any],
+    series: dict[str, np.ndarray],
+    columns: list[str],
+) -> dict[str, np.ndarray]:
+    """The next H values of every series: key -> ``(H, K)`` in the series' own units.
+
+    Each series ``(T, C)`` (C = ``columns``) gives its last W steps as the input window,
+    standardised with the training statistics and offset by its last value as in
+    training. Raises :class:`DataError` naming a series shorter than W.
+    """
+    layout, window = forecast_layout_for(config, columns)
+    norm = (config.get("input") or {}).get("normalization")
+    windows, offsets = [], []
+    for key, values in series.items():
+        if len(values) < window:
+            raise DataError(
+                f"series {key!r} has {len(values)} steps; the model needs the last {window} "
+                f"(its input window) to forecast"
+            )
+        x = values[-window:]  # (W, C)
+        if norm:
+            x = (x - np.asarray(norm["x_mean"])) / np.asarray(norm["x_std"])
+        offset = x[-1].copy() if layout.offset != "none" else np.zeros(x.shape[1])
+        windows.append(x - offset)
+        offsets.append(offset)
+    if not windows:
+        return {}
+    x = torch.as_tensor(np.stack(windows), dtype=torch.float32)  # (N, W, C)
+    pred = model.eval()(x).float().numpy()  # (N, H * K)
+    values = layout.to_original(pred, np.stack(offsets))
+    k = len(layout.target_channels)
+    return {key: values[i].reshape(layout.horizon, k) for i, key in enumerate(series)}
+
+
+def _predict_forecast_file(model, config, path, out, *, id_col, time_col, impute):
+    """:func:`predict_file` for a forecasting model: one row per series and step."""
+    series, columns, key_name = read_series(
+        path, config, id_col=id_col, time_col=time_col, impute=impute
+    )
+    forecasts = forecast_next(model, config, series, columns)
+    layout, _ = forecast_layout_for(config, columns)
+    targets = [columns[c] for c in layout.target_channels]
+    frame: dict[str, Any] = {key_name: [], "step": []}
+    frame.update({str(t): [] for t in targets})
+    for key, values in forecasts.items():  # (H, K)
+        frame[key_name].extend([key] * layout.horizon)
+        frame["step"].extend(range(1, layout.horizon + 1))
+        for j, t in enumerate(targets):
+            frame[str(t)].extend(values[:, j].tolist())
+    _write_frame(frame, out)
+    return {
+        "rows": len(frame["step"]), "series": len(forecasts), "horizon": layout.horizon,
+        "targets": [str(t) for t in targets], "model": config.get("model"), "out": str(out),
+    }

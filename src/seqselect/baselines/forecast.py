@@ -13,60 +13,32 @@ is the naive last-value forecast (m = 1) and AutoETS lets aeon estimate a period
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 
 from seqselect.baselines.arrays import check_real_input, value_targets
 from seqselect.baselines.registry import BaselineCard, register_baseline
 from seqselect.data.types import DatasetSplits, SequenceData
+from seqselect.data.windows import ForecastLayout
 from seqselect.errors import SeqSelectError
+from seqselect.train.metrics import usable_season
+
+__all__ = [
+    "ForecastLayout", "SeasonalNaive", "WindowAutoETS", "forecast_layout", "target_history",
+]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class ForecastLayout:
-    """How a forecasting dataset's targets relate to its inputs.
-
-    ``target_channels``: the input channels forecast, in the order of ``y``'s K columns;
-    ``season_length``: m (None = unknown).
-    """
-
-    horizon: int
-    target_channels: tuple[int, ...]
-    season_length: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ForecastLayout:
-        return cls(data["horizon"], tuple(data["target_channels"]), data.get("season_length"))
-
-
 def forecast_layout(splits: DatasetSplits, season_length: int | None = None) -> ForecastLayout:
-    """The layout of a ``task="forecast"`` dataset, read from its metadata.
-
-    ``metadata["horizon"]``, ``["columns"]`` and ``["target_columns"]`` are written by
-    ``make_windows``; ``season_length`` (the argument, else ``metadata["season_length"]``)
-    is optional.
-    """
-    meta = splits.metadata
-    channels = int(splits.d_input or splits.train.x.shape[-1])
-    columns = list(meta.get("columns", range(channels)))
-    targets = meta.get("target_columns", columns)
-    target_channels = tuple(columns.index(t) for t in targets)
-    horizon = int(meta.get("horizon", splits.d_output // max(len(target_channels), 1)))
-    if horizon * len(target_channels) != splits.d_output:
-        raise SeqSelectError(
-            f"{splits.name}: d_output {splits.d_output} is not horizon {horizon} x "
-            f"{len(target_channels)} target channels"
-        )
-    season = season_length if season_length is not None else meta.get("season_length")
-    return ForecastLayout(horizon, target_channels, None if season is None else int(season))
+    """The layout of a ``task="forecast"`` dataset, read from its metadata
+    (:meth:`ForecastLayout.from_metadata`); ``season_length`` overrides the metadata's."""
+    layout = ForecastLayout.from_splits(splits)
+    if season_length is None:
+        return layout
+    return dataclasses.replace(layout, season_length=int(season_length))
 
 
 def target_history(data: SequenceData, target_channels: tuple[int, ...]) -> np.ndarray:
@@ -75,16 +47,6 @@ def target_history(data: SequenceData, target_channels: tuple[int, ...]) -> np.n
     if not bool(data.mask.all()):
         raise SeqSelectError("forecast baselines need whole windows (a mask of all True)")
     return data.x.detach().cpu().numpy().astype(np.float64)[:, :, list(target_channels)]
-
-
-def usable_season(season_length: int | None, window: int) -> int:
-    """m when the window holds a whole season, else 1 (the naive forecast)."""
-    if season_length is None or season_length <= 1:
-        return 1
-    if season_length > window:
-        log.warning("season %d is longer than the window %d: naive forecast", season_length, window)
-        return 1
-    return season_length
 
 
 class _WindowForecaster:

@@ -2,51 +2,37 @@
 
 * classify: ``accuracy``, ``macro_f1``;
 * regress: ``mse``, ``mae`` (in the units the dataset gives its targets, as the trainer's);
-* forecast: also ``mase`` and ``smape``.
-
-``mase`` divides each window's MAE by that window's in-sample seasonal naive MAE (lag m,
-the dataset's ``metadata["season_length"]``; lag 1 when it has none or m is not shorter
-than the window; the M4 competition's per-series scale), then averages over windows.
-Both are differences, so the windows' standardisation and offset cancel.
-
-``smape`` (``200 |y - p| / (|y| + |p|)``, in %) needs the series' levels: it is
-computed after undoing the standardisation when the windows keep their levels
-(``metadata["offset"] == "none"``) and is NaN when each window was shifted by its last
-value (``offset="last"``, the default), which loses the level.
+* forecast: also ``mase`` and ``smape``, by :func:`seqselect.train.metrics.forecast_metrics`
+  (the one definition the trainer's ``evaluate`` uses too, so a network and the seasonal
+  naive baseline share one scale): MASE scaled by each window's in-sample seasonal naive
+  error (the dataset's ``season_length``), sMAPE on the series' own values (the windows'
+  offsets from ``metadata["window_offsets"]`` added back, the standardisation undone).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from seqselect.baselines.forecast import ForecastLayout, target_history, usable_season
+from seqselect.baselines.forecast import ForecastLayout, target_history
 from seqselect.data.types import DatasetSplits, SequenceData
+from seqselect.data.windows import window_offsets
 from seqselect.stats import metric_value
+from seqselect.train import metrics as train_metrics
 
 
 def mase_scale(data: SequenceData, layout: ForecastLayout) -> np.ndarray:
-    """Each window's in-sample naive MAE over its target channels, ``(N,)``."""
+    """Each window's in-sample seasonal naive MAE over its target channels, ``(N,)``: the
+    ``scale`` a paired comparison of MASE (``seqselect.stats``) needs."""
     history = target_history(data, layout.target_channels)  # (N, W, K)
-    season = usable_season(layout.season_length, history.shape[1] - 1)
-    return np.abs(history[:, season:] - history[:, :-season]).mean(axis=(1, 2))
+    return train_metrics.mase_scale(history, layout.season_length)
 
 
-def _levels(values: np.ndarray, splits: DatasetSplits) -> np.ndarray | None:
-    """``values (N, H * K)`` back in the series' units, or None when levels are lost."""
-    meta = splits.metadata
-    if meta.get("offset", "none") != "none":
-        return None
-    norm = meta.get("target_normalization")
-    if norm is None:
-        return values
-    return values * np.asarray(norm["y_std"]) + np.asarray(norm["y_mean"])
-
-
-def smape(y_true: np.ndarray, pred: np.ndarray) -> float:
-    """Symmetric MAPE in percent; a pair of zeros counts as no error."""
-    denom = np.abs(y_true) + np.abs(pred)
-    ratio = np.divide(2 * np.abs(y_true - pred), denom, out=np.zeros_like(denom), where=denom > 0)
-    return float(100 * ratio.mean())
+def _split_name(data: SequenceData, splits: DatasetSplits) -> str | None:
+    """Which of ``splits``' parts ``data`` is (by identity), for its stored offsets."""
+    for name in ("train", "val", "test"):
+        if getattr(splits, name) is data:
+            return name
+    return None
 
 
 def split_metrics(
@@ -70,8 +56,10 @@ def split_metrics(
         y_true = data.y.cpu().numpy().astype(np.float64).reshape(n, -1)
         metrics = {m: metric_value(m, y_true, pred) for m in names}
     if task == "forecast" and layout is not None:
-        metrics["mase"] = metric_value("mase", y_true, pred, scale=mase_scale(data, layout))
-        truth, guess = _levels(y_true, splits), _levels(pred, splits)
-        metrics["smape"] = float("nan") if truth is None or guess is None else smape(truth, guess)
+        part = _split_name(data, splits)
+        offsets = None if part is None else window_offsets(splits.metadata, part, n)
+        target_history(data, layout.target_channels)  # refuses tokens and ragged windows
+        x = data.x.cpu().numpy()
+        metrics.update(train_metrics.forecast_metrics(pred, y_true, x, layout, offsets))
     metrics["n"] = n
     return metrics

@@ -9,13 +9,17 @@
   (JapaneseVowels, PickupGestureWiimoteZ) become padding plus a mask.
 * ``tser:NAME``: the extrinsic-regression problems aeon ships the same way (Covid3Month,
   CardanoSentiment): a whole series -> one number.
-* ``forecast:NAME?horizon=H&window=W``: aeon's bundled forecasting series (Airline,
-  Lynx, ShampooSales, PBS, Solar, Uschange) cut into sliding windows: the input is W
+* ``forecast:NAME?horizon=H&window=W&season=M``: aeon's bundled forecasting series
+  (Airline, Lynx, ShampooSales, PBS, Solar, Uschange) cut into sliding windows: the input is W
   steps, the target the next H values. Windows are split in time order (train, then
   validation, then test, the latest), and H-1 windows are dropped at each boundary so no
   target value of one split is a target of another. Values are standardised with the
   training span's statistics, then each window is offset by its last value
-  (``offset=last``, the default; ``offset=none`` keeps levels).
+  (``offset=last``, the default; ``offset=none`` keeps levels). Each series has a season
+  length m by its sampling (Airline, ShampooSales, PBS monthly: 12; Solar half-hourly:
+  48, a day; Uschange quarterly: 4; Lynx annual: 1, its ~10-year cycle is not a calendar
+  season), written to the metadata as ``season_length`` (``season=`` overrides it); MASE
+  and the seasonal naive baseline use it.
 """
 
 from __future__ import annotations
@@ -186,6 +190,7 @@ class ForecastSeries:
     horizon: int  # default forecast horizon
     window: int  # default input window
     summary: str
+    season: int = 1  # steps per seasonal cycle of the sampling (1 = none)
 
 
 FORECAST_SERIES: dict[str, ForecastSeries] = {
@@ -198,6 +203,7 @@ FORECAST_SERIES: dict[str, ForecastSeries] = {
             12,
             36,
             "monthly international airline passengers, 1949-1960",
+            12,
         ),
         ForecastSeries(
             "Lynx", "Lynx/Lynx.csv", ("0",), 10, 30, "annual Canadian lynx trappings, 1821-1934"
@@ -209,6 +215,7 @@ FORECAST_SERIES: dict[str, ForecastSeries] = {
             3,
             12,
             "monthly shampoo sales over three years",
+            12,
         ),
         ForecastSeries(
             "PBS",
@@ -217,6 +224,7 @@ FORECAST_SERIES: dict[str, ForecastSeries] = {
             12,
             36,
             "monthly Australian PBS prescriptions, 1991-2008",
+            12,
         ),
         ForecastSeries(
             "Solar",
@@ -225,6 +233,7 @@ FORECAST_SERIES: dict[str, ForecastSeries] = {
             12,
             48,
             "half-hourly UK solar generation (6 days)",
+            48,
         ),
         ForecastSeries(
             "Uschange",
@@ -233,6 +242,7 @@ FORECAST_SERIES: dict[str, ForecastSeries] = {
             4,
             16,
             "quarterly US consumption/income/production/savings/unemployment changes",
+            4,
         ),
     )
 }
@@ -245,6 +255,12 @@ def _read_forecast(name: str) -> tuple[np.ndarray, tuple[str, ...]]:
     spec = FORECAST_SERIES[name]
     df = pd.read_csv(aeon_data_dir() / spec.file)
     return df[list(spec.columns)].to_numpy(dtype=np.float64), spec.columns
+
+
+def forecast_values(name: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A bundled series' values ``(T, C)`` float64 and column names (any spelling of the
+    name :func:`resolve_forecast` takes)."""
+    return _read_forecast(resolve_forecast(name).name)
 
 
 def available_forecast_series() -> dict[str, ForecastSeries]:
@@ -280,21 +296,19 @@ def load_forecast(
     normalize: bool,
 ) -> DatasetSplits:
     spec = resolve_forecast(name)
-    horizon, window = spec.horizon, spec.window
-    offset = params.pop("offset", "last") if params else "last"
+    params = dict(params or {})
+    offset = params.pop("offset", "last")
+    numbers = {"horizon": spec.horizon, "window": spec.window, "season": spec.season}
     for key, value in params.items():
-        if key not in ("horizon", "window"):
+        if key not in numbers:
             raise DataError(
-                f"forecast:{spec.name} takes horizon=, window= and offset=, not {key!r}"
+                f"forecast:{spec.name} takes horizon=, window=, season= and offset=, not {key!r}"
             )
         try:
-            number = int(value)
+            numbers[key] = int(value)
         except ValueError:
             raise DataError(f"forecast:{spec.name}: {key}={value!r} is not an integer") from None
-        if key == "horizon":
-            horizon = number
-        else:
-            window = number
+    horizon, window, season = numbers["horizon"], numbers["window"], numbers["season"]
     series, columns = _read_forecast(spec.name)
     if target is None:
         targets = list(range(len(columns)))
@@ -304,7 +318,9 @@ def load_forecast(
                 f"forecast:{spec.name} has no column {target!r}; columns: {', '.join(columns)}"
             )
         targets = [columns.index(target)]
-    query = f"horizon={horizon}&window={window}" + ("" if offset == "last" else f"&offset={offset}")
+    query = f"horizon={horizon}&window={window}"
+    query += ("" if season == spec.season else f"&season={season}")
+    query += ("" if offset == "last" else f"&offset={offset}")
     return make_windows(
         series,
         name=f"forecast:{spec.name}",
@@ -317,6 +333,7 @@ def load_forecast(
         test_fraction=test_fraction,
         normalize=normalize,
         offset=offset,
+        season_length=season,
         metadata={"file": str(aeon_data_dir() / spec.file), "description": spec.summary},
     )
 
@@ -363,6 +380,7 @@ def describe_forecast(
         "n_test": n_test,
         "series_length": len(series),
         "horizon": spec.horizon,
+        "season_length": spec.season,
         "description": spec.summary,
         "example": f"forecast:{spec.name}?horizon={spec.horizon}&window={spec.window}",
     }

@@ -36,6 +36,7 @@ from seqselect.data.validate import (
     missing_error,
     parse_numeric_cells,
 )
+from seqselect.data.windows import season_from_times
 from seqselect.errors import DataError
 
 _SPLIT_VALUES = {
@@ -356,13 +357,21 @@ def load_long(
 def load_series(
     df, where: Where, *, target: str | None, time_col: str | None, impute: str | None
 ) -> tuple[np.ndarray, list[str], list[int], dict[str, Any]]:
-    """Series form for forecasting: ``(values (T, C), columns, target indices, metadata)``."""
+    """Series form for forecasting: ``(values (T, C), columns, target indices, metadata)``.
+
+    The metadata's ``season_length`` is inferred from the time column's typical step when
+    it holds dates (:func:`season_from_times`), else 1; the loader's ``season=`` option
+    overrides it.
+    """
+    season = 1
     if time_col is not None:
         require_column(df, time_col, where, "time")
         times = _parse_times(df, time_col, where)
         order = np.argsort(times, kind="stable")
         df = df.iloc[order]
         rows = order
+        if _holds_dates(df[time_col]):
+            season = season_from_times(times[order])
     else:
         rows = np.arange(len(df))
     columns = [c for c in df.columns if c != time_col]
@@ -379,5 +388,16 @@ def load_series(
         values,
         columns,
         targets,
-        {"form": "series", "impute": impute, "imputed_cells": int(missing.sum()) if impute else 0},
+        {
+            "form": "series", "impute": impute,
+            "imputed_cells": int(missing.sum()) if impute else 0, "season_length": season,
+        },
     )
+
+
+def _holds_dates(column) -> bool:
+    """Does a time column hold dates (not plain numbers, which carry no calendar)?"""
+    import pandas as pd
+
+    text = column.astype(str).str.strip()
+    return bool(pd.to_numeric(text, errors="coerce").isna().any())

@@ -1,22 +1,37 @@
 """Whole-split evaluation: every example scored (the last partial batch included).
 
 Symbols: B batch, L length, C channels, O outputs (classes for classification),
-M scored entries.
+M scored entries; forecasting: N windows, W window steps, H horizon, K target channels.
+
+Forecasting (``task="forecast"``) adds ``mase`` (the leaderboard's metric) and ``smape``
+to ``mse``/``mae``, by :func:`seqselect.train.metrics.forecast_metrics`, the definition the
+forecasting baselines use too. :func:`evaluate_split` reads what they need (the layout and
+the windows' offsets) from the splits' metadata.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from seqselect.data.types import IGNORE_INDEX, SequenceData
+from seqselect.data.types import IGNORE_INDEX, DatasetSplits, SequenceData
+from seqselect.data.windows import ForecastLayout, window_offsets
 from seqselect.system import resolve_device
-from seqselect.train.metrics import classification_metrics, per_step_targets, regression_metrics
+from seqselect.train.metrics import (
+    classification_metrics,
+    forecast_metrics,
+    per_step_targets,
+    regression_metrics,
+)
 from seqselect.vocabulary import TRAIN_TASKS, model_task_for
 
-__all__ = ["DeviceBatch", "evaluate", "model_task_of", "to_device"]
+__all__ = [
+    "DeviceBatch", "evaluate", "evaluate_split", "forecast_layout_of", "model_task_of",
+    "to_device",
+]
 
 
 class DeviceBatch(NamedTuple):
@@ -59,6 +74,8 @@ def evaluate(
     *,
     batch_size: int = 256,
     device: str | torch.device | None = "cpu",
+    layout: ForecastLayout | None = None,
+    offsets: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Metrics of ``model`` on every example of ``data`` (the last partial batch included).
 
@@ -66,14 +83,18 @@ def evaluate(
         model: ``forward(x, mask=None)`` -> ``(B, O)``, or ``(B, L, O)`` for ``per_step``.
         task: ``classify``, ``regress``, ``forecast`` or ``per_step`` (the model's task).
         device: where to run; None = where the model's parameters are.
+        layout: forecasting only: horizon, target channels, season, offset mode and
+            standardisation (None = every channel a target, no season, offsets unknown).
+        offsets: forecasting only: ``(N, C)`` each window's subtracted values (for sMAPE on
+            the series' values; None = sMAPE is NaN for offset windows).
 
     Returns:
         classify: ``accuracy``, ``macro_f1``, ``cross_entropy``; per-step classification
         the same over every scored step, plus ``n_steps`` and ``sequence_accuracy`` (all
-        steps right); regress/forecast (and per-step real targets): ``mse``, ``mae``.
-        Always ``n``, the number of sequences evaluated.
+        steps right); regress (and per-step real targets): ``mse``, ``mae``; forecast:
+        ``mse``, ``mae``, ``mase``, ``smape``. Always ``n``, the number of sequences.
     """
-    task = model_task_of(task)
+    data_task, task = task, model_task_of(task)
     if device is None:
         first = next(model.parameters(), None)
         device = first.device if first is not None else torch.device("cpu")
@@ -95,7 +116,10 @@ def evaluate(
     finally:
         model.train(was_training)
     if n_sequences == 0:
-        return _empty_metrics(task, data)
+        metrics = _empty_metrics(task, data)
+        if data_task == "forecast":
+            metrics.update(mase=float("nan"), smape=float("nan"))
+        return metrics
     output, target = torch.cat(outputs), torch.cat(targets)
     if task == "classify" or (task == "per_step" and target.dtype == torch.long):
         metrics = classification_metrics(output, target)
@@ -104,8 +128,42 @@ def evaluate(
             metrics["sequence_accuracy"] = float(torch.cat(sequences_right).double().mean())
     else:
         metrics = regression_metrics(output, target)
+    if data_task == "forecast":
+        layout = layout or forecast_layout_of(data, output.shape[-1])
+        metrics.update(
+            forecast_metrics(output.double().numpy(), target.double().numpy(),
+                             data.x.double().numpy(), layout, offsets)
+        )
     metrics["n"] = n_sequences
     return metrics
+
+
+def forecast_layout_of(data: SequenceData, d_output: int) -> ForecastLayout:
+    """A layout for windows without metadata: every input channel a target, no season."""
+    channels = int(data.x.shape[-1])
+    return ForecastLayout(d_output // channels, tuple(range(channels)), None, "last")
+
+
+def evaluate_split(
+    model: nn.Module,
+    splits: DatasetSplits,
+    split: str,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device | None = "cpu",
+) -> dict[str, float]:
+    """:func:`evaluate` on ``splits.<split>`` (``"train"``, ``"val"`` or ``"test"``) with
+    the task the splits say: a forecasting dataset gets its layout and the windows'
+    offsets from the metadata (so ``mase`` and ``smape`` are there); any other, its
+    model task."""
+    data = getattr(splits, split)
+    if splits.task != "forecast":
+        return evaluate(model, data, splits.model_task, batch_size=batch_size, device=device)
+    layout = ForecastLayout.from_splits(splits)
+    return evaluate(
+        model, data, "forecast", batch_size=batch_size, device=device, layout=layout,
+        offsets=window_offsets(splits.metadata, split, len(data)),
+    )
 
 
 def _scored_outputs(
