@@ -16,6 +16,7 @@ from seqselect.bakeoff.export import build_from_description, export_model, load_
 from seqselect.bakeoff.records import LeaderboardRow, Protocol, ScalingCell, Trial, Winner
 from seqselect.bakeoff.store import ResultsStore
 from seqselect.errors import SeqSelectError
+from seqselect.vocabulary import ranking_task
 
 __all__ = ["BakeoffResult", "result_from_store", "run_summary"]
 
@@ -233,9 +234,7 @@ def result_from_store(
     trials = [t for t in stored if t.model in models]
     protocol, stored_targets = db.protocol(run_name)
     targets = test_targets if test_targets is not None else stored_targets
-    task = dataset.get("task") if dataset.get("task") == "forecast" else (
-        dataset.get("model_task") or dataset.get("task", "classify")
-    )
+    task = ranking_task(dataset.get("task"), dataset.get("model_task"))
     tested = [t for t in trials if t.metrics and t.role in TEST_ROLES]
     metric = metric_for(task, next((t.metrics for t in tested), None))
     board = build_leaderboard(trials, models, metric, baselines=baselines)
