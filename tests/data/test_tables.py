@@ -264,3 +264,23 @@ def test_label_typos_are_flagged(tmp_path):
     text = " ".join(s.metadata["warnings"])
     assert "'Cat', 'cat'" in text and "'dgo'" in text and "'dog'" in text
     assert profile_dataset(s).to_dict()["extra"]["warnings"]
+
+
+def test_a_season_given_after_the_path_overrides_the_one_inferred_from_dates(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from seqselect.data import load_dataset
+
+    path = tmp_path / "monthly.csv"
+    steps = np.arange(120)
+    pd.DataFrame({
+        "Date": pd.date_range("2000-01", periods=120, freq="MS"),
+        "y": 10 + np.sin(steps * 2 * np.pi / 12) + 0.05 * steps,
+    }).to_csv(path, index=False)
+    inferred = load_dataset(f"{path}?horizon=6", task="forecast", time_col="Date")
+    given = load_dataset(f"{path}?horizon=6&season=4", task="forecast", time_col="Date")
+    assert inferred.metadata["season_length"] == 12
+    assert given.metadata["season_length"] == 4
+    with pytest.raises(DataError, match="season must be integers"):
+        load_dataset(f"{path}?season=monthly", task="forecast", time_col="Date")

@@ -44,7 +44,7 @@ __all__ = [
 
 _SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast):(.*)$", re.IGNORECASE)
 #: Parameters a user file in series form takes after ``?``.
-_SERIES_PARAMS = ("horizon", "window", "offset")
+_SERIES_PARAMS = ("horizon", "window", "offset", "season")
 
 
 def parse_source(source: str) -> tuple[str, str, dict[str, str]]:
@@ -202,7 +202,7 @@ def _load_user_file(
         )
     if params and task != "forecast":
         raise DataError(
-            f"{source}: parameters after '?' apply to forecasting (horizon=, window=)"
+            f"{source}: parameters after '?' apply to forecasting (horizon=, window=, season=)"
         )
     form, loaded = files.load_file(
         path, task=task, target=target, id_col=id_col, time_col=time_col, impute=impute
@@ -215,17 +215,18 @@ def _load_user_file(
     if unknown:
         raise DataError(
             f"{source}: unknown parameter(s) {', '.join(sorted(unknown))}; "
-            "use horizon=, window= and offset="
+            "use horizon=, window=, offset= and season="
         )
     try:
         horizon = int(params.get("horizon", 1))
         window = int(params.get("window", max(24, 3 * horizon)))
+        season = int(params["season"]) if "season" in params else None
     except ValueError:
-        raise DataError(f"{source}: horizon and window must be integers") from None
+        raise DataError(f"{source}: horizon, window and season must be integers") from None
     return windows.make_windows(
         values, name=str(path), source=f"{path}?horizon={horizon}&window={window}",
         columns=columns, target_columns=targets, window=window, horizon=horizon,
-        normalize=normalize, offset=params.get("offset", "last"),
+        normalize=normalize, offset=params.get("offset", "last"), season_length=season,
         metadata={**meta, "data_type": "time-series"}, **fractions,
     )
 
