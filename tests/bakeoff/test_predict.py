@@ -128,3 +128,18 @@ def test_a_file_without_the_trained_column_is_refused(airline_model, tmp_path):
     airline_model["series"].rename(columns={"Passengers": "Riders"}).to_csv(other, index=False)
     with pytest.raises(DataError, match="Passengers"):
         predict_file(airline_model["root"] / "model", other, tmp_path / "x.csv", time_col="Date")
+
+
+def test_the_predict_command_writes_forecasts_and_says_how_many(airline_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from seqselect.cli import app
+
+    out = tmp_path / "next.csv"
+    result = CliRunner().invoke(app, [
+        "predict", str(airline_model["csv"]), "--model", str(airline_model["root"] / "model"),
+        "--out", str(out), "--time", "Date",
+    ])
+    assert result.exit_code == 0, result.output
+    assert f"(1 series x {HORIZON} steps)" in result.output
+    assert len(pd.read_csv(out)) == HORIZON

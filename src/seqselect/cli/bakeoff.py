@@ -422,7 +422,11 @@ def report_command(
 
 @command("predict")
 def predict_command(
-    file: str = typer.Argument(..., help="Input file: CSV/Parquet (wide or long form) or NPZ."),
+    file: str = typer.Argument(
+        ...,
+        help="Input file: CSV/Parquet (wide or long form) or NPZ; for a forecasting model a "
+        "series (--time, --id for several) or a bundled forecast:NAME.",
+    ),
     model: str = typer.Option(
         ..., "--model", help="A folder written by `seqselect bakeoff --export`."
     ),
@@ -430,7 +434,9 @@ def predict_command(
         ..., "--out", help="Where to write the predictions (.csv or .parquet)."
     ),
     target: str = typer.Option(
-        None, help="Target column in FILE, if present (excluded from the inputs; used to score)."
+        None,
+        help="Target column in FILE, if present (excluded from the inputs; used to score). "
+        "Ignored for forecasting.",
     ),
     id_col: str = typer.Option(None, "--id", help="Long form: the column naming each sequence."),
     time_col: str = typer.Option(None, "--time", help="Long form: the column ordering the steps."),
@@ -438,7 +444,8 @@ def predict_command(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Predict with an exported model: one prediction per input sequence (per row in the
-    wide form). Loading reads safetensors and JSON only; nothing is unpickled."""
+    wide form); a forecasting model writes the next `horizon` values of each series, on the
+    series' own scale. Loading reads safetensors and JSON only; nothing is unpickled."""
     from seqselect.bakeoff.predict import predict_file
 
     summary = predict_file(
@@ -446,6 +453,13 @@ def predict_command(
     )
     if as_json:
         print_json(summary)
+        return
+    if "horizon" in summary:
+        console.print(
+            f"Wrote {summary['rows']} forecasts of {summary['model']} to {out} "
+            f"({summary['series']} series x {summary['horizon']} steps)",
+            highlight=False,
+        )
         return
     score = ""
     if "accuracy" in summary:
