@@ -141,5 +141,5 @@ def test_the_predict_command_writes_forecasts_and_says_how_many(airline_model, t
         "--out", str(out), "--time", "Date",
     ])
     assert result.exit_code == 0, result.output
-    assert f"(1 series x {HORIZON} steps)" in result.output
+    assert f"(1 series x {HORIZON} steps)" in " ".join(result.output.split())  # Rich wraps
     assert len(pd.read_csv(out)) == HORIZON
