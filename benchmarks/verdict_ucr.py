@@ -105,8 +105,15 @@ def summarise(doc: dict) -> dict[str, Any]:
         by_val = min(networks, key=lambda r: r.get("rank") or math.inf)
     by_test = max(networks, key=lambda r: _score(r)[0]) if networks else None
     winner = doc.get("winner") or {}
+    selected_on = "val" if has_val else "rank"
+    # The bake-off's own best network (its tie rule included), where it names one.
+    named = winner.get("best_network")
+    named = named.get("model") if isinstance(named, dict) else named
+    chosen = next((r for r in networks if r["model"] == named), None)
+    if chosen is not None and has_val:
+        by_val, selected_on = chosen, "val"
     return {
-        "by_val": by_val, "by_test": by_test, "selected_on": "val" if has_val else "rank",
+        "by_val": by_val, "by_test": by_test, "selected_on": selected_on,
         "baselines": baselines, "winner": winner.get("model"),
         "winner_kind": winner.get("kind", "network"), "reasons": winner.get("reasons", []),
     }
