@@ -134,6 +134,8 @@ def trial_phases(trials: list[dict]) -> dict[str, tuple[float, float, int]]:
     by kind (``baseline``) or role (``trial``, ``fold``, ``refit``)."""
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     for trial in trials:
+        if trial.get("status") == "running":  # never finished: nothing measured
+            continue
         extra = trial.get("extra") or {}
         group = "baseline" if trial.get("kind") == "baseline" else trial.get("role", "trial")
         cell = sums[group]
