@@ -1,11 +1,18 @@
-"""1-D CNN: the guide's short-text and short-series baseline (Kim 2014 style, residual).
+"""1-D CNN: the guide's short-text and short-series baseline, as an FCN-style stack
+(Wang, Yan & Oates 2017) of convolution -> BatchNorm -> ReLU blocks.
 
 Symbols: B batch, L length, D channels (model width), K kernel size.
 
-Undilated convolutions with residual connections and max pooling over real steps
-(Kim's max-over-time). Unlike the TCN its receptive field grows only linearly with depth,
-which is why it suits short sequences. It reuses the TCN's ``TemporalConv`` for padding,
-causality and streaming.
+Three undilated convolutions with kernels 8, 5, 3 (the FCN's), each followed by a
+BatchNorm whose statistics use real steps only (:class:`~seqselect.models.norm.
+MaskedBatchNorm1d`) and a ReLU; global average pooling over real steps (``last`` when
+causal). Why not the residual conv + GELU + max-pooling stack this family had before:
+on ArrowHead (36 training series) it could not fit its training set in 12 s (train
+accuracy 0.77, test 0.61) where this stack reached 1.00 / 0.73-0.81; normalisation was
+what mattered, and average pooling beat max pooling on GunPoint and BasicMotions
+(recipe issue 13). Its receptive field grows only linearly with depth, which is why it
+suits short sequences; it reuses the TCN's ``TemporalConv`` for padding, causality and
+streaming.
 """
 
 from __future__ import annotations
@@ -16,39 +23,51 @@ import torch
 from torch import Tensor, nn
 
 from seqselect.models.base import ModelSpec, SequenceModel
+from seqselect.models.norm import MaskedBatchNorm1d
 from seqselect.models.registry import ModelCard, register_model
 from seqselect.models.tcn import TemporalConv
+
+FCN_KERNELS = (8, 5, 3)  # Wang et al. 2017
 
 
 @dataclass
 class CNNConfig:
-    d_model: int = 128  # channels; params= searches it
-    n_layers: int = 2  # conv layers, each residual
-    kernel_size: int = 5  # Kim 2014 uses windows of 3-5 tokens
-    dropout: float = 0.1  # after each activation
+    d_model: int = 64  # channels; params= searches it
+    n_layers: int = 3  # conv -> BN -> ReLU blocks
+    kernel_size: int | None = None  # one size for every layer; None: 8, 5, 3, then 3
+    dropout: float = 0.0  # after each activation; the FCN uses none (BN regularises)
 
     def __post_init__(self) -> None:
-        if self.kernel_size < 1:
+        if self.kernel_size is not None and self.kernel_size < 1:
             raise ValueError(f"kernel_size must be >= 1, got {self.kernel_size}")
+        if self.n_layers < 1:
+            raise ValueError(f"n_layers must be >= 1, got {self.n_layers}")
+
+    def kernels(self) -> list[int]:
+        """The kernel size of each layer."""
+        if self.kernel_size is not None:
+            return [self.kernel_size] * self.n_layers
+        return [FCN_KERNELS[min(i, len(FCN_KERNELS) - 1)] for i in range(self.n_layers)]
 
 
 class CNNBackbone(nn.Module):
-    """``(B, L, D) -> (B, L, D)``: residual ``h + GELU(conv(h))`` per layer."""
+    """``(B, L, D) -> (B, L, D)``: ``ReLU(BN(conv(h)))`` per layer."""
 
     def __init__(self, cfg: CNNConfig, causal: bool):
         super().__init__()
         self.d_out = cfg.d_model
-        self.receptive_field = 1 + cfg.n_layers * (cfg.kernel_size - 1)
+        kernels = cfg.kernels()
+        self.receptive_field = 1 + sum(k - 1 for k in kernels)
         self.convs = nn.ModuleList(
-            TemporalConv(cfg.d_model, cfg.d_model, cfg.kernel_size, 1, causal, norm=False)
-            for _ in range(cfg.n_layers)
+            TemporalConv(cfg.d_model, cfg.d_model, k, 1, causal, norm=False) for k in kernels
         )
+        self.norms = nn.ModuleList(MaskedBatchNorm1d(cfg.d_model) for _ in kernels)
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         x = h.transpose(1, 2).contiguous()  # (B, D, L); contiguous: see tcn.py
-        for conv in self.convs:
-            x = x + self.drop(torch.nn.functional.gelu(conv(x, mask)))
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            x = self.drop(torch.relu(norm(conv(x, mask), mask)))
         return x.transpose(1, 2)  # (B, L, D)
 
     def init_state(self, batch_size: int, device, dtype):
@@ -56,9 +75,9 @@ class CNNBackbone(nn.Module):
 
     def step(self, h_t: Tensor, state):
         new_state = []
-        for conv, buffer in zip(self.convs, state, strict=True):
+        for conv, norm, buffer in zip(self.convs, self.norms, state, strict=True):
             y, buffer = conv.step(h_t, buffer)
-            h_t = h_t + torch.nn.functional.gelu(y)
+            h_t = torch.relu(norm.step(y))
             new_state.append(buffer)
         return h_t, new_state
 
@@ -67,18 +86,19 @@ class CNNBackbone(nn.Module):
     ModelCard(
         name="cnn1d",
         family="cnn",
-        year=2014,
+        year=2017,
         time_complexity="O(L)",
         memory_complexity="O(L)",
         causal=True,
         streaming=True,
         max_len=None,
-        summary="Residual 1-D CNN with max-over-time pooling: a fast, simple baseline for "
-        "short text and short series.",
-        paper="Kim 2014, Convolutional Neural Networks for Sentence Classification",
+        summary="FCN-style 1-D CNN (conv-BatchNorm-ReLU x3, kernels 8/5/3, average pooling):"
+        " a fast, strong baseline for short series and text.",
+        paper="Wang, Yan & Oates 2017, Time Series Classification from Scratch with Deep "
+        "Neural Networks: A Strong Baseline (after Kim 2014)",
     ),
     CNNConfig,
 )
 def cnn1d(spec: ModelSpec, cfg: CNNConfig) -> SequenceModel:
-    pooling = "last" if spec.causal else "max"
-    return SequenceModel(spec, cfg.d_model, CNNBackbone(cfg, spec.causal), pooling)
+    pooling = "last" if spec.causal else "mean"
+    return SequenceModel(spec, cfg.d_model, CNNBackbone(cfg, spec.causal), pooling, False)
