@@ -33,3 +33,33 @@ def test_padding_is_invisible_in_training_mode_batch_statistics():
     # with zeros: only real steps count, wherever they sit
     short = torch.cat([x[1:, :6], torch.zeros(1, 4, 2, dtype=torch.float64)], dim=1)
     assert torch.allclose(model(x, mask), model(torch.cat([x[:1], short]), mask), atol=1e-9)
+
+
+def test_long_series_are_averaged_with_a_stride_fixed_by_the_first_training_batch():
+    torch.manual_seed(0)
+    model = create_model("cnn1d", d_input=2, d_output=3, d_model=8, pool_to=4).double()
+    x = torch.randn(2, 13, 2, dtype=torch.float64)
+    model.train()(x)  # 13 real steps / 4 -> stride 3
+    assert int(model.backbone.stride) == 3
+    model.train()(x[:, :5])  # fixed: a shorter batch does not change it
+    assert int(model.backbone.stride) == 3
+    model.eval()
+    # padding (any values, any amount) changes no real output, also mid-window
+    mask = torch.ones(2, 13, dtype=torch.bool)
+    mask[1, 8:] = False
+    padded = torch.cat([x, torch.full((2, 5, 2), 1e3, dtype=torch.float64)], dim=1)
+    long_mask = torch.cat([mask, torch.zeros(2, 5, dtype=torch.bool)], dim=1)
+    assert torch.allclose(model(x, mask), model(padded, long_mask), atol=1e-9)
+    assert torch.allclose(model(x[1:, :8]), model(x, mask)[1:], atol=1e-9)
+    # a window average of the input, not every third step: a change anywhere in a window
+    # moves the output
+    moved = x.clone()
+    moved[:, 1] += 1.0
+    assert not torch.allclose(model(x), model(moved))
+
+
+def test_causal_and_per_step_models_keep_every_step():
+    for kwargs in ({"causal": True}, {"task": "per_step"}):
+        model = create_model("cnn1d", d_input=2, d_output=3, d_model=8, pool_to=4, **kwargs)
+        model.train()(torch.randn(2, 40, 2))
+        assert model.backbone._stride(None, 40) == 1

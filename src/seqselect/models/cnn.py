@@ -13,6 +13,16 @@ what mattered, and average pooling beat max pooling on GunPoint and BasicMotions
 (recipe issue 13). Its receptive field grows only linearly with depth, which is why it
 suits short sequences; it reuses the TCN's ``TemporalConv`` for padding, causality and
 streaming.
+
+Long series (sequence-level tasks, non-causal): the stack runs on the input averaged over
+windows of ``stride`` real steps, ``stride = round(length / pool_to)`` (``pool_to = 256``),
+and its features are repeated back to full length before the head's pooling. The stride is
+fixed by the first training batch (its longest real sequence) and kept in the state dict
+(``backbone.stride``), so evaluation and a reloaded model use the same one; windows start
+at step 0 and average real steps only, so padding still never changes a real output.
+Why: in a fixed time budget, OSULeaf (427 steps) went from 0.72-0.80 to 0.95-0.96 test
+accuracy with stride 2 (more steps per second, a wider receptive field); GunPoint,
+JapaneseVowels and BasicMotions (stride 1) are unchanged (recipe issue 13).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ class CNNConfig:
     n_layers: int = 3  # conv -> BN -> ReLU blocks
     kernel_size: int | None = None  # one size for every layer; None: 8, 5, 3, then 3
     dropout: float = 0.0  # after each activation; the FCN uses none (BN regularises)
+    pool_to: int | None = 256  # long series: average windows down to about this many steps
 
     def __post_init__(self) -> None:
         if self.kernel_size is not None and self.kernel_size < 1:
@@ -53,9 +64,12 @@ class CNNConfig:
 class CNNBackbone(nn.Module):
     """``(B, L, D) -> (B, L, D)``: ``ReLU(BN(conv(h)))`` per layer."""
 
-    def __init__(self, cfg: CNNConfig, causal: bool):
+    def __init__(self, cfg: CNNConfig, causal: bool, per_step: bool = False):
         super().__init__()
         self.d_out = cfg.d_model
+        # per-step outputs and causal models keep every step
+        self.pool_to = None if causal or per_step else cfg.pool_to
+        self.register_buffer("stride", torch.tensor(0))  # 0: not fixed yet
         kernels = cfg.kernels()
         self.receptive_field = 1 + sum(k - 1 for k in kernels)
         self.convs = nn.ModuleList(
@@ -66,9 +80,25 @@ class CNNBackbone(nn.Module):
 
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         x = h.transpose(1, 2).contiguous()  # (B, D, L); contiguous: see tcn.py
+        length = x.shape[2]
+        stride = self._stride(mask, length)
+        if stride > 1:
+            x, mask = _window_mean(x, mask, stride)  # (B, D, ceil(L / stride))
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = self.drop(torch.relu(norm(conv(x, mask), mask)))
+        if stride > 1:
+            x = x.repeat_interleave(stride, dim=2)[:, :, :length]  # back to (B, D, L)
         return x.transpose(1, 2)  # (B, L, D)
+
+    def _stride(self, mask: Tensor | None, length: int) -> int:
+        """The window of the long-series averaging (1: none); fixed by the first training
+        batch from its longest real sequence."""
+        if self.pool_to is None:
+            return 1
+        if int(self.stride) == 0 and self.training:
+            longest = length if mask is None else int(mask.sum(dim=1).max())
+            self.stride.fill_(max(1, round(longest / self.pool_to)))
+        return max(1, int(self.stride))
 
     def init_state(self, batch_size: int, device, dtype):
         return [conv.init_state(batch_size, device, dtype) for conv in self.convs]
@@ -80,6 +110,24 @@ class CNNBackbone(nn.Module):
             h_t = torch.relu(norm.step(y))
             new_state.append(buffer)
         return h_t, new_state
+
+
+def _window_mean(x: Tensor, mask: Tensor | None, stride: int) -> tuple[Tensor, Tensor]:
+    """``x: (B, D, L)`` averaged over windows of ``stride`` real steps from step 0 ->
+    ``((B, D, W), mask (B, W))`` with ``W = ceil(L / stride)``; a window is real when any
+    of its steps is."""
+    batch, channels, length = x.shape
+    real = (
+        torch.ones(batch, length, dtype=x.dtype, device=x.device)
+        if mask is None else mask.to(x.dtype)
+    )
+    extra = -length % stride
+    x = torch.nn.functional.pad(x * real.unsqueeze(1), (0, extra))
+    real = torch.nn.functional.pad(real, (0, extra))
+    windows = length // stride + (extra > 0)
+    counts = real.view(batch, windows, stride).sum(dim=-1)  # (B, W)
+    sums = x.view(batch, channels, windows, stride).sum(dim=-1)  # (B, D, W)
+    return sums / counts.clamp(min=1).unsqueeze(1), counts > 0
 
 
 @register_model(
@@ -101,4 +149,5 @@ class CNNBackbone(nn.Module):
 )
 def cnn1d(spec: ModelSpec, cfg: CNNConfig) -> SequenceModel:
     pooling = "last" if spec.causal else "mean"
-    return SequenceModel(spec, cfg.d_model, CNNBackbone(cfg, spec.causal), pooling, False)
+    backbone = CNNBackbone(cfg, spec.causal, per_step=spec.task == "per_step")
+    return SequenceModel(spec, cfg.d_model, backbone, pooling, False)
