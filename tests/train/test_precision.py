@@ -16,9 +16,11 @@ CPU = torch.device("cpu")
 def test_auto_picks_bf16_for_recurrent_models_only_where_the_cpu_has_it():
     lstm = create_model("lstm", d_input=2, d_output=3, d_model=8)
     conv = create_model("cnn1d", d_input=2, d_output=3, d_model=8)
+    gru = create_model("gru", d_input=2, d_output=3, d_model=8)  # no bf16 kernel on CPU
     expected = "bf16" if bf16_supported(CPU) else "fp32"
     assert resolve_precision("auto", lstm, CPU) == expected
     assert resolve_precision("auto", conv, CPU) == "fp32"
+    assert resolve_precision("auto", gru, CPU) == "fp32"
     assert resolve_precision("bf16", conv, CPU) == "bf16"  # forced: any model
     assert resolve_precision("fp32", lstm, CPU) == "fp32"
     with pytest.raises(ValueError, match="precision"):

@@ -21,8 +21,8 @@ table is in the closing note of issue 13):
   one (ArrowHead 0.53 vs 0.71, GunPoint tcn 0.89 vs 0.99).
 * ``label_smoothing = 0.1`` for classification: OSULeaf +8.7 points, PickupGesture +4,
   ArrowHead within noise (0.72 vs 0.73), ACSF1 -3 (0.73 vs 0.76, one seed).
-* ``precision = "auto"``: bfloat16 autocast on CPUs with native bf16 for recurrent
-  models only (:mod:`seqselect.train.precision`).
+* ``precision = "auto"``: bfloat16 autocast on CPUs with native bf16 for LSTMs
+  only (:mod:`seqselect.train.precision`; convolutions, attention and GRUs gained nothing).
 * no augmentation: jitter + scaling lost 5-11 points on ArrowHead and ACSF1.
 * no per-series z-normalisation (``seqselect.data.splits.znormalize_series`` exists for
   callers): UCR series come z-normalised already, and on multichannel JapaneseVowels it
