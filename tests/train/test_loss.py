@@ -33,3 +33,15 @@ def test_per_step_real_targets_average_over_real_steps_and_outputs():
     y = torch.tensor([[[1.0, 3.0], [50.0, 50.0]]])  # the second step is padding
     mask = torch.tensor([[True, False]])
     assert float(training_loss(out, y, mask, "per_step")) == pytest.approx((1 + 9) / 2)
+
+
+def test_label_smoothing_is_the_mix_of_the_nll_and_the_mean_negative_log_probability():
+    torch.manual_seed(0)
+    logits, y = torch.randn(5, 4), torch.tensor([0, 3, 1, 1, 2])
+    eps = 0.1
+    log_p = torch.log_softmax(logits, dim=-1)
+    nll = -log_p[torch.arange(5), y].mean()
+    uniform = -log_p.mean()
+    smoothed = training_loss(logits, y, torch.ones(5, 1, dtype=torch.bool), "classify",
+                             label_smoothing=eps)
+    assert float(smoothed) == pytest.approx(float((1 - eps) * nll + eps * uniform), rel=1e-6)

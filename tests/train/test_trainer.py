@@ -99,7 +99,7 @@ def test_early_stopping_and_best_state_restored(tiny, toy_splits):
     s = toy_splits()
     s.val = SequenceData(s.val.x, s.val.mask, s.val.y.flip(0))  # labels it cannot learn
     r = train(lambda: tiny(2, 3), s, budget="200 epochs", batch_size=40, patience=3, lr=0.05,
-              progress=False)
+              restore_best=True, progress=False)
     assert r.stopped_by == "early_stopping" and r.steps < 200
     best = next(h for h in r.history if h["step"] == r.best_step)
     assert r.val_metrics["accuracy"] == best["val_metric"]
@@ -170,7 +170,7 @@ def test_known_answer_early_stopping_restores_step_4(tiny, toy_splits):
     s = toy_splits()
     s.val = SequenceData(s.val.x, s.val.mask, s.val.y.flip(0))
     r = train(lambda: tiny(2, 3), s, budget="200 epochs", batch_size=40, patience=3, lr=0.05,
-              seed=1, progress=False)
+              seed=1, restore_best=True, progress=False)
     assert (r.steps, r.stopped_by, r.best_step) == (16, "early_stopping", 4)
     assert [h["val_loss"] for h in r.history] == pytest.approx(
         [2.382333755493164, 4.651319980621338, 6.366698265075684, 8.557676315307617], rel=1e-6)
@@ -183,7 +183,7 @@ def test_known_answer_early_stopping_restores_step_4(tiny, toy_splits):
 def test_known_answer_zoo_gru_regression():
     s = load_dataset("task:adding?length=12&n=120")
     r = train(lambda: create_model("gru", d_model=8, **s.model_kwargs()), s, budget="30 steps",
-              seed=7, batch_size=16, progress=False)
+              seed=7, batch_size=16, restore_best=True, progress=False)
     assert (r.steps, r.stopped_by, r.best_step, r.hparams["eval_every"]) == (30, "steps", 27, 3)
     assert r.test_metrics == pytest.approx(
         {"mae": 0.3157034491499265, "mse": 0.131873160509577, "n": 24}, rel=1e-6)

@@ -23,6 +23,7 @@ from seqselect.train.evaluate import evaluate, to_device
 from seqselect.train.loss import training_loss
 from seqselect.train.metrics import is_better
 from seqselect.train.progress import TrainingProgress
+from seqselect.train.schedule import LRSchedule, StepPlanner
 from seqselect.vocabulary import task_metric
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class LoopSettings:
     eval_every: int | None = None  # validate every this many steps; None: default_eval_every
     eval_batch_size: int = 256  # evaluation only: bigger is faster and changes no metric
     log_every: int | None = None  # log the loss every this many steps; None: never
+    lr_schedule: str = "constant"  # see seqselect.train.schedule
+    precision: str = "fp32"  # "bf16": training forward passes under CPU/CUDA bf16 autocast
+    restore_best: bool = True  # test the best-on-validation weights (False: the final ones)
+    label_smoothing: float = 0.0  # classification targets (Szegedy et al. 2016)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -163,7 +168,10 @@ class TrainingLoop:
         self._last_step_time = self.start_time
         self._last_validation_time = self.start_time
         self._last_validation_step = -1
+        self._lr_factor = 1.0
         self.train_seconds = 0.0  # set by finish(): the loop's wall time, validation included
+        self.planner = StepPlanner(budget.seconds, fixed=self.total_steps)
+        self.lr_schedule = LRSchedule(settings.lr_schedule, optimizer, self.planner)
 
     # ---- the three rules ---------------------------------------------------------------
     def step(self, batch: SequenceData) -> float:
@@ -172,8 +180,12 @@ class TrainingLoop:
         A non-finite loss marks the run diverged at this step and leaves the weights alone.
         """
         x, model_mask, mask, y = to_device(batch, self.device)
-        output = self.model(x, mask=model_mask)  # (B, O) or (B, L, O)
-        loss = training_loss(output, y, mask, self.task)
+        lr_factor = self.lr_schedule.apply(self.steps)
+        with self._autocast():
+            output = self.model(x, mask=model_mask)  # (B, O) or (B, L, O)
+        loss = training_loss(
+            output.float(), y, mask, self.task, label_smoothing=self.settings.label_smoothing
+        )
         self.steps += 1
         value = float(loss.detach())
         if not math.isfinite(value):
@@ -193,6 +205,8 @@ class TrainingLoop:
         if self.settings.log_every and self.steps % self.settings.log_every == 0:
             log.info("step %d epoch %.2f loss %.5f", self.steps, self.epochs, value)
         self._last_step_time = self._clock()
+        self._lr_factor = lr_factor
+        self.planner.observe(self.steps, self._last_step_time - self.start_time)
         return value
 
     def validate(self) -> bool:
@@ -209,6 +223,7 @@ class TrainingLoop:
             "train_loss": self._loss_sum / self._loss_count if self._loss_count else None,
             "val_loss": None,
             "val_metric": None,
+            "lr_factor": round(self._lr_factor, 6),
         }
         self._loss_sum, self._loss_count = 0.0, 0
         self._last_validation_step, self._last_validation_time = self.steps, self._clock()
@@ -238,6 +253,8 @@ class TrainingLoop:
         if budget.steps is not None and self.steps >= budget.steps:
             return "steps"
         if budget.seconds is not None and self.elapsed() >= budget.seconds:
+            return "seconds"
+        if self._schedule_done():
             return "seconds"
         if budget.epochs is not None and self.epochs_done >= budget.epochs:
             return "epochs"
@@ -271,11 +288,35 @@ class TrainingLoop:
         self.train_seconds = self.elapsed()
         if self.diverged_at_step is not None:
             return {}, {}
-        self.best.restore(self.model)
+        if self.settings.restore_best:
+            self.best.restore(self.model)
         val_metrics = self._evaluate(self.splits.val) if self.has_val else {}
         return val_metrics, self._evaluate(self.splits.test)
 
     # ---- what the loop knows -------------------------------------------------------------
+    @property
+    def tested_step(self) -> int | None:
+        """The step whose weights finish() tests: the best validation point's when the best
+        state is restored, else the last step."""
+        if self.settings.restore_best and self.best.step is not None:
+            return self.best.step
+        return None if self.diverged_at_step is not None else self.steps
+
+    def _schedule_done(self) -> bool:
+        """A seconds budget whose planned schedule has run its course (its rate is at its
+        floor): stop now rather than spend the rest of the budget at that floor."""
+        planner = self.planner
+        return (
+            self.settings.lr_schedule != "constant"
+            and planner.replanned
+            and planner.total is not None
+            and self.steps >= planner.total
+        )
+
+    def _autocast(self):
+        enabled = self.settings.precision == "bf16"
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
     @property
     def epochs(self) -> float:
         """Steps taken, in epochs (rounded to 4 places)."""

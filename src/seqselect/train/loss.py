@@ -15,7 +15,9 @@ from seqselect.train.metrics import per_step_targets
 __all__ = ["training_loss"]
 
 
-def training_loss(output: Tensor, y: Tensor, mask: Tensor, task: str) -> Tensor:
+def training_loss(
+    output: Tensor, y: Tensor, mask: Tensor, task: str, *, label_smoothing: float = 0.0
+) -> Tensor:
     """Cross-entropy for classes (per step: over real, scored steps), else MSE.
 
     Args:
@@ -24,17 +26,21 @@ def training_loss(output: Tensor, y: Tensor, mask: Tensor, task: str) -> Tensor:
             (``IGNORE_INDEX`` = not scored) or ``(B, L, O)`` real.
         mask: ``(B, L)`` bool, True = real step.
         task: the model task, ``classify``, ``regress`` or ``per_step``.
+        label_smoothing: of the class targets (classification only; 0: none).
 
     Returns:
         A scalar tensor.
     """
     if task == "classify":
-        return F.cross_entropy(output, y)
+        return F.cross_entropy(output, y, label_smoothing=label_smoothing)
     if task == "per_step":
         if y.dtype == torch.long:  # (B, L) classes; ignored: padding and IGNORE_INDEX
             target = per_step_targets(y, mask)
             flat_output = output.reshape(-1, output.shape[-1])  # (B * L, O)
-            return F.cross_entropy(flat_output, target.reshape(-1), ignore_index=IGNORE_INDEX)
+            return F.cross_entropy(
+                flat_output, target.reshape(-1), ignore_index=IGNORE_INDEX,
+                label_smoothing=label_smoothing,
+            )
         weights = mask.unsqueeze(-1).to(output.dtype)  # (B, L, 1)
         squared = (output - y) ** 2 * weights  # (B, L, O)
         return squared.sum() / (weights.sum() * output.shape[-1]).clamp(min=1)

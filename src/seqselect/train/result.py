@@ -14,7 +14,12 @@ class TrainResult:
 
     ``history`` holds one entry per validation point, each with the keys ``step``,
     ``epoch``, ``elapsed_s``, ``train_loss`` (mean since the previous point), ``val_loss``
-    and ``val_metric`` (None without a validation split).
+    and ``val_metric`` (None without a validation split), and ``lr_factor`` (the schedule's
+    factor of the base learning rate at that step). ``best_step`` is the step whose weights
+    were tested: the best validation point's when they were restored, else the last step.
+    ``hparams`` records, besides the arguments, ``precision`` (``"bf16"`` or ``"fp32"``, the
+    one that ran), ``restore_best`` (resolved), ``best_val_step``, ``planned_steps`` and
+    ``lr_schedule``.
     """
 
     status: str  # "ok" | "diverged"

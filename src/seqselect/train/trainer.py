@@ -13,9 +13,18 @@ Protocol (the same for every model, so that results compare):
   steps; validation time counts toward a seconds budget, so "60s" means 60 s of wall time.
 * validation runs every ``eval_every`` steps (default: once per epoch, but between 10 and
   50 times over a step or epoch budget; with a seconds budget at most every 1/50 of it,
-  unless ``eval_every`` is given, and at least every 1/10 of it) and at the end; the best
-  state by the task metric on validation (ties: lower validation loss) is restored before
-  the test evaluation. ``patience`` stops after that many evaluations without improvement.
+  unless ``eval_every`` is given, and at least every 1/10 of it) and at the end. With
+  ``restore_best`` the best state by the task metric on validation (ties: lower validation
+  loss) is restored before the test evaluation; by default only when the validation split
+  has at least :data:`MIN_RANKING_VAL` (50) sequences: with fewer, one example flips the
+  accuracy by 2+ points, so the "best" point is mostly noise, and on small UCR sets it
+  restored barely trained early states (issue 13). Otherwise the final weights are tested.
+  ``patience`` stops after that many evaluations without improvement.
+* the learning rate follows ``lr_schedule`` over the steps the budget plans
+  (:mod:`seqselect.train.schedule`; a seconds budget plans them from a throughput probe).
+* ``precision`` (:mod:`seqselect.train.precision`): ``auto`` trains under bfloat16
+  autocast where that was measured faster and as accurate; the result's
+  ``hparams["precision"]`` says which ran.
 * evaluation covers every example, including the last partial batch.
 * a non-finite training loss ends the run: ``status="diverged"`` with the step.
 
@@ -41,10 +50,22 @@ from seqselect.models.registry import count_parameters
 from seqselect.system import resolve_device
 from seqselect.train.loop import LoopSettings, TrainingLoop
 from seqselect.train.optimizer import PARAM_GROUPS_SOURCE, make_optimizer
+from seqselect.train.precision import resolve_precision
 from seqselect.train.progress import training_progress
 from seqselect.train.result import TrainResult
 
-__all__ = ["seed_everything", "torch_threads", "train"]
+__all__ = ["MIN_RANKING_VAL", "resolve_restore_best", "seed_everything", "torch_threads", "train"]
+
+#: The validation sequences a split needs before ``restore_best=None`` restores the best
+#: state: at 50, one example moves accuracy by 2 points (at 5, by 20).
+MIN_RANKING_VAL = 50
+
+
+def resolve_restore_best(restore_best: bool | None, splits: DatasetSplits) -> bool:
+    """``restore_best`` as given, or (None) whether the validation split can rank states."""
+    if restore_best is None:
+        return len(splits.val) >= MIN_RANKING_VAL
+    return bool(restore_best)
 
 
 def seed_everything(seed: int) -> None:
@@ -84,6 +105,10 @@ def train(
     optimizer: str = "adamw",
     eval_every: int | None = None,
     eval_batch_size: int = 256,
+    lr_schedule: str = "constant",
+    restore_best: bool | None = None,
+    precision: str = "fp32",
+    label_smoothing: float = 0.0,
 ) -> TrainResult:
     """Train ``model`` on ``splits.train``, select on ``splits.val``, test on ``splits.test``.
 
@@ -101,18 +126,28 @@ def train(
         threads: torch intra-op threads during the run (restored afterwards).
         optimizer: ``adamw`` (default), ``adam``, ``rmsprop`` or ``sgd``.
         eval_every: validate every this many steps (default: see the module docstring).
+        lr_schedule: ``onecycle``, ``cosine`` or ``constant`` over the budget's planned steps.
+        restore_best: test the best-on-validation weights (None: only with at least
+            :data:`MIN_RANKING_VAL` validation sequences; False: the final weights).
+        precision: ``auto``, ``bf16`` (autocast) or ``fp32``; the one used is in hparams.
+        label_smoothing: of classification targets in the training loss.
 
     Returns:
         A :class:`TrainResult`; ``status="diverged"`` (with ``diverged_at_step`` and empty
         test metrics) when the loss became NaN or infinite.
     """
     budget = Budget.parse(budget)
-    settings = LoopSettings(batch_size, clip, patience, eval_every, eval_batch_size, log_every)
     with torch_threads(threads):
         seed_everything(seed)
         run_device = resolve_device(device)
         module = model if isinstance(model, nn.Module) else model()
         module.to(run_device).train()
+        settings = LoopSettings(
+            batch_size, clip, patience, eval_every, eval_batch_size, log_every,
+            lr_schedule=lr_schedule, precision=resolve_precision(precision, module, run_device),
+            restore_best=resolve_restore_best(restore_best, splits),
+            label_smoothing=label_smoothing,
+        )
         loop = TrainingLoop(
             module, splits, make_optimizer(optimizer, module, lr=lr, weight_decay=weight_decay),
             budget=budget, settings=settings, device=run_device,
@@ -125,7 +160,10 @@ def train(
         hparams = {
             "lr": lr, "weight_decay": weight_decay, "batch_size": batch_size, "clip": clip,
             "patience": patience, "optimizer": optimizer, "eval_every": loop.schedule.every_steps,
-            "threads": torch.get_num_threads(),
+            "threads": torch.get_num_threads(), "lr_schedule": lr_schedule,
+            "planned_steps": loop.planner.total, "precision": settings.precision,
+            "restore_best": settings.restore_best, "best_val_step": loop.best.step,
+            "label_smoothing": label_smoothing,
         }
         result = _result_of(loop, stopped_by, val_metrics, test_metrics, seed=seed, hparams=hparams)
     return result
@@ -142,9 +180,7 @@ def _result_of(
 ) -> TrainResult:
     """The record of a finished ``loop``."""
     diverged = loop.diverged_at_step is not None
-    best_step = loop.best.step
-    if best_step is None and not diverged:  # no validation split: the last state is tested
-        best_step = loop.steps
+    best_step = loop.tested_step  # the step whose weights were tested
     splits = loop.splits
     return TrainResult(
         status="diverged" if diverged else "ok",
