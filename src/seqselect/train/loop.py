@@ -19,12 +19,12 @@ from torch import Tensor, nn
 
 from seqselect.budget import Budget
 from seqselect.data.types import DatasetSplits, SequenceData
-from seqselect.train.evaluate import evaluate, to_device
+from seqselect.train.evaluate import evaluate_split, to_device
 from seqselect.train.loss import training_loss
 from seqselect.train.metrics import is_better
 from seqselect.train.progress import TrainingProgress
 from seqselect.train.schedule import LRSchedule, StepPlanner
-from seqselect.vocabulary import task_metric
+from seqselect.vocabulary import ranking_task, task_metric
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,8 @@ class TrainingLoop:
         self.budget, self.settings, self.device = budget, settings, device
         self._generator = generator
         self.task = splits.model_task
-        self.metric, higher_is_better = task_metric(self.task)
+        # forecasting selects on MASE (the dataset task's metric), not the head's MSE
+        self.metric, higher_is_better = task_metric(ranking_task(splits.task, self.task))
         self.steps_per_epoch = math.ceil(len(splits.train) / settings.batch_size)
         self.schedule = ValidationSchedule.for_budget(
             budget, self.steps_per_epoch, settings.eval_every
@@ -230,7 +231,7 @@ class TrainingLoop:
         if not self.has_val:
             self.history.append(entry)
             return False
-        metrics = self._evaluate(self.splits.val)
+        metrics = self._evaluate("val")
         val_loss = metrics.get("cross_entropy", metrics.get("mse"))
         score = metrics.get(self.metric)
         entry["val_loss"], entry["val_metric"] = val_loss, score
@@ -290,8 +291,8 @@ class TrainingLoop:
             return {}, {}
         if self.settings.restore_best:
             self.best.restore(self.model)
-        val_metrics = self._evaluate(self.splits.val) if self.has_val else {}
-        return val_metrics, self._evaluate(self.splits.test)
+        val_metrics = self._evaluate("val") if self.has_val else {}
+        return val_metrics, self._evaluate("test")
 
     # ---- what the loop knows -------------------------------------------------------------
     @property
@@ -350,8 +351,8 @@ class TrainingLoop:
                 batch = self.splits.train.subset(order[first : first + batch_size])
                 yield batch, first + batch_size >= n_train
 
-    def _evaluate(self, data: SequenceData) -> dict[str, float]:
-        return evaluate(
-            self.model, data, self.task, batch_size=self.settings.eval_batch_size,
+    def _evaluate(self, split: str) -> dict[str, float]:
+        return evaluate_split(
+            self.model, self.splits, split, batch_size=self.settings.eval_batch_size,
             device=self.device,
         )
