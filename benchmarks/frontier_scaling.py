@@ -10,7 +10,9 @@ time and memory across lengths, parameter-matched.
 Every cell runs in its own subprocess through ``seqselect.bench.measure_cell``: ``train``
 is forward + backward + AdamW step of the whole zoo model (causal, ``--params`` parameters
 by ``params=``, dropout off); peak memory is the process's peak RSS growth (activations).
-The row ``vs_gru`` is each model's time over GRU's at the same length. ``--overrides``
+``--mode stream`` times ``step()`` one input at a time: its time is the median latency of
+one step, so a time exponent near 0 is a flat per-step cost. The row ``vs_gru`` is each
+model's time over GRU's at the same length. ``--overrides``
 sets config fields per model (e.g. equal state sizes for the Mamba-2 claim: SSD 2-8x
 faster than Mamba's selective scan at equal state size, Dao & Gu 2024, on GPU). The paper's claim
 (Feng et al. 2024: minGRU 175x faster to train than GRU at L = 512) is on a GPU, where
@@ -38,11 +40,12 @@ def run(args) -> dict:
     for name in models:
         overrides = {"dropout": 0.0, **per_model.get(name, {})}
         for n in lengths:
-            row = measure_cell(name, n, "train", batch=args.batch, params=args.params,
+            row = measure_cell(name, n, args.mode, batch=args.batch, params=args.params,
                                repeats=args.repeats, warmup=args.warmup, device="cpu",
                                threads=args.threads, timeout_s=args.timeout,
                                d_input=args.d_input, overrides=overrides, causal=True,
                                count_flops=False)
+            row = row.to_dict()
             row.pop("times_ms", None)
             rows.append(row)
             print(f"{name:<8} L={n:>6}  {row['status']:<8} params {row.get('params')}  "
@@ -76,6 +79,8 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--lengths", default="512,2048")
+    p.add_argument("--mode", default="train", choices=("train", "infer", "stream"),
+                   help="stream: the median latency of one step() (flat: exponent ~0)")
     p.add_argument("--params", type=int, default=100_000)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--d-input", type=int, default=1)

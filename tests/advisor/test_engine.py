@@ -295,3 +295,63 @@ def test_memory_budget_of_a_device_without_cuda_is_unlimited():
 
     assert _device_budget_gb("cpu") is None
     assert _device_budget_gb("mps") is None
+
+
+# ---- seqselect additions: small data, and the models newer than the guide -----------------
+TRANSFORMERS = (*SPARSE, "transformer")
+
+
+def test_small_data_outweighs_length_for_every_transformer():
+    """Issue 13: a series of > 1,000 steps with 100 training examples got three sparse
+    Transformers and an LSTM; the guide's 'small dataset -> LSTM/TCN, Transformer overfits'
+    must win over its length rules, for sparse Transformers too."""
+    rec = recommend(data_type="time-series", seq_len=5000, n_examples=100)
+    names = rec.names()
+    assert names[0] in ("lstm", "tcn")
+    assert not set(names[:3]) <= set(TRANSFORMERS)
+    for model in TRANSFORMERS:
+        if model in names:
+            assert names.index(model) > max(names.index("lstm"), names.index("tcn")), names
+    reasons = {c.model: c.reasons for c in rec.ranked}
+    assert any("[seqselect]" in r and "1,000" in r for r in reasons["longformer"])
+    # Text of the same shape, and the boundary: at 1,000 examples or more the length rules
+    # are back in charge (the sparse Transformers first, as the guide says for long series).
+    text = recommend(data_type="text", seq_len=3000, n_examples=500).names()
+    assert text[0] not in TRANSFORMERS and not set(text[:3]) <= set(TRANSFORMERS)
+    assert recommend(data_type="time-series", seq_len=5000, n_examples=50_000).names()[0] in SPARSE
+
+
+def _after(names, model, guide_picks):
+    assert model in names, f"{model} not ranked: {names}"
+    for pick in guide_picks:
+        assert names.index(model) > names.index(pick), (model, pick, names)
+
+
+def test_mamba2_ranks_beside_mamba_on_long_sequences():
+    for chars in (dict(data_type="text", seq_len=8000),
+                  dict(data_type="time-series", seq_len=20_000)):
+        names = recommend(**chars).names()
+        assert names.index("mamba2") == names.index("mamba") + 1, names
+        _after(names, "mamba2", ["s4"] if chars["data_type"] != "text" else [])
+
+
+def test_parallel_rnns_follow_lstm_without_displacing_the_guide():
+    fast = recommend(data_type="time-series", seq_len=300, n_examples=5000,
+                     speed_critical=True).names()
+    for model in ("mingru", "minlstm"):
+        _after(fast, model, ["tcn", "lstm", "transformer"])
+    assert fast.index("mingru") < fast.index("minlstm")
+    edge = recommend(data_type="time-series", seq_len=50, deployment="edge").names()
+    for model in ("mingru", "minlstm", "xlstm"):
+        _after(edge, model, ["tcn", "lstm", "transformer"])  # the guide's best + alternative
+
+
+def test_xlstm_and_gla_rank_on_long_text_after_the_guides_picks():
+    rec = recommend(data_type="text", seq_len=8000)
+    names = rec.names()
+    for model in ("xlstm", "gla"):
+        _after(names, model, ["longformer", "bigbird", "s4"])
+    new = [c for c in rec.ranked if c.model in ("mamba2", "xlstm", "gla")]
+    for cand in new:
+        marked = [r for r in cand.reasons if "[seqselect]" in r]
+        assert marked and all("published-results.md" in r for r in marked), cand.reasons

@@ -27,7 +27,8 @@ def test_fused_attention_does_not_store_the_score_matrix():
 
 
 @pytest.mark.parametrize("model", ["lstm", "tcn", "cnn1d", "longformer", "bigbird",
-                                   "performer", "s4", "mamba"])
+                                   "performer", "s4", "mamba", "mamba2", "mingru", "minlstm",
+                                   "xlstm", "gla"])
 def test_linear_memory_families_scale_linearly(model):
     a = estimate_memory(model, seq_len=4000, batch_size=4)
     b = estimate_memory(model, seq_len=8000, batch_size=4)
@@ -98,7 +99,8 @@ def test_estimate_rejects_bad_sizes():
 
 
 
-@pytest.mark.parametrize("model", ["transformer", "tcn"])
+@pytest.mark.parametrize("model", ["transformer", "tcn", "mamba2", "mingru", "minlstm",
+                                   "xlstm", "gla"])
 def test_estimates_track_what_autograd_saves(model):
     """The per-model constants stay calibrated (the full zoo: ``calibration_ratio`` over
     ``list_models()``, see rules.json memory.about)."""
@@ -128,3 +130,4 @@ def test_measured_memory_reads_bench_cells_and_prefers_training():
     # The same cells as JSON rows (a `seqselect bench --json` file) give the same answer.
     assert measured_memory("tcn", 512, 8, [c.to_dict() for c in cells]) == est
     assert measured_memory("tcn", 1024, 8, cells) is None
+

@@ -33,7 +33,7 @@ def _targets(rule):
 
 def test_every_rule_names_its_section_and_known_targets(zoo_names):
     data = load_rules()
-    families = {"sparse-transformer", "ssm"}
+    families = {"sparse-transformer", "ssm", "linear-attention"}
     for rule in data["rules"]:
         assert rule["section"].strip() and rule["text"].strip(), rule["id"]
         for target in _targets(rule):

@@ -67,6 +67,10 @@ def _device_budget_gb(device: str) -> float | None:
 # ----------------------------------------------------------------------------- scoring
 
 
+#: Guide sections specific enough that a companion model must not outrank their picks.
+_SPECIFIC = ("decision_tree", "scenario", "quick_reference", "checklist")
+
+
 @dataclass
 class _Point:
     model: str
@@ -147,10 +151,20 @@ class _Scorer:
     def score(self, model: str) -> int:
         return sum(p.points for p in self.points if p.model == model)
 
+    def guide_floor(self) -> int | None:
+        """The lowest score among the models a specific section of the guide (decision
+        tree, scenario, quick reference, checklist) names as best or alternative here: a
+        companion marked ``below_guide`` stays under it, so it never displaces them."""
+        kinds = {r["id"]: r["kind"] for r in self.data["rules"]}
+        named = {p.model for p in self.points if p.points > 0
+                 and p.role in ("best", "alternative") and kinds.get(p.rule) in _SPECIFIC}
+        return min((self.score(m) for m in named), default=None)
+
     def apply_companions(self) -> None:
         """Models newer than the guide follow the score of the guide model they refine."""
         done: set[str] = set()
         n_rules = len(self.data["rules"])
+        floor = self.guide_floor()
         for i, item in enumerate(self.data["companions"]["items"]):
             model, follows = item["model"], item["follows"]
             if model in done or model not in self.zoo:
@@ -162,11 +176,17 @@ class _Scorer:
             if not any(p.model == follows and p.points > 0 for p in self.points) or base <= 0:
                 continue
             pts = base + item["offset"]
+            # At the floor it still ranks below: a tie goes to the model with the stronger
+            # rule of the guide's own, and a companion has none.
+            capped = item.get("below_guide", False) and floor is not None and pts > floor
+            if capped:
+                pts = floor
             if pts <= 0:
                 continue
             shown = self.names.get(follows, follows)
+            kept = ", kept below the guide's own picks" if capped else ""
             reason = (f"{pts:+d} [seqselect] {item['text']} (score follows {shown}'s "
-                      f"{base} {item['offset']:+d})")
+                      f"{base} {item['offset']:+d}{kept})")
             self.points.append(
                 _Point(model, pts, reason, item["id"], "companion", (n_rules + i, 0, 0)))
             self.fired.append(item["id"])

@@ -1,8 +1,9 @@
 """Analytic training-memory estimates per candidate, and the measured numbers that replace them.
 
 Symbols: B batch, L length, D model width, H heads, N state size, E expanded width
-(Mamba), w window (keys each side) or block size, g global tokens, r random blocks, k projected
-length (Linformer), m random features (Performer). Bytes are float32 (4 bytes); GB = 1e9 bytes.
+(Mamba), T chunk length (chunkwise forms), w window (keys each side) or block size, g global
+tokens, r random blocks, k projected length (Linformer), m random features (Performer).
+Bytes are float32 (4 bytes); GB = 1e9 bytes.
 
 Per layer, autograd keeps ``c`` tensors of size ``(B, L, D)`` (inputs, gates, norms,
 residuals: ``c`` per model in ``rules.json``, calibrated against the bytes autograd
@@ -24,6 +25,11 @@ ssm_conv           FFT buffers 4·B·L·D·4 + kernel 2·D·L·4           O(L)
 selective_scan     naive scan: states B·L·E·N·4 (E = expand·D);     O(L·N)
                    chunked scan with recomputation (the zoo's):
                    chunk-boundary states only, ~2·B·L·N·4          O(L)
+chunked            t·B·L·T·W·4: the intra-chunk matrices of a       O(L·T)
+                   chunkwise form (T steps per chunk) kept for
+                   backward: T x T decays and scores per head
+                   (Mamba-2's SSD, xLSTM's mLSTM: W = H), or the
+                   T x K decays of GLA (W = H·K = expand_k·D)
 linear (RNN, CNN)  none                                             O(L)
 =================  ==============================================  =====================
 
@@ -56,7 +62,7 @@ _F32 = 4
 _ADAM_BYTES_PER_PARAM = 16  # weights, gradients, Adam m and v, all float32
 _CONFIG_FIELDS = ("d_model", "n_layers", "n_heads", "window", "n_global", "n_random",
                   "proj_len", "n_features", "d_state", "expand", "ff_mult", "chunked",
-                  "kernel_dnl")
+                  "kernel_dnl", "chunk_size", "expand_k")
 
 
 @dataclass
@@ -196,6 +202,10 @@ def estimate_memory(
         scan_naive = B * L * width * spec["d_state"] * _F32
         fused = bool(spec.get("chunked", False))
         per_layer += 2 * B * L * spec["d_state"] * _F32 if fused else scan_naive
+    elif kind == "chunked":
+        # "t" matrices per chunk step, each T wide and W deep (heads, or GLA's keys).
+        cols = H if spec.get("chunk_cols", "heads") == "heads" else spec["expand_k"] * D
+        per_layer += spec["t"] * B * L * spec["chunk_size"] * cols * _F32
     elif kind != "linear":
         raise ValueError(f"rules.json: unknown memory kind {kind!r} for {model!r}")
     total = n_layers * per_layer + 2 * B * L * D * _F32 + params * _ADAM_BYTES_PER_PARAM

@@ -18,6 +18,9 @@ selective_    tokens: n_memorize data tokens (1..vocab-1) at random distinct    
 copy          positions among noise tokens (0), then n_memorize marker tokens    2023
               (id = vocab); targets: the data tokens in order at the marker
               positions, not scored elsewhere. Total length = ``length``.
+mqar          P key-value pairs (distinct keys), then noise in which Q of the    Arora et
+              keys recur; per-step targets: the bound value at each query        al. 2023
+              position, not scored elsewhere (``data/recall.py``).               (Zoology)
 listops       LRA's ListOps: nested [MIN/[MAX/[MED/[SM expressions over digits   Tay et al.
               0-9, max_args per operator, max_depth; value = 10-way class.       2021
               Tokens as in LRA/S4 (brackets "(" ")" dropped, "]" kept); lengths
@@ -41,6 +44,7 @@ import numpy as np
 import torch
 
 from seqselect.data.listops import LISTOPS_VOCAB, listops
+from seqselect.data.recall import mqar, mqar_vocab_size
 from seqselect.data.types import IGNORE_INDEX
 from seqselect.data.validate import split_counts
 from seqselect.errors import DataError
@@ -56,6 +60,7 @@ __all__ = [
     "describe_task",
     "generate_task",
     "listops",
+    "mqar",
     "selective_copy",
     "seq_digits",
 ]
@@ -297,6 +302,16 @@ TASKS: dict[str, TaskSpec] = {
             "text", task="classify", per_step=True,
             classes_at=lambda params: params["vocab"] + 1,  # data tokens, noise and marker
             aliases=("selective-copy", "selcopy"),
+        ),
+        TaskSpec(
+            "mqar", mqar,
+            {"n": 2000, "length": 256, "n_pairs": 16, "n_queries": 16, "n_keys": 64,
+             "n_values": 64},
+            "Recall the value bound to each queried key, many queries per context (per-step).",
+            "Arora et al. 2023 (Zoology, arXiv:2312.04927); paper: vocab 8192, L 64-512",
+            "text", task="classify", per_step=True,
+            classes_at=lambda params: mqar_vocab_size(params["n_keys"], params["n_values"]),
+            aliases=("multi_query_recall", "associative_recall", "multi-query-recall"),
         ),
         TaskSpec(
             "listops", listops,

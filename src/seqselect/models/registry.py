@@ -49,7 +49,7 @@ class ModelCard:
     """
 
     name: str
-    family: str  # rnn, cnn, transformer, tcn, sparse-transformer, ssm
+    family: str  # rnn, cnn, transformer, tcn, sparse-transformer, ssm, linear-attention
     year: int  # year of the paper that introduced it
     time_complexity: str  # e.g. "O(L^2)", "O(L log L)"
     memory_complexity: str  # activation memory in L, e.g. "O(L)"
