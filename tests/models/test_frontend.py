@@ -18,6 +18,7 @@ from seqselect.models.frontend import (
     frame_mask,
     frames_to_steps,
     spec_augment,
+    stream_chunks,
 )
 
 SETTINGS = LogMelSettings(sample_rate=16_000, n_fft=400, hop=160, n_mels=40)
@@ -114,3 +115,15 @@ def test_spectrogram_parameters_live_in_the_model_config():
                          sample_rate=8_000)
     assert (model.config.n_mels, model.config.hop, model.config.n_fft) == (20, 80, 256)
     assert model.embed.settings.sample_rate == 8_000 and model.embed.fbank.shape == (20, 129)
+
+
+@pytest.mark.parametrize("name", ["wavenet", "tcn", "s4", "s4d", "mamba"])
+def test_audio_streamed_chunk_by_chunk_equals_forward(name):
+    torch.manual_seed(0)
+    model = create_model(name, d_input=1, d_output=3, task="per_step", causal=True,
+                         d_model=8, n_layers=2).double().eval()
+    wave = torch.randn(2, 90, 1, dtype=torch.float64)
+    pieces = [wave[:, :25], wave[:, 25:26], wave[:, 26:90]]  # uneven chunks, one of 1 sample
+    with torch.no_grad():
+        streamed = torch.cat([y for y, _ in stream_chunks(model, pieces)], dim=1)
+        torch.testing.assert_close(streamed, model(wave), atol=1e-9, rtol=1e-9)

@@ -213,3 +213,25 @@ class FramedModel(SequenceModel):
         if self.spec.task == "per_step":
             return self.head.linear(frames_to_steps(h, self.hop, x.shape[1]))  # (B, L, O)
         return self.head(h, fmask)  # (B, O)
+
+
+def stream_chunks(model: nn.Module, chunks, state=None):
+    """Feed a causal streaming model audio chunk by chunk through ``step()``.
+
+    Args:
+        model: built with ``causal=True`` and ``streaming`` (wavenet, tcn, s4, s4d, mamba).
+        chunks: an iterable of ``(B, n, C)`` waveform pieces (n may vary per chunk).
+        state: where a previous stream stopped (None: a fresh ``init_state``).
+
+    Yields:
+        ``(outputs (B, n, O), state)`` per chunk: ``outputs[:, i]`` is the model's output
+        after sample i of the chunk, equal to ``forward`` over everything streamed so far.
+    """
+    for chunk in chunks:
+        if state is None:
+            state = model.init_state(chunk.shape[0], device=chunk.device, dtype=chunk.dtype)
+        outputs = []
+        for i in range(chunk.shape[1]):
+            y, state = model.step(chunk[:, i], state)
+            outputs.append(y)
+        yield torch.stack(outputs, dim=1), state
