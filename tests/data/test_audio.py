@@ -162,3 +162,12 @@ def test_the_audio_sets_are_listed():
     rows = {row["name"]: row for row in list_datasets()}
     assert rows["audio:spoken-digits"]["classes"] == 10
     assert rows["audio:tones"]["kind"] == "audio"
+
+
+def test_a_numeric_table_with_a_file_column_is_not_taken_for_audio(tmp_path):
+    from seqselect.data.audio import is_audio_source
+
+    pd.DataFrame({"file": [1, 2, 3], "label": ["a", "b", "a"]}).to_csv(tmp_path / "n.csv")
+    assert not is_audio_source(tmp_path / "n.csv")
+    pd.DataFrame({"file": ["x.wav"], "label": ["a"]}).to_csv(tmp_path / "a.csv")
+    assert is_audio_source(tmp_path / "a.csv")

@@ -71,7 +71,7 @@ def is_audio_source(path: Path) -> bool:
             head = _read_table(path, rows=5)
         except DataError:  # not readable as a table here: the table loader will say why
             return False
-        return _path_column(head) is not None
+        return _path_column(head, by_name=False) is not None
     return False
 
 
@@ -171,12 +171,15 @@ def _read_table(path: Path, rows: int | None = None):
         raise DataError(f"{path}: cannot read the table ({exc})") from None
 
 
-def _path_column(table) -> str | None:
-    """The column that names audio files: a known name, else the first whose values do."""
+def _path_column(table, by_name: bool = True) -> str | None:
+    """The first column whose values all name audio files; else (``by_name``) a column
+    with a known name (its missing files are then reported by row)."""
     for col in table.columns:
         values = table[col].astype(str)
         if len(values) and values.map(is_audio_file).all():
             return str(col)
+    if not by_name:  # detection: a table with a "file" column of numbers is not audio
+        return None
     lowered = {str(c).lower(): str(c) for c in table.columns}
     return next((lowered[c] for c in PATH_COLUMNS if c in lowered), None)
 
