@@ -175,8 +175,8 @@ def _path_column(table, by_name: bool = True) -> str | None:
     """The first column whose values all name audio files; else (``by_name``) a column
     with a known name (its missing files are then reported by row)."""
     for col in table.columns:
-        values = table[col].astype(str)
-        if len(values) and values.map(is_audio_file).all():
+        values = [str(v) for v in table[col].tolist()]
+        if values and all(is_audio_file(v) for v in values):
             return str(col)
     if not by_name:  # detection: a table with a "file" column of numbers is not audio
         return None
