@@ -7,6 +7,8 @@ Source syntax (one string names any dataset)::
     tser:NAME                          time-series extrinsic regression shipped with aeon
     forecast:NAME[?horizon=H&window=W&offset=last|none]   aeon's forecasting series, windowed
     path/to/file.csv|.tsv|.parquet|.npz[?horizon=H&window=W]   a user file (forecast: series form)
+    audio:spoken-digits|tones[?sample_rate=16000&clip_seconds=1&n=30], or an audio folder
+    (one sub-folder per class) or a table of audio file paths: see ``data/audio.py``
 
 Names are case-insensitive. ``seqselect datasets`` lists every bundled name.
 
@@ -42,7 +44,7 @@ __all__ = [
     "profile_dataset",
 ]
 
-_SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast):(.*)$", re.IGNORECASE)
+_SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast|audio):(.*)$", re.IGNORECASE)
 #: Parameters a user file in series form takes after ``?``.
 _SERIES_PARAMS = ("horizon", "window", "offset", "season")
 
@@ -126,12 +128,15 @@ def load_dataset(
     Raises:
         DataError: anything wrong with the data, naming file, row and column.
     """
-    from seqselect.data import bundled, splits
+    from seqselect.data import audio, bundled, splits
 
     scheme, name, params = parse_source(source)
     if scheme != "file" and (id_col is not None or time_col is not None):
         raise DataError(f"{source}: --id/--time apply to user files only")
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
+    if scheme == "audio" or (scheme == "file" and audio.is_audio_source(Path(name).expanduser())):
+        return audio.load_audio(scheme, name, params, source=source, task=task, target=target,
+                                seed=seed, normalize=normalize, **fractions)
     if scheme == "task":
         if target is not None:
             raise DataError(f"{source}: --target applies to files and forecast: series, not tasks")
@@ -234,9 +239,10 @@ def _load_user_file(
 def list_datasets() -> list[dict[str, Any]]:
     """Every bundled dataset and synthetic task: name, kind, length, channels, classes,
     n_train, n_test (plus a few descriptive fields). Sizes of tasks are their defaults."""
-    from seqselect.data import bundled, tasks
+    from seqselect.data import audio, bundled, tasks
 
     rows: list[dict[str, Any]] = [tasks.describe_task(spec) for spec in tasks.TASKS.values()]
+    rows.extend(audio.describe_audio_sets())
     for name, problem in bundled.archive_problems().items():
         try:
             rows.append(bundled.describe_archive(name))

@@ -6,6 +6,8 @@ name here. The registry itself never imports this module (no import cycle).
 
 from seqselect.models import (  # noqa: F401
     cnn,
+    conv_transformer,
+    crnn,
     gla,
     mamba,
     mamba2,
@@ -16,5 +18,6 @@ from seqselect.models import (  # noqa: F401
     sparse,
     tcn,
     transformer,
+    wavenet,
     xlstm,
 )
