@@ -24,15 +24,16 @@ from seqselect.errors import SeqSelectError
 DATA = "task:adding?length=16&n=160"
 
 
-def _finished(db) -> list[tuple]:
+def _finished(db, kind: str = "network") -> list[tuple]:
+    """Finished ``(model, seed, role, status, metrics, val_metrics, finished)`` rows."""
     if not db.exists():
         return []
     try:
         con = sqlite3.connect(db, timeout=5)
         try:
             return con.execute(
-                "SELECT model, seed, status, metrics, finished FROM trials "
-                "WHERE status IN ('ok', 'diverged')"
+                "SELECT model, seed, role, status, metrics, val_metrics, finished FROM trials "
+                "WHERE status IN ('ok', 'diverged') AND kind = ?", (kind,)
             ).fetchall()
         finally:
             con.close()
@@ -82,9 +83,14 @@ def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
     # The finished trials are intact after the kill (a fresh connection, WAL recovered).
     after_kill = _finished(db)
     assert set(before) <= set(after_kill)
-    assert len(after_kill) < 4, "the bake-off finished before it could be killed"
-    for _model, _seed, status, metrics, finished in after_kill:
-        assert status == "ok" and "mse" in metrics and finished
+    assert len(after_kill) < 8, "the bake-off finished before it could be killed"
+    # Small data: cross-validation. A fold trial is scored on its fold (validation
+    # metrics, no test); a refit is tested.
+    for _model, _seed, role, status, metrics, val_metrics, finished in after_kill:
+        scored = val_metrics if role == "fold" else metrics
+        assert status == "ok" and "mse" in scored and finished
+    baselines_before = _finished(db, "baseline")
+    assert baselines_before, "the baselines run first and are stored as rows"
 
     # The same run again: kept trials are not repeated, the rest run.
     result = bakeoff(
@@ -98,11 +104,15 @@ def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
         run="killed",
     )
     assert result.timing["trials_resumed"] == len(after_kill)
-    assert result.timing["trials_run"] == 4 - len(after_kill)
-    rows = {(t.model, t.seed): t for t in ResultsStore(db).trials("killed")}
-    assert len(rows) == 4 and all(t.status == "ok" for t in rows.values())
-    for model, seed, _status, _metrics, finished in after_kill:
-        assert rows[(model, seed)].finished == finished  # untouched, not re-run
+    assert result.timing["trials_run"] == 8 - len(after_kill)
+    trials = ResultsStore(db).trials("killed")
+    rows = {t.key: t for t in trials if t.kind == "network"}
+    assert len(rows) == 8 and all(t.status == "ok" for t in rows.values())
+    for model, seed, role, *_, finished in after_kill:
+        assert rows[(model, seed, role)].finished == finished  # untouched, not re-run
+    baselines = {t.key: t for t in trials if t.kind == "baseline"}
+    for model, seed, role, *_, finished in baselines_before:
+        assert baselines[(model, seed, role)].finished == finished
 
 
 def test_a_trial_round_trips_through_the_store(tmp_path):
@@ -126,8 +136,8 @@ def test_a_trial_round_trips_through_the_store(tmp_path):
     )
     db.finish_trial("r", trial)
     stored = db.trials("r")[0]
-    assert stored == Trial.from_dict({**trial.to_dict(), "val_metrics": {}})
-    assert db.finished_trials("r") == {("gru", 0)}
+    assert stored == trial  # validation metrics included
+    assert db.finished_trials("r") == {("gru", 0, "trial")}
     assert {(m["split"], m["value"]) for m in db.metric_rows("r")} == {("test", 0.75), ("val", 0.5)}
 
 
