@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -169,3 +170,77 @@ def test_scaling_cells_from_the_bench_round_trip_through_the_store(tmp_path):
     assert ScalingCell.from_dict(stored[1].to_dict()) == stored[1]
     assert plots.scaling(stored)[:4] == b"\x89PNG"
     assert plots.scaling(stored[2:]) is None  # no finished cell: no plot
+
+
+_V1_SCHEMA = """
+CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dataset TEXT NOT NULL,
+    args TEXT NOT NULL DEFAULT '{}', profile TEXT NOT NULL DEFAULT '{}',
+    advisor TEXT NOT NULL DEFAULT '{}', environment TEXT NOT NULL DEFAULT '{}', summary TEXT,
+    created TEXT NOT NULL, finished TEXT);
+CREATE TABLE trials (id INTEGER PRIMARY KEY, run TEXT NOT NULL REFERENCES runs(name),
+    model TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}', train_s REAL, latency_ms REAL, batch_latency_ms REAL,
+    step_latency_ms REAL, peak_mb REAL, params INTEGER, history TEXT NOT NULL DEFAULT '[]',
+    extra TEXT NOT NULL DEFAULT '{}', error TEXT, weights TEXT, started TEXT, finished TEXT,
+    UNIQUE (run, model, seed));
+CREATE TABLE metrics (id INTEGER PRIMARY KEY, run TEXT NOT NULL, model TEXT NOT NULL,
+    seed INTEGER NOT NULL, split TEXT NOT NULL, name TEXT NOT NULL, value REAL,
+    UNIQUE (run, model, seed, split, name));
+CREATE TABLE bench_cells (id INTEGER PRIMARY KEY, run TEXT NOT NULL, model TEXT NOT NULL,
+    length INTEGER, mode TEXT, batch INTEGER, status TEXT NOT NULL, ms REAL, peak_mb REAL,
+    params INTEGER, extra TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL);
+INSERT INTO runs (name, dataset, created) VALUES ('old', 'd', 't');
+INSERT INTO trials (run, model, seed, status, metrics, history, extra, finished)
+    VALUES ('old', 'gru', 0, 'ok', '{"accuracy": 0.75}', '[{"step": 1}]', '{"epochs": 2}', 't1'),
+           ('old', 'gru', 1, 'running', '{}', '[]', '{}', NULL);
+INSERT INTO metrics (run, model, seed, split, name, value)
+    VALUES ('old', 'gru', 0, 'test', 'accuracy', 0.75);
+"""
+
+
+def test_an_old_store_is_migrated_when_opened(tmp_path):
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(_V1_SCHEMA)
+    con.commit()
+    con.close()
+    db = ResultsStore(path)
+    old = db.trials("old")
+    assert [(t.model, t.seed, t.role, t.kind, t.status) for t in old] == [
+        ("gru", 0, "trial", "network", "ok"), ("gru", 1, "trial", "network", "running"),
+    ]
+    assert old[0].metrics == {"accuracy": 0.75} and old[0].extra == {"epochs": 2}
+    assert db.finished_trials("old") == {("gru", 0, "trial")}
+    assert db.metric_rows("old")[0]["role"] == "trial"
+    assert db.protocol("old") == (None, None)  # stored before protocols were
+    # The migrated store takes today's rows: a fold and a refit of the same (model, seed).
+    for role in ("fold", "refit"):
+        db.finish_trial("old", Trial(model="gru", seed=0, status="ok", role=role))
+    assert len(db.trials("old")) == 4
+    assert len(ResultsStore(path).trials("old")) == 4  # opening it again changes nothing
+
+
+def test_roles_kinds_predictions_and_the_protocol_round_trip(tmp_path):
+    from seqselect.bakeoff.records import Protocol
+
+    db = ResultsStore(tmp_path / "runs.db")
+    db.create_run("r", dataset="d", args={}, profile={}, advisor={}, environment={})
+    fold = Trial(
+        model="minirocket", seed=1, status="ok", kind="baseline", role="fold", fold=1,
+        val_metrics={"accuracy": 0.9},
+    )
+    refit = replace(fold, role="refit", fold=None, val_metrics={}, metrics={"accuracy": 0.8},
+                    predictions=[0, 2, 1])
+    db.finish_trial("r", fold)
+    db.finish_trial("r", refit)
+    stored = {t.key: t for t in db.trials("r")}
+    assert stored[fold.key].val_metrics == fold.val_metrics and stored[fold.key].fold == 1
+    assert stored[refit.key].predictions == [0, 2, 1] and stored[refit.key].kind == "baseline"
+    # Re-recording the refit keeps the fold's validation metric rows.
+    db.finish_trial("r", refit)
+    rows = {(m["role"], m["split"]) for m in db.metric_rows("r")}
+    assert rows == {("fold", "val"), ("refit", "test")}
+    protocol = Protocol(kind="cv", n_folds=5, n_pool=75, n_val=15, restore_best=False)
+    db.save_protocol("r", protocol, [0, 1, 2])
+    assert db.protocol("r") == (protocol, [0, 1, 2])
+    assert db.get_run("r")["protocol"] == protocol.to_dict()

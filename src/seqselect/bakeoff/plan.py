@@ -147,7 +147,8 @@ def _load(data: Any, request: BakeoffRequest) -> tuple[Any, str]:
 
 
 def _candidates(advice: dict[str, Any], explicit: list[str] | None) -> list[str]:
-    """The models to train; records the shortlist, the baseline and the mode in ``advice``."""
+    """The models to train; records the shortlist, the model added to it and the mode in
+    ``advice``."""
     if explicit is None:
         candidates, baseline = shortlist(advice)
         if not candidates:
