@@ -105,3 +105,20 @@ def test_a_fold_and_its_refit_get_the_same_share():
     assert nominal_share(16.0, 8, slots=1, phases=2) == 2.0
     assert nominal_share(16.0, 8, slots=4, phases=2) == 8.0  # one wave per phase
     assert nominal_share(12.0, 4, slots=1) == 3.0
+
+
+def test_refits_still_waiting_keep_their_shares_from_an_overrunning_fold_phase():
+    # 12 s for 2 folds then 2 refits: a fold trial running late (elapsed 5 s after the
+    # first) leaves 7 s for the 3 trials still to run, the refits counted among them.
+    schedule = _schedule(n_trials=4)
+    assert schedule.share(elapsed=5.0, waiting=1 + 2) == pytest.approx(7.0 / 3)
+    # Without counting the refits the last fold would have taken all 7 s (capped at 3).
+    assert schedule.share(elapsed=5.0, waiting=1) == 3.0
+
+
+def test_a_fold_spec_saves_no_weights_and_a_refit_trains_the_chosen_epochs():
+    schedule = _schedule()
+    fold = schedule.spec(("a", 1, "fold"), 3.0, [])
+    assert fold.weights_path is None and fold.role == "fold"
+    refit = schedule.spec(("a", 1, "refit"), 3.0, [], max_epochs=7)
+    assert refit.max_epochs == 7 and refit.weights_path.endswith("a-seed1.safetensors")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from seqselect.bakeoff.plan import Plan
+from seqselect.bakeoff.protocol import fold_of
 from seqselect.bakeoff.trial import TrialSpec, calibrate
 from seqselect.train import train
 from seqselect.train.recipe import train_options_for
@@ -92,7 +93,7 @@ class Schedule:
         prepared = self.plan.prepared[model]
         args = self.plan.args
         protocol = self.plan.protocol
-        fold = seed % protocol.n_folds if role == "fold" else None
+        fold = fold_of(seed, protocol) if role == "fold" else None
         return TrialSpec(
             run=self.run,
             model=model,
@@ -211,6 +212,7 @@ def timing(
         "protocol": schedule.plan.protocol.kind,
         "baselines_s": round(actual.get("baselines", 0.0), 3),
         "total_s": round(actual["total"], 3),
+        "network_budget_s": round(schedule.budget_s, 3),
         "planned_s": {k: round(v, 3) for k, v in planned.items()},
         "actual_s": {k: round(v, 3) for k, v in actual.items()},
     }
