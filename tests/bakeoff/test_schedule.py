@@ -122,3 +122,17 @@ def test_a_fold_spec_saves_no_weights_and_a_refit_trains_the_chosen_epochs():
     assert fold.weights_path is None and fold.role == "fold"
     refit = schedule.spec(("a", 1, "refit"), 3.0, [], max_epochs=7)
     assert refit.max_epochs == 7 and refit.weights_path.endswith("a-seed1.safetensors")
+
+
+def test_the_recipes_options_lie_under_the_users(monkeypatch):
+    import seqselect.bakeoff.schedule as schedule_module
+
+    def recipe(model, splits):
+        return {"lr": 3e-3, "batch_size": 16, "weight_decay": 0.05}
+
+    monkeypatch.setattr(schedule_module, "train_options_for", recipe)
+    schedule = _schedule()
+    schedule.plan.args["train_options"] = {"lr": 1e-2}
+    options = schedule.spec(("a", 0, "trial"), 3.0, []).train_options
+    assert options["lr"] == 1e-2 and options["batch_size"] == 16
+    assert options["weight_decay"] == 0.05

@@ -1,7 +1,12 @@
-"""Stage 3 of the bake-off: run the trials, each committed to the store as it finishes.
+"""Stage 3 of the bake-off: fit the baselines, then run the network trials phase by phase,
+each committed to the store as it finishes.
 
-:func:`run_trials` keeps ``slots`` trials in flight on the executor; every finished trial
-is one store transaction, so a killed bake-off loses none of them.
+:func:`run_baselines` fits the baseline rows here, one after another (about a second
+each). :func:`run_phases` runs the protocol's phases in order (hold-out: one; cv: every
+"fold" trial, then each (model, seed)'s "refit" for the epochs its model's folds chose,
+see :func:`~seqselect.bakeoff.protocol.refit_epochs`); :func:`run_trials` keeps ``slots``
+trials of a phase in flight on the executor. Every finished trial is one store
+transaction, so a killed bake-off loses none of them and a resume repeats none.
 """
 
 from __future__ import annotations
