@@ -121,8 +121,11 @@ class Plan:
         return ("fold", "refit") if self.protocol.kind == "cv" else ("trial",)
 
     def keys(self, models: list[str], role: str) -> list[tuple[str, int, str]]:
-        """``(model, seed, role)`` of every seed of ``models`` in phase ``role``."""
-        return [(m, s, role) for m in models for s in self.seeds]
+        """``(model, seed, role)`` of every seed of ``models`` in phase ``role``, seed by
+        seed (every model's seed 0 first): when a slow machine runs out of budget, the
+        shares that shrink are the last seeds of every model, not every seed of the last
+        model."""
+        return [(m, s, role) for s in self.seeds for m in models]
 
     @property
     def trials(self) -> list[tuple[str, int, str]]:
