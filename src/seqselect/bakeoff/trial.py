@@ -247,9 +247,9 @@ def calibrate(
 ) -> float:
     """Seconds a trial of ``name`` spends outside its training loop, measured once in
     set-up: building the model, the trainer's final validation and test passes, the
-    latency measurement (bounded by ``measure_seconds``) and saving. The scheduler gives
-    every trial the same wall-time share and the trainer the share minus this, so the
-    trials end on time without starving the later ones."""
+    test predictions, the latency measurement (bounded by ``measure_seconds``) and
+    saving. The scheduler gives every trial the same wall-time share and the trainer the
+    share minus this, so the trials end on time without starving the later ones."""
     old = torch.get_num_threads()
     if threads:
         torch.set_num_threads(max(1, int(threads)))
@@ -275,7 +275,9 @@ def calibrate(
                 evaluate(model, sample, splits.model_task, device=device)
                 rows += len(sample)
         per_row = (time.perf_counter() - start) / max(1, rows)
-        passes = per_row * (len(splits.val) + len(splits.test))
+        # The test split is passed twice in a tested trial: the trainer's metrics, then
+        # the per-example predictions (predict_labels).
+        passes = per_row * (len(splits.val) + 2 * len(splits.test))
     finally:
         torch.set_num_threads(old)
     # measure_inference overruns its limit by about one repeat of each timing; saving
