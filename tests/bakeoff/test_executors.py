@@ -28,6 +28,7 @@ def test_two_jobs_run_trials_in_worker_processes(tmp_path):
         budget="3s",
         params=2000,
         jobs=2,
+        baselines="none",
         store=tmp_path / "runs.db",
         run="jobs",
         on_event=lambda kind, payload: events.append((kind, payload)),
@@ -38,12 +39,17 @@ def test_two_jobs_run_trials_in_worker_processes(tmp_path):
         env["threads_per_trial"] == max(1, usable_cores() // 2) or "busy" in env["threads_reason"]
     )
     trials = ResultsStore(tmp_path / "runs.db").trials("jobs")
-    assert sorted((t.model, t.status) for t in trials) == [("cnn1d", "ok"), ("gru", "ok")]
-    # Both trials run in the same wave: each is planned the whole 3 s share, not half of it.
+    # Small data: cross-validation, a fold trial then a refit per model.
+    assert sorted((t.model, t.role, t.status) for t in trials) == [
+        ("cnn1d", "fold", "ok"), ("cnn1d", "refit", "ok"), ("gru", "fold", "ok"),
+        ("gru", "refit", "ok"),
+    ]
+    # Both trials of a phase run in the same wave: each is planned half the networks'
+    # budget (one wave per phase), not a quarter of it.
     setup = next(payload for kind, payload in events if kind == "setup")
-    assert setup["share_s"] == 3.0
+    assert setup["share_s"] == pytest.approx(setup["network_budget_s"] / 2)
     kinds = [kind for kind, _ in events if kind.startswith("trial_")]
-    assert kinds == ["trial_start", "trial_start", "trial_done", "trial_done"]
+    assert kinds == ["trial_start", "trial_start", "trial_done", "trial_done"] * 2
 
 
 def test_threads_are_divided_among_parallel_trials():
@@ -68,6 +74,7 @@ def test_bakeoff_on_local_ray_with_two_cpus(tmp_path):
         params=2000,
         executor="ray",
         ray_cpus=executor_cpus,
+        baselines="none",
         store=tmp_path / "runs.db",
         run="ray",
     )
@@ -77,11 +84,12 @@ def test_bakeoff_on_local_ray_with_two_cpus(tmp_path):
     assert env["slots"] == 2 and env["threads_per_trial"] == 1
     trials = ResultsStore(tmp_path / "runs.db").trials("ray")
     assert {(t.model, t.status) for t in trials} == {("cnn1d", "ok"), ("gru", "ok")}
+    assert {t.role for t in trials} == {"fold", "refit"}
     assert all(t.extra["threads"] == 1 for t in trials)
     assert result.winner.model in ("cnn1d", "gru")
     # No wall-time assertion here: Ray's task start-up on a busy 2-core machine is not the
     # bake-off's to control.
-    assert result.timing["trials_run"] == 2
+    assert result.timing["trials_run"] == 4
     assert not ray.is_initialized()  # the instance this run started is shut down
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqselect.bakeoff.plan import BakeoffRequest, check_resume, default_run_name
+from seqselect.bakeoff.plan import BakeoffRequest, Plan, check_resume, default_run_name
 from seqselect.budget import parse_seconds
 from seqselect.errors import SeqSelectError
 
@@ -60,3 +60,30 @@ def test_resume_must_train_the_same_thing():
 
 def test_default_run_name_is_a_slug():
     assert default_run_name("my data/set.csv").startswith("my-data-set.csv-")
+
+
+def _plan(protocol_kind: str) -> Plan:
+    from seqselect.bakeoff.records import Protocol
+
+    return Plan(
+        splits=None, source="s", profile={}, advice={}, candidates=["a", "b", "broken"],
+        prepared={"a": {}, "b": {}, "broken": {"error": "cannot build"}},
+        args={"seeds": 2}, protocol=Protocol(kind=protocol_kind, n_folds=5),
+        baselines=["majority"],
+    )
+
+
+def test_trials_run_phase_by_phase_and_seed_by_seed():
+    cv = _plan("cv")
+    assert cv.roles == ("fold", "refit")
+    assert cv.trials == [
+        ("a", 0, "fold"), ("b", 0, "fold"), ("a", 1, "fold"), ("b", 1, "fold"),
+        ("a", 0, "refit"), ("b", 0, "refit"), ("a", 1, "refit"), ("b", 1, "refit"),
+    ]  # the model that cannot be built takes no trial
+    assert cv.baseline_trials == [
+        ("majority", 0, "fold"), ("majority", 1, "fold"),
+        ("majority", 0, "refit"), ("majority", 1, "refit"),
+    ]
+    holdout = _plan("holdout")
+    assert holdout.trials == [("a", 0, "trial"), ("b", 0, "trial"), ("a", 1, "trial"),
+                              ("b", 1, "trial")]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from seqselect.bakeoff.plan import Plan
-from seqselect.bakeoff.schedule import Schedule, measure_seconds, timing
+from seqselect.bakeoff.schedule import Schedule, measure_seconds, nominal_share, timing
 
 
 def _schedule(budget_s=12.0, n_trials=4, slots=1, overhead=None) -> Schedule:
@@ -64,15 +64,17 @@ def test_parallel_slots_share_by_waves():
 
 def test_the_trainer_gets_the_share_less_the_overhead():
     schedule = _schedule(overhead={"a": 0.5})
-    spec = schedule.spec("a", 1, share=3.0, excess=[])
+    spec = schedule.spec(("a", 1, "trial"), share=3.0, excess=[])
     assert spec.train_seconds == pytest.approx(2.5)
     assert spec.measure_seconds == measure_seconds(3.0)
     assert spec.overrides == {"d_model": 4} and spec.max_epochs == 5
     assert spec.weights_path == str(Path("w") / "a-seed1.safetensors")
     # Trials that ran over their shares lately: their median excess is held back too.
-    assert schedule.spec("a", 1, share=3.0, excess=[0.2, 1.0, 0.4]).train_seconds == 2.1
+    assert schedule.spec(("a", 1, "trial"), 3.0, [0.2, 1.0, 0.4]).train_seconds == 2.1
     # Never less than 0.2 s of training.
-    assert schedule.spec("a", 1, share=0.1, excess=[]).train_seconds == 0.2
+    assert schedule.spec(("a", 1, "trial"), share=0.1, excess=[]).train_seconds == 0.2
+    # The recipe's options under the user's own, and the protocol's part for the worker.
+    assert spec.role == "trial" and spec.fold is None and spec.protocol["kind"] == "holdout"
 
 
 def test_measurement_limit_is_bounded():
@@ -80,8 +82,57 @@ def test_measurement_limit_is_bounded():
     assert measure_seconds(10.0) == pytest.approx(0.6)
 
 
+def _timing(setup: float, baselines: float, trials: float) -> dict:
+    return timing(
+        _schedule(),
+        actual={"setup": setup, "baselines": baselines, "trials": trials},
+        planned={"setup": setup, "baselines": baselines, "trials": 12.0 - setup - baselines},
+    )
+
+
 def test_timing_document():
-    doc = timing(_schedule(), setup_s=1.23456, trials_s=13.0)
-    assert doc["within_budget"] is True and doc["trials_s"] == 13.0  # 13 <= 12 * 1.1
+    # The whole bake-off is judged: set-up and baselines count against the budget.
+    doc = _timing(1.23456, 0.5, 11.0)
+    assert doc["within_budget"] is True and doc["trials_s"] == 11.0  # 12.73 <= 12 * 1.1
     assert doc["setup_s"] == 1.235 and doc["trials_run"] == 4 and doc["trials_resumed"] == 0
-    assert timing(_schedule(), setup_s=0.0, trials_s=13.3)["within_budget"] is False
+    assert doc["actual_s"]["total"] == pytest.approx(12.735, abs=1e-3)
+    assert doc["planned_s"]["total"] == 12.0 and doc["baselines_s"] == 0.5
+    assert _timing(1.0, 0.5, 11.9)["within_budget"] is False  # 13.4 > 13.2
+
+
+def test_a_fold_and_its_refit_get_the_same_share():
+    # 2 models x 2 seeds under cv: 4 folds then 4 refits, one slot, 16 s for the networks.
+    assert nominal_share(16.0, 8, slots=1, phases=2) == 2.0
+    assert nominal_share(16.0, 8, slots=4, phases=2) == 8.0  # one wave per phase
+    assert nominal_share(12.0, 4, slots=1) == 3.0
+
+
+def test_refits_still_waiting_keep_their_shares_from_an_overrunning_fold_phase():
+    # 12 s for 2 folds then 2 refits: a fold trial running late (elapsed 5 s after the
+    # first) leaves 7 s for the 3 trials still to run, the refits counted among them.
+    schedule = _schedule(n_trials=4)
+    assert schedule.share(elapsed=5.0, waiting=1 + 2) == pytest.approx(7.0 / 3)
+    # Without counting the refits the last fold would have taken all 7 s (capped at 3).
+    assert schedule.share(elapsed=5.0, waiting=1) == 3.0
+
+
+def test_a_fold_spec_saves_no_weights_and_a_refit_trains_the_chosen_epochs():
+    schedule = _schedule()
+    fold = schedule.spec(("a", 1, "fold"), 3.0, [])
+    assert fold.weights_path is None and fold.role == "fold"
+    refit = schedule.spec(("a", 1, "refit"), 3.0, [], max_epochs=7)
+    assert refit.max_epochs == 7 and refit.weights_path.endswith("a-seed1.safetensors")
+
+
+def test_the_recipes_options_lie_under_the_users(monkeypatch):
+    import seqselect.bakeoff.schedule as schedule_module
+
+    def recipe(model, splits):
+        return {"lr": 3e-3, "batch_size": 16, "weight_decay": 0.05}
+
+    monkeypatch.setattr(schedule_module, "train_options_for", recipe)
+    schedule = _schedule()
+    schedule.plan.args["train_options"] = {"lr": 1e-2}
+    options = schedule.spec(("a", 0, "trial"), 3.0, []).train_options
+    assert options["lr"] == 1e-2 and options["batch_size"] == 16
+    assert options["weight_decay"] == 0.05

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -24,15 +25,16 @@ from seqselect.errors import SeqSelectError
 DATA = "task:adding?length=16&n=160"
 
 
-def _finished(db) -> list[tuple]:
+def _finished(db, kind: str = "network") -> list[tuple]:
+    """Finished ``(model, seed, role, status, metrics, val_metrics, finished)`` rows."""
     if not db.exists():
         return []
     try:
         con = sqlite3.connect(db, timeout=5)
         try:
             return con.execute(
-                "SELECT model, seed, status, metrics, finished FROM trials "
-                "WHERE status IN ('ok', 'diverged')"
+                "SELECT model, seed, role, status, metrics, val_metrics, finished FROM trials "
+                "WHERE status IN ('ok', 'diverged') AND kind = ?", (kind,)
             ).fetchall()
         finally:
             con.close()
@@ -82,9 +84,14 @@ def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
     # The finished trials are intact after the kill (a fresh connection, WAL recovered).
     after_kill = _finished(db)
     assert set(before) <= set(after_kill)
-    assert len(after_kill) < 4, "the bake-off finished before it could be killed"
-    for _model, _seed, status, metrics, finished in after_kill:
-        assert status == "ok" and "mse" in metrics and finished
+    assert len(after_kill) < 8, "the bake-off finished before it could be killed"
+    # Small data: cross-validation. A fold trial is scored on its fold (validation
+    # metrics, no test); a refit is tested.
+    for _model, _seed, role, status, metrics, val_metrics, finished in after_kill:
+        scored = val_metrics if role == "fold" else metrics
+        assert status == "ok" and "mse" in scored and finished
+    baselines_before = _finished(db, "baseline")
+    assert baselines_before, "the baselines run first and are stored as rows"
 
     # The same run again: kept trials are not repeated, the rest run.
     result = bakeoff(
@@ -98,11 +105,15 @@ def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
         run="killed",
     )
     assert result.timing["trials_resumed"] == len(after_kill)
-    assert result.timing["trials_run"] == 4 - len(after_kill)
-    rows = {(t.model, t.seed): t for t in ResultsStore(db).trials("killed")}
-    assert len(rows) == 4 and all(t.status == "ok" for t in rows.values())
-    for model, seed, _status, _metrics, finished in after_kill:
-        assert rows[(model, seed)].finished == finished  # untouched, not re-run
+    assert result.timing["trials_run"] == 8 - len(after_kill)
+    trials = ResultsStore(db).trials("killed")
+    rows = {t.key: t for t in trials if t.kind == "network"}
+    assert len(rows) == 8 and all(t.status == "ok" for t in rows.values())
+    for model, seed, role, *_, finished in after_kill:
+        assert rows[(model, seed, role)].finished == finished  # untouched, not re-run
+    baselines = {t.key: t for t in trials if t.kind == "baseline"}
+    for model, seed, role, *_, finished in baselines_before:
+        assert baselines[(model, seed, role)].finished == finished
 
 
 def test_a_trial_round_trips_through_the_store(tmp_path):
@@ -126,8 +137,8 @@ def test_a_trial_round_trips_through_the_store(tmp_path):
     )
     db.finish_trial("r", trial)
     stored = db.trials("r")[0]
-    assert stored == Trial.from_dict({**trial.to_dict(), "val_metrics": {}})
-    assert db.finished_trials("r") == {("gru", 0)}
+    assert stored == trial  # validation metrics included
+    assert db.finished_trials("r") == {("gru", 0, "trial")}
     assert {(m["split"], m["value"]) for m in db.metric_rows("r")} == {("test", 0.75), ("val", 0.5)}
 
 
@@ -159,3 +170,77 @@ def test_scaling_cells_from_the_bench_round_trip_through_the_store(tmp_path):
     assert ScalingCell.from_dict(stored[1].to_dict()) == stored[1]
     assert plots.scaling(stored)[:4] == b"\x89PNG"
     assert plots.scaling(stored[2:]) is None  # no finished cell: no plot
+
+
+_V1_SCHEMA = """
+CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, dataset TEXT NOT NULL,
+    args TEXT NOT NULL DEFAULT '{}', profile TEXT NOT NULL DEFAULT '{}',
+    advisor TEXT NOT NULL DEFAULT '{}', environment TEXT NOT NULL DEFAULT '{}', summary TEXT,
+    created TEXT NOT NULL, finished TEXT);
+CREATE TABLE trials (id INTEGER PRIMARY KEY, run TEXT NOT NULL REFERENCES runs(name),
+    model TEXT NOT NULL, seed INTEGER NOT NULL, status TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}', train_s REAL, latency_ms REAL, batch_latency_ms REAL,
+    step_latency_ms REAL, peak_mb REAL, params INTEGER, history TEXT NOT NULL DEFAULT '[]',
+    extra TEXT NOT NULL DEFAULT '{}', error TEXT, weights TEXT, started TEXT, finished TEXT,
+    UNIQUE (run, model, seed));
+CREATE TABLE metrics (id INTEGER PRIMARY KEY, run TEXT NOT NULL, model TEXT NOT NULL,
+    seed INTEGER NOT NULL, split TEXT NOT NULL, name TEXT NOT NULL, value REAL,
+    UNIQUE (run, model, seed, split, name));
+CREATE TABLE bench_cells (id INTEGER PRIMARY KEY, run TEXT NOT NULL, model TEXT NOT NULL,
+    length INTEGER, mode TEXT, batch INTEGER, status TEXT NOT NULL, ms REAL, peak_mb REAL,
+    params INTEGER, extra TEXT NOT NULL DEFAULT '{}', created TEXT NOT NULL);
+INSERT INTO runs (name, dataset, created) VALUES ('old', 'd', 't');
+INSERT INTO trials (run, model, seed, status, metrics, history, extra, finished)
+    VALUES ('old', 'gru', 0, 'ok', '{"accuracy": 0.75}', '[{"step": 1}]', '{"epochs": 2}', 't1'),
+           ('old', 'gru', 1, 'running', '{}', '[]', '{}', NULL);
+INSERT INTO metrics (run, model, seed, split, name, value)
+    VALUES ('old', 'gru', 0, 'test', 'accuracy', 0.75);
+"""
+
+
+def test_an_old_store_is_migrated_when_opened(tmp_path):
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(_V1_SCHEMA)
+    con.commit()
+    con.close()
+    db = ResultsStore(path)
+    old = db.trials("old")
+    assert [(t.model, t.seed, t.role, t.kind, t.status) for t in old] == [
+        ("gru", 0, "trial", "network", "ok"), ("gru", 1, "trial", "network", "running"),
+    ]
+    assert old[0].metrics == {"accuracy": 0.75} and old[0].extra == {"epochs": 2}
+    assert db.finished_trials("old") == {("gru", 0, "trial")}
+    assert db.metric_rows("old")[0]["role"] == "trial"
+    assert db.protocol("old") == (None, None)  # stored before protocols were
+    # The migrated store takes today's rows: a fold and a refit of the same (model, seed).
+    for role in ("fold", "refit"):
+        db.finish_trial("old", Trial(model="gru", seed=0, status="ok", role=role))
+    assert len(db.trials("old")) == 4
+    assert len(ResultsStore(path).trials("old")) == 4  # opening it again changes nothing
+
+
+def test_roles_kinds_predictions_and_the_protocol_round_trip(tmp_path):
+    from seqselect.bakeoff.records import Protocol
+
+    db = ResultsStore(tmp_path / "runs.db")
+    db.create_run("r", dataset="d", args={}, profile={}, advisor={}, environment={})
+    fold = Trial(
+        model="minirocket", seed=1, status="ok", kind="baseline", role="fold", fold=1,
+        val_metrics={"accuracy": 0.9},
+    )
+    refit = replace(fold, role="refit", fold=None, val_metrics={}, metrics={"accuracy": 0.8},
+                    predictions=[0, 2, 1])
+    db.finish_trial("r", fold)
+    db.finish_trial("r", refit)
+    stored = {t.key: t for t in db.trials("r")}
+    assert stored[fold.key].val_metrics == fold.val_metrics and stored[fold.key].fold == 1
+    assert stored[refit.key].predictions == [0, 2, 1] and stored[refit.key].kind == "baseline"
+    # Re-recording the refit keeps the fold's validation metric rows.
+    db.finish_trial("r", refit)
+    rows = {(m["role"], m["split"]) for m in db.metric_rows("r")}
+    assert rows == {("fold", "val"), ("refit", "test")}
+    protocol = Protocol(kind="cv", n_folds=5, n_pool=75, n_val=15, restore_best=False)
+    db.save_protocol("r", protocol, [0, 1, 2])
+    assert db.protocol("r") == (protocol, [0, 1, 2])
+    assert db.get_run("r")["protocol"] == protocol.to_dict()

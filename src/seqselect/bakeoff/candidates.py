@@ -1,5 +1,10 @@
-"""Which models a bake-off trains: the advisor's shortlist for the data, plus one baseline,
+"""Which models a bake-off trains: the advisor's shortlist for the data, completed so that
+it always holds a convolutional and a recurrent model (the guide's small-data workhorses:
+with a few hundred series a list of Transformers alone is a list of models near chance),
 or the user's own list; and how each is built (causal or not).
+
+The non-network baselines (MiniRocket, the majority class, ...) are rows of their own,
+chosen by :func:`seqselect.bakeoff.baseline_trials.parse_baselines`.
 """
 
 from __future__ import annotations
@@ -27,9 +32,13 @@ __all__ = [
 
 #: How many of the advisor's ranked models ``--models auto`` trains.
 SHORTLIST = 3
-#: The baseline ``auto`` adds: the first of these that is not already shortlisted. The
-#: guide's workhorse recurrent and convolutional baselines, in that order.
-BASELINES = ("lstm", "cnn1d", "gru")
+#: The guide's workhorse networks, in the order ``auto`` prefers them when it must add a
+#: family the advisor's top models lack (after the advisor's own ranking of that family).
+BASELINES = ("lstm", "cnn1d", "gru", "tcn")
+#: Model families (``ModelCard.family``) the auto shortlist always includes one of.
+CONVOLUTIONAL = ("cnn", "tcn")
+RECURRENT = ("rnn",)
+
 #: Dataset tasks whose predictions must not look ahead (candidates are built causal).
 _CAUSAL_TASKS = ("forecast",)
 
@@ -93,24 +102,38 @@ def _model_name(entry: Any) -> str:
     return entry.get("model") if isinstance(entry, dict) else str(entry)
 
 
-def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], str | None]:
-    """``(models, baseline)``: the advisor's top ``n`` trainable models plus one baseline.
+def _first_of(families: tuple[str, ...], order: list[str], avoid: set[str]) -> str | None:
+    """The first model of ``order`` whose card is of one of ``families`` (avoided last)."""
+    fits = [m for m in order if model_card(m).family in families]
+    return next((m for m in fits if m not in avoid), fits[0] if fits else None)
 
-    ``pretrained:...`` entries and anything outside the zoo are skipped (the bake-off
-    trains zoo models only).
+
+def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], str | None]:
+    """``(models, added)``: the advisor's top ``n`` trainable models, plus a convolutional
+    and a recurrent model when they have none (the advisor's best-ranked of that family,
+    else the first of :data:`BASELINES`); ``added`` is the first model added (None when
+    the advisor's top models already had both).
+
+    So the list is never attention models only, whatever the data's size (the guide:
+    "small dataset -> LSTM/TCN, Transformer overfits"; with a large one the comparison
+    with the workhorses is still what a verdict needs).
+    ``pretrained:...`` entries and anything outside the zoo are skipped.
     """
-    known = set(list_models())
-    names: list[str] = []
-    for entry in advice.get("ranked", []):
-        name = _model_name(entry)
-        if name in known and name not in names:
-            names.append(name)
-        if len(names) == n:
-            break
-    baseline = next((b for b in BASELINES if b in known and b not in names), None)
-    if baseline is not None:
-        names.append(baseline)
-    return names, baseline
+    known = list_models()
+    ranked = [_model_name(e) for e in advice.get("ranked", [])]
+    ranked = list(dict.fromkeys(m for m in ranked if m in known))
+    avoid = {_model_name(e) for e in advice.get("avoid", [])}
+    names = ranked[:n]
+    order = ranked + [m for m in BASELINES if m in known] + known
+    added: list[str] = []
+    for families in (CONVOLUTIONAL, RECURRENT):
+        if any(model_card(m).family in families for m in names):
+            continue
+        pick = _first_of(families, order, avoid)
+        if pick is not None and pick not in names:
+            names.append(pick)
+            added.append(pick)
+    return names, (added[0] if added else None)
 
 
 def train_causal(name: str, task: str) -> bool:

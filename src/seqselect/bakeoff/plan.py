@@ -12,12 +12,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from seqselect.bakeoff.baseline_trials import parse_baselines
 from seqselect.bakeoff.candidates import advise, parse_models, prepare, shortlist
 from seqselect.bakeoff.executors import EXECUTORS
+from seqselect.bakeoff.protocol import choose_protocol
+from seqselect.bakeoff.records import Protocol
 from seqselect.budget import parse_seconds
 from seqselect.data import load_dataset, profile_dataset
 from seqselect.errors import SeqSelectError
 from seqselect.system import resolve_device
+from seqselect.train.recipe import default_params
 
 __all__ = [
     "BakeoffRequest", "Plan", "check_resume", "dataset_info", "default_run_name", "make_plan",
@@ -55,6 +59,7 @@ class BakeoffRequest:
     max_epochs: int | None = 500
     train_options: dict[str, Any] = field(default_factory=dict)
     data_options: dict[str, Any] = field(default_factory=dict)
+    baselines: str | list[str] | None = "auto"  # "auto" | "none" | names
     # Derived in __post_init__ (frozen, hence object.__setattr__):
     budget_s: float = field(init=False, default=0.0)
     explicit_models: list[str] | None = field(init=False, default=None)  # None: the advisor's
@@ -99,6 +104,8 @@ class Plan:
     candidates: list[str]
     prepared: dict[str, dict[str, Any]]
     args: dict[str, Any]
+    protocol: Protocol = field(default_factory=lambda: Protocol(kind="holdout"))
+    baselines: list[str] = field(default_factory=list)
 
     @property
     def runnable(self) -> list[str]:
@@ -109,9 +116,26 @@ class Plan:
         return list(range(self.args["seeds"]))
 
     @property
-    def trials(self) -> list[tuple[str, int]]:
-        """Every (model, seed) the run trains, runnable candidates only."""
-        return [(m, s) for m in self.runnable for s in self.seeds]
+    def roles(self) -> tuple[str, ...]:
+        """The protocol's phases, in the order they run: selection, then the refit."""
+        return ("fold", "refit") if self.protocol.kind == "cv" else ("trial",)
+
+    def keys(self, models: list[str], role: str) -> list[tuple[str, int, str]]:
+        """``(model, seed, role)`` of every seed of ``models`` in phase ``role``, seed by
+        seed (every model's seed 0 first): when a slow machine runs out of budget, the
+        shares that shrink are the last seeds of every model, not every seed of the last
+        model."""
+        return [(m, s, role) for s in self.seeds for m in models]
+
+    @property
+    def trials(self) -> list[tuple[str, int, str]]:
+        """Every network trial key the run trains (runnable candidates), phase by phase."""
+        return [key for role in self.roles for key in self.keys(self.runnable, role)]
+
+    @property
+    def baseline_trials(self) -> list[tuple[str, int, str]]:
+        """Every baseline fit key, phase by phase."""
+        return [key for role in self.roles for key in self.keys(self.baselines, role)]
 
 
 def _load(data: Any, request: BakeoffRequest) -> tuple[Any, str]:
@@ -126,7 +150,8 @@ def _load(data: Any, request: BakeoffRequest) -> tuple[Any, str]:
 
 
 def _candidates(advice: dict[str, Any], explicit: list[str] | None) -> list[str]:
-    """The models to train; records the shortlist, the baseline and the mode in ``advice``."""
+    """The models to train; records the shortlist, the model added to it and the mode in
+    ``advice``."""
     if explicit is None:
         candidates, baseline = shortlist(advice)
         if not candidates:
@@ -166,6 +191,7 @@ def _stored_args(request: BakeoffRequest, source: str, candidates: list[str]) ->
         "max_epochs": request.max_epochs,
         "train_options": request.train_options,
         "data_options": request.data_options,
+        "baselines_arg": request.baselines,
     }
 
 
@@ -176,9 +202,13 @@ def make_plan(data: Any, request: BakeoffRequest) -> Plan:
     advice = advise(profile, device=request.device)
     candidates = _candidates(advice, request.explicit_models)
     max_length = _max_length(splits)
-    prepared = {
-        m: prepare(m, splits, params=request.params, max_length=max_length) for m in candidates
-    }
+    # The recipe's width when the user gives none (stored args keep the user's --params).
+    params = request.params if request.params is not None else default_params(splits)
+    prepared = {m: prepare(m, splits, params=params, max_length=max_length) for m in candidates}
+    baselines = parse_baselines(request.baselines, splits)
+    protocol = choose_protocol(splits, request.seeds)
+    args = _stored_args(request, source, candidates)
+    args.update(baselines=baselines, protocol=protocol.kind, build_params=params)
     return Plan(
         splits=splits,
         source=source,
@@ -186,7 +216,9 @@ def make_plan(data: Any, request: BakeoffRequest) -> Plan:
         advice=advice,
         candidates=candidates,
         prepared=prepared,
-        args=_stored_args(request, source, candidates),
+        args=args,
+        protocol=protocol,
+        baselines=baselines,
     )
 
 

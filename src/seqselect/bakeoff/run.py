@@ -1,7 +1,12 @@
-"""Stage 3 of the bake-off: run the trials, each committed to the store as it finishes.
+"""Stage 3 of the bake-off: fit the baselines, then run the network trials phase by phase,
+each committed to the store as it finishes.
 
-:func:`run_trials` keeps ``slots`` trials in flight on the executor; every finished trial
-is one store transaction, so a killed bake-off loses none of them.
+:func:`run_baselines` fits the baseline rows here, one after another (about a second
+each). :func:`run_phases` runs the protocol's phases in order (hold-out: one; cv: every
+"fold" trial, then each (model, seed)'s "refit" for the epochs its model's folds chose,
+see :func:`~seqselect.bakeoff.protocol.refit_epochs`); :func:`run_trials` keeps ``slots``
+trials of a phase in flight on the executor. Every finished trial is one store
+transaction, so a killed bake-off loses none of them and a resume repeats none.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from typing import Any
 
 import torch
 
+from seqselect.bakeoff.baseline_trials import run_baseline_trial
 from seqselect.bakeoff.executors import Executor
 from seqselect.bakeoff.plan import Plan, dataset_info
+from seqselect.bakeoff.protocol import fold_of, refit_epochs
 from seqselect.bakeoff.records import ScalingCell, Trial
 from seqselect.bakeoff.schedule import Schedule
 from seqselect.bakeoff.store import FINISHED, ResultsStore
@@ -23,7 +30,10 @@ from seqselect.bakeoff.trial import TrialSpec
 from seqselect.bench import run_bench
 from seqselect.system import describe_environment
 
-__all__ = ["Event", "emit", "record_run", "run_environment", "run_trials", "scaling_cells"]
+__all__ = [
+    "Event", "emit", "record_run", "run_baselines", "run_environment", "run_phases",
+    "run_trials", "scaling_cells",
+]
 
 #: ``fn(kind, payload)``: progress for displays (kinds: setup, skip, trial_start,
 #: trial_done, scaling, done).
@@ -45,8 +55,9 @@ def run_environment(device: str, executor: Executor) -> dict[str, Any]:
 
 
 def record_run(db: ResultsStore, run: str, plan: Plan, executor: Executor) -> None:
-    """Store the run (a resumed one is refreshed) and, at once, the trials of candidates
-    that cannot run here: they take no share of the budget."""
+    """Store the run (a resumed one is refreshed), its protocol and test targets and, at
+    once, the trials of candidates that cannot run here: they take no share of the
+    budget."""
     db.create_run(
         run,
         dataset=plan.splits.name,
@@ -58,46 +69,114 @@ def record_run(db: ResultsStore, run: str, plan: Plan, executor: Executor) -> No
             "dataset": dataset_info(plan.splits, plan.source),
         },
     )
+    db.save_protocol(run, plan.protocol, plan.splits.test.y.tolist())
     for model in plan.candidates:
         info = plan.prepared[model]
         if "error" in info:
-            for seed in plan.seeds:
+            for _, seed, role in plan.keys([model], plan.roles[-1]):
                 db.finish_trial(run, Trial(
-                    run=run, model=model, seed=seed, status="failed", error=info["error"],
-                    extra={"causal": info.get("causal"), "skipped": True},
+                    run=run, model=model, seed=seed, role=role, status="failed",
+                    error=info["error"], extra={"causal": info.get("causal"), "skipped": True},
                 ))
+
+
+def run_baselines(
+    db: ResultsStore, run: str, plan: Plan, done: set, on_event: Event | None
+) -> float:
+    """Fit every baseline key of the plan not in ``done`` here, one after another, each
+    committed as it ends. Returns the wall seconds (charged to the budget)."""
+    start = time.perf_counter()
+    for model, seed, role in plan.baseline_trials:
+        if (model, seed, role) in done:
+            continue
+        db.start_trial(run, model, seed, role=role, kind="baseline")
+        emit(on_event, "trial_start", model=model, seed=seed, role=role, baseline=True)
+        trial = run_baseline_trial(
+            model, plan.splits, plan.protocol, seed=seed, role=role,
+            fold=fold_of(seed, plan.protocol) if role == "fold" else None, run=run,
+        )
+        db.finish_trial(run, trial)
+        emit(on_event, "trial_done", model=model, seed=seed, role=role, result=trial)
+    return time.perf_counter() - start
 
 
 def _worker_failure(spec: TrialSpec, exc: BaseException) -> Trial:
     return Trial(
         model=spec.model,
         seed=spec.seed,
+        role=spec.role,
+        fold=spec.fold,
         status="failed",
         error=f"worker failed: {type(exc).__name__}: {exc}",
         extra={"budget_s": spec.train_seconds},
     )
 
 
-def run_trials(
+def run_phases(
     executor: Executor, db: ResultsStore, schedule: Schedule, on_event: Event | None
-) -> float:
-    """Dispatch the schedule's trials keeping ``slots`` in flight; commit each as it ends.
-
-    Returns the wall seconds of the phase.
-    """
+) -> dict[str, float]:
+    """Run the schedule's trials phase by phase (cv: every fold trial, then the refits,
+    each for the epochs its model's folds chose); seconds per phase."""
     start = time.perf_counter()
-    pending = list(schedule.todo)
+    roles = schedule.plan.roles
+    seconds: dict[str, float] = {}
+    for index, role in enumerate(roles):
+        keys = [key for key in schedule.todo if key[2] == role]
+        later = sum(1 for key in schedule.todo if key[2] in roles[index + 1:])
+        epochs = _refit_epochs(db, schedule) if role == "refit" else {}
+        tick = time.perf_counter()
+        run_trials(executor, db, schedule, on_event, keys=keys, later=later, start=start,
+                   epochs=epochs)
+        seconds["folds" if role == "fold" else "refits" if role == "refit" else "trials"] = (
+            time.perf_counter() - tick
+        )
+    return seconds
+
+
+def _refit_epochs(db: ResultsStore, schedule: Schedule) -> dict[str, int | None]:
+    """Each model's refit epochs, from its stored fold trials (a resumed run included)."""
+    trials = [t for t in db.trials(schedule.run) if t.role == "fold" and t.kind == "network"]
+    task = schedule.plan.splits.task
+    return {
+        model: refit_epochs([t for t in trials if t.model == model], task)
+        for model in schedule.plan.runnable
+    }
+
+
+def run_trials(
+    executor: Executor,
+    db: ResultsStore,
+    schedule: Schedule,
+    on_event: Event | None,
+    *,
+    keys: list[tuple[str, int, str]] | None = None,
+    later: int = 0,
+    start: float | None = None,
+    epochs: dict[str, int | None] | None = None,
+) -> float:
+    """Dispatch ``keys`` (default: the whole schedule) keeping ``slots`` in flight; commit
+    each as it ends. ``later`` trials of later phases still wait for their shares,
+    ``start`` is when the networks' budget clock started, ``epochs`` a refit's epochs per
+    model.
+
+    Returns the wall seconds of this call.
+    """
+    began = time.perf_counter()
+    start = began if start is None else start
+    pending = list(schedule.todo if keys is None else keys)
+    epochs = epochs or {}
     in_flight: dict[cf.Future, tuple[TrialSpec, float, float]] = {}
     excess: list[float] = []  # observed trial wall time beyond its share
 
     def dispatch() -> None:
         while pending and len(in_flight) < schedule.slots:
-            model, seed = pending.pop(0)
-            share = schedule.share(time.perf_counter() - start, len(pending) + 1 + len(in_flight))
-            spec = schedule.spec(model, seed, share, excess)
-            db.start_trial(schedule.run, model, seed)
-            emit(on_event, "trial_start", model=model, seed=seed, share_s=share,
-                 train_s=spec.train_seconds)
+            key = pending.pop(0)
+            waiting = len(pending) + 1 + len(in_flight) + later
+            share = schedule.share(time.perf_counter() - start, waiting)
+            spec = schedule.spec(key, share, excess, max_epochs=epochs.get(key[0]))
+            db.start_trial(schedule.run, spec.model, spec.seed, role=spec.role)
+            emit(on_event, "trial_start", model=spec.model, seed=spec.seed, role=spec.role,
+                 share_s=share, train_s=spec.train_seconds)
             in_flight[executor.submit(spec)] = (spec, time.perf_counter(), share)
 
     dispatch()
@@ -116,9 +195,10 @@ def run_trials(
                 excess.append(wall - share)
             trial = replace(trial, extra={**trial.extra, "wall_s": round(wall, 3)})
             db.finish_trial(schedule.run, trial)
-            emit(on_event, "trial_done", model=spec.model, seed=spec.seed, result=trial)
+            emit(on_event, "trial_done", model=spec.model, seed=spec.seed, role=spec.role,
+                 result=trial)
         dispatch()
-    return time.perf_counter() - start
+    return time.perf_counter() - began
 
 
 def scaling_cells(

@@ -27,11 +27,30 @@ from seqselect.bakeoff.plan import (
     make_plan,
 )
 from seqselect.bakeoff.result import BakeoffResult, result_from_store, run_summary
-from seqselect.bakeoff.run import Event, emit, record_run, run_trials, scaling_cells
-from seqselect.bakeoff.schedule import Schedule, make_schedule, timing
+from seqselect.bakeoff.run import (
+    Event,
+    emit,
+    record_run,
+    run_baselines,
+    run_phases,
+    scaling_cells,
+)
+from seqselect.bakeoff.schedule import (
+    Schedule,
+    calibrate_models,
+    make_schedule,
+    measure_seconds,
+    nominal_share,
+    timing,
+)
 from seqselect.bakeoff.store import DEFAULT_STORE, ResultsStore
 
-__all__ = ["bakeoff"]
+__all__ = ["MIN_NETWORK_SHARE", "bakeoff"]
+
+#: The networks always get at least this part of the budget: a set-up (or baselines)
+#: costing more than the rest makes the run overrun, which ``timing`` reports, rather
+#: than train every candidate for nothing.
+MIN_NETWORK_SHARE = 0.25
 
 
 def bakeoff(
@@ -57,6 +76,7 @@ def bakeoff(
     max_epochs: int | None = 500,
     train_options: dict[str, Any] | None = None,
     data_options: dict[str, Any] | None = None,
+    baselines: str | list[str] | None = "auto",
     export: str | Path | None = None,
     scaling: list[int] | None = None,
     on_event: Event | None = None,
@@ -66,8 +86,11 @@ def bakeoff(
     ``data`` is a file path, a bundled name (``ucr:GunPoint``, ``task:adding?length=50``)
     or loaded ``DatasetSplits``; ``task``/``target``/``data_options`` go to the loader.
     ``models`` is ``"auto"`` (the advisor's shortlist plus one baseline) or names;
-    ``budget`` the wall time of all trials together (``"10m"``, seconds), shared as
-    :mod:`~seqselect.bakeoff.schedule` says; ``seeds`` trials per model; ``params`` every
+    ``budget`` the wall time of the whole bake-off, set-up and baselines included
+    (``"10m"``, seconds), shared as :mod:`~seqselect.bakeoff.schedule` says; the
+    protocol (hold-out or cross-validation) is :mod:`~seqselect.bakeoff.protocol`'s;
+    ``baselines`` ``"auto"`` (the task's fast baselines), ``"none"`` or names, fitted
+    as rows of the leaderboard under the same protocol; ``seeds`` trials per model; ``params`` every
     candidate's parameter count (±10%); ``max_*`` the winner's constraints;
     ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run; ``store``/``run``
     the results database and run name (an existing run resumes); ``export`` a folder for
@@ -84,6 +107,7 @@ def bakeoff(
         max_latency_ms=max_latency_ms, max_memory_mb=max_memory_mb, max_params=max_params,
         executor=executor, jobs=jobs, device=device, run=run, max_epochs=max_epochs,
         train_options=train_options or {}, data_options=data_options or {},
+        baselines=baselines,
     )
     plan = make_plan(data, request)
     db = ResultsStore(store)
@@ -93,16 +117,14 @@ def bakeoff(
         executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
         cpus_per_trial=cpus_per_trial, device=request.device,
     )
-    schedule, setup_s, trials_s = _set_up_and_run(
-        workers, db, plan, run_name, setup_start, on_event
-    )
+    schedule, seconds = _set_up_and_run(workers, db, plan, run_name, setup_start, on_event)
     if scaling:
         emit(on_event, "scaling", lengths=list(scaling))
         db.add_bench_cells(run_name, scaling_cells(
             plan.splits, plan.runnable, scaling, params=params, device=request.device
         ))
     result = result_from_store(
-        db, run_name, timing=timing(schedule, setup_s=setup_s, trials_s=trials_s),
+        db, run_name, timing=timing(schedule, **seconds),
         splits_info=dataset_info(plan.splits, plan.source),
     )
     if export is not None:
@@ -119,23 +141,40 @@ def _set_up_and_run(
     run_name: str,
     setup_start: float,
     on_event: Event | None,
-) -> tuple[Schedule, float, float]:
-    """Start the workers, record the run, share the budget, run the trials; the workers
-    are closed whatever happens. Returns the schedule, set-up and trial-phase seconds."""
+) -> tuple[Schedule, dict[str, dict[str, float]]]:
+    """Start the workers, record the run, calibrate each model once, fit the baselines,
+    share what is left of the budget among the network trials and run them phase by
+    phase; the workers are closed whatever happens. Returns the schedule and the
+    ``timing`` arguments (``actual`` and ``planned`` seconds per phase)."""
     done = db.finished_trials(run_name)
+    budget_s = plan.args["budget_s"]
+    todo = [key for key in plan.trials if key not in done]
     try:
-        workers.start(plan.splits, max(1, len([p for p in plan.trials if p not in done])))
+        workers.start(plan.splits, max(1, len(todo)))
         record_run(db, run_name, plan, workers)
-        schedule = make_schedule(
-            plan, run_name, done=done, slots=workers.slots, threads=workers.threads,
-            runs_dir=db.runs_dir,
+        guess = nominal_share(budget_s, len(plan.trials), workers.slots, len(plan.roles))
+        overhead = calibrate_models(
+            plan, [m for m, _, _ in todo], limit=measure_seconds(guess), threads=workers.threads
         )
         setup_s = time.perf_counter() - setup_start
+        baselines_s = run_baselines(db, run_name, plan, done, on_event)
+        # What the networks share: the budget less set-up and baselines (both measured);
+        # a resumed run gets the part of it its remaining trials would have had.
+        left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s)
+        share_of_run = len(todo) / max(1, len(plan.trials))
+        schedule = make_schedule(
+            plan, run_name, done=done, slots=workers.slots, threads=workers.threads,
+            runs_dir=db.runs_dir, budget_s=left * share_of_run, overhead=overhead,
+        )
         _announce(on_event, plan, schedule, workers.describe(), setup_s, done)
-        trials_s = run_trials(workers, db, schedule, on_event)
+        phases = run_phases(workers, db, schedule, on_event)
     finally:
         workers.close()
-    return schedule, setup_s, trials_s
+    planned = {"setup": setup_s, "baselines": baselines_s}
+    for phase in phases:
+        planned[phase] = schedule.budget_s / len(phases)
+    actual = {"setup": setup_s, "baselines": baselines_s, **phases}
+    return schedule, {"actual": actual, "planned": planned}
 
 
 def _announce(
@@ -144,7 +183,7 @@ def _announce(
     schedule: Schedule,
     executor: dict[str, Any],
     setup_s: float,
-    done: set[tuple[str, int]],
+    done: set[tuple[str, int, str]],
 ) -> None:
     """The ``setup`` event, then a ``skip`` for each trial kept from an earlier run."""
     emit(
@@ -158,10 +197,13 @@ def _announce(
         todo=len(schedule.todo),
         share_s=schedule.nominal_s,
         budget_s=plan.args["budget_s"],
+        network_budget_s=schedule.budget_s,
         setup_s=setup_s,
         executor=executor,
         advisor_pick=plan.advice.get("pick"),
+        protocol=plan.protocol.to_dict(),
+        baselines=plan.baselines,
     )
-    for model, seed in sorted(done):
-        if (model, seed) in plan.trials:
-            emit(on_event, "skip", model=model, seed=seed)
+    for model, seed, role in sorted(done):
+        if (model, seed, role) in plan.trials:
+            emit(on_event, "skip", model=model, seed=seed, role=role)

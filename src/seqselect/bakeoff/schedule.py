@@ -1,16 +1,22 @@
 """Stage 2 of the bake-off: how the budget is shared among the trials.
 
-``budget`` is the wall time of the trial phase (set-up aside). It is split equally among
-candidates x seeds, in waves of ``slots`` parallel trials: each trial gets
-``budget / ceil(trials / slots)`` seconds of wall time, of which the trainer gets what is
-left after the trial's own overhead (building, the final validation and test passes,
-latency measurement, saving), which set-up measures once per model. A share is never
-more than that, and less when the time actually left is short (an earlier overrun), so
-the whole phase ends within the budget + 10%.
+``budget`` is the wall time of the whole bake-off. Set-up (loading, profiling, advice,
+building and the once-per-model calibration) and the baselines are measured as they run
+and taken off it; what is left is the networks' budget, split equally among their trials
+in waves of ``slots`` parallel trials. With cross-validation every (model, seed) has a
+"fold" trial and a "refit" trial, and each gets the same nominal share: the fold phase
+and the refit phase get half each, so neither phase and no candidate starves. A trial's
+share is ``min(nominal, time left / waves left)`` (waves of every phase still to run
+counted, so a late overrun cannot eat the refits); the trainer gets the share less the
+trial's own overhead (building, final validation and test passes, latency measurement,
+saving), which set-up measures once per model. The whole bake-off thus ends within the
+budget + 10%.
+
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 import statistics
@@ -19,9 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from seqselect.bakeoff.plan import Plan
+from seqselect.bakeoff.protocol import fold_of
 from seqselect.bakeoff.trial import TrialSpec, calibrate
+from seqselect.train import train
+from seqselect.train.recipe import train_options_for
 
-__all__ = ["BUDGET_TOLERANCE", "Schedule", "make_schedule", "measure_seconds"]
+__all__ = [
+    "BUDGET_TOLERANCE", "Schedule", "calibrate_models", "make_schedule", "measure_seconds",
+    "nominal_share",
+]
+
+#: A trial key: (model, seed, role), as :attr:`~seqselect.bakeoff.records.Trial.key`.
+Key = tuple[str, int, str]
 
 #: Whole-phase tolerance the budget promises (the issue's "budget + 10%").
 BUDGET_TOLERANCE = 0.10
@@ -42,7 +57,7 @@ class Schedule:
     """
 
     run: str
-    todo: list[tuple[str, int]]
+    todo: list[Key]
     n_trials: int  # all the run's trials, those kept from an earlier run included
     budget_s: float
     nominal_s: float
@@ -61,32 +76,69 @@ class Schedule:
         waves_left = math.ceil(waiting / self.slots)
         return min(self.nominal_s, remaining / max(1, waves_left))
 
-    def spec(self, model: str, seed: int, share: float, excess: list[float]) -> TrialSpec:
-        """The trial of ``(model, seed)`` with ``share`` seconds of wall time.
+    def spec(
+        self, key: Key, share: float, excess: list[float], *, max_epochs: int | None = None
+    ) -> TrialSpec:
+        """The trial ``key`` with ``share`` seconds of wall time (``max_epochs``: a refit's
+        epochs, chosen by its folds; else the run's ``--max-epochs``).
 
         The trainer gets the share less what the trial costs beyond its training loop:
         calibrated per model in set-up, plus, when recent trials ran over their shares (a
         machine getting busier), their median excess.
         """
+        model, seed, role = key
         limit = measure_seconds(share)
         extra = max(0.0, statistics.median(excess[-3:])) if excess else 0.0
         cost = self.overhead.get(model, 0.2 * share + limit) + extra
         prepared = self.plan.prepared[model]
         args = self.plan.args
+        protocol = self.plan.protocol
+        fold = fold_of(seed, protocol) if role == "fold" else None
         return TrialSpec(
             run=self.run,
             model=model,
             seed=seed,
             train_seconds=round(max(0.2, share - cost), 3),
             measure_seconds=limit,
-            params=args["params"],
+            params=args.get("build_params", args["params"]),
             overrides=prepared["config"],
             causal=prepared["causal"],
-            max_epochs=args["max_epochs"],
+            max_epochs=max_epochs if max_epochs is not None else args["max_epochs"],
             device=args["device"],
-            weights_path=str(self.weights_dir / f"{model}-seed{seed}.safetensors"),
-            train_options=args["train_options"],
+            weights_path=self.weights_path(model, seed, role),
+            train_options=self.train_options(model, role),
+            role=role,
+            fold=fold,
+            protocol=protocol.to_dict(),
         )
+
+    def weights_path(self, model: str, seed: int, role: str) -> str | None:
+        """Where a trial's weights go: fold trials select and are never exported, so they
+        save none; a refit's or a hold-out trial's are what export reads."""
+        if role == "fold":
+            return None
+        return str(self.weights_dir / f"{model}-seed{seed}.safetensors")
+
+    def train_options(self, model: str, role: str) -> dict[str, Any]:
+        """The recipe's options for ``model`` under the user's own; the protocol's
+        checkpoint rule when the trainer takes one (no restore from a set too small to
+        rank on; a refit has no validation split at all)."""
+        options = {**train_options_for(model, self.plan.splits), **self.plan.args["train_options"]}
+        if "restore_best" in _TRAIN_PARAMETERS and "restore_best" not in options:
+            options["restore_best"] = self.plan.protocol.restore_best and role == "trial"
+        return options
+
+
+#: The keyword arguments the trainer takes (a protocol option is passed only if taken).
+_TRAIN_PARAMETERS = frozenset(inspect.signature(train).parameters)
+
+
+def nominal_share(budget_s: float, n_trials: int, slots: int, phases: int = 1) -> float:
+    """One trial's wall seconds when ``n_trials`` trials in ``phases`` equal phases (each
+    run in waves of ``slots``) share ``budget_s``."""
+    per_phase = math.ceil(n_trials / max(1, phases))
+    waves = phases * math.ceil(per_phase / max(1, slots))
+    return budget_s / max(1, waves)
 
 
 def weights_folder(runs_dir: Path, run: str) -> Path:
@@ -94,35 +146,40 @@ def weights_folder(runs_dir: Path, run: str) -> Path:
     return runs_dir / re.sub(r"[^A-Za-z0-9_.-]+", "_", run)
 
 
-def make_schedule(
-    plan: Plan,
-    run: str,
-    *,
-    done: set[tuple[str, int]],
-    slots: int,
-    threads: int,
-    runs_dir: Path,
-) -> Schedule:
-    """Share the budget among ``plan``'s trials not in ``done``, and calibrate the models'
-    overheads (set-up time, outside the budget)."""
-    all_trials = plan.trials
-    todo = [pair for pair in all_trials if pair not in done]
-    budget_s = plan.args["budget_s"]
-    nominal = budget_s / max(1, math.ceil(len(all_trials) / slots))
-    limit = measure_seconds(nominal)
-    overhead = {
+def calibrate_models(
+    plan: Plan, models: list[str], *, limit: float, threads: int
+) -> dict[str, float]:
+    """Each model's seconds outside its training loop, measured once per model (not per
+    trial) in set-up; see :func:`~seqselect.bakeoff.trial.calibrate`."""
+    return {
         model: calibrate(
             model, plan.splits, plan.prepared[model], measure_seconds=limit, threads=threads,
             device=plan.args["device"],
         )
-        for model in {m for m, _ in todo}
+        for model in dict.fromkeys(models)
     }
+
+
+def make_schedule(
+    plan: Plan,
+    run: str,
+    *,
+    done: set[Key],
+    slots: int,
+    threads: int,
+    runs_dir: Path,
+    budget_s: float,
+    overhead: dict[str, float],
+) -> Schedule:
+    """Share ``budget_s`` (the networks' part of the budget) among ``plan``'s trials not
+    in ``done``; ``overhead`` is :func:`calibrate_models`'s answer."""
+    todo = [key for key in plan.trials if key not in done]
     return Schedule(
         run=run,
         todo=todo,
-        n_trials=len(all_trials),
-        budget_s=budget_s * len(todo) / max(1, len(all_trials)) if done else budget_s,
-        nominal_s=nominal,
+        n_trials=len(plan.trials),
+        budget_s=max(0.0, budget_s),
+        nominal_s=nominal_share(budget_s, len(todo), slots, len(plan.roles)),
         slots=slots,
         threads=threads,
         overhead=overhead,
@@ -131,16 +188,31 @@ def make_schedule(
     )
 
 
-def timing(schedule: Schedule, *, setup_s: float, trials_s: float) -> dict[str, Any]:
-    """The run's ``timing`` document: the phase against the budget."""
+def timing(
+    schedule: Schedule, *, actual: dict[str, float], planned: dict[str, float]
+) -> dict[str, Any]:
+    """The run's ``timing`` document: every phase, planned and actual, against the budget.
+
+    ``actual``/``planned`` map phases (setup, baselines, trials, folds, refits) to
+    seconds; ``total`` is added. The older keys (``setup_s``, ``trials_s``, ...) stay.
+    """
     budget_s = schedule.plan.args["budget_s"]
+    actual = {**actual, "total": sum(actual.values())}
+    planned = {**planned, "total": budget_s}
+    network_s = sum(actual.get(k, 0.0) for k in ("trials", "folds", "refits"))
     return {
         "budget_s": budget_s,
-        "setup_s": round(setup_s, 3),
-        "trials_s": round(trials_s, 3),
+        "setup_s": round(actual.get("setup", 0.0), 3),
+        "trials_s": round(network_s, 3),
         "share_s": round(schedule.nominal_s, 3),
         "trials_run": len(schedule.todo),
         "trials_resumed": schedule.n_trials - len(schedule.todo),
-        "within_budget": trials_s <= (budget_s * (1 + BUDGET_TOLERANCE)),
+        "within_budget": actual["total"] <= budget_s * (1 + BUDGET_TOLERANCE),
         "tolerance": BUDGET_TOLERANCE,
+        "protocol": schedule.plan.protocol.kind,
+        "baselines_s": round(actual.get("baselines", 0.0), 3),
+        "total_s": round(actual["total"], 3),
+        "network_budget_s": round(schedule.budget_s, 3),
+        "planned_s": {k: round(v, 3) for k, v in planned.items()},
+        "actual_s": {k: round(v, 3) for k, v in actual.items()},
     }

@@ -4,10 +4,15 @@ benchmark cells.
 Tables::
 
     runs(name UNIQUE, dataset, args, profile, advisor, environment, summary, created, finished)
-    trials(run, model, seed, status, metrics, train_s, latency_ms, batch_latency_ms,
-           step_latency_ms, peak_mb, params, history, error, weights, started, finished,
-           UNIQUE(run, model, seed))
-    metrics(run, model, seed, split, name, value)          -- one row per number, for SQL
+    runs(..., protocol, test_targets)                       -- the run's Protocol, test y
+    trials(run, model, seed, role, kind, fold, status, metrics, val_metrics, train_s,
+           latency_ms, batch_latency_ms, step_latency_ms, peak_mb, params, history,
+           predictions, error, weights, started, finished, UNIQUE(run, model, seed, role))
+    metrics(run, model, seed, role, split, name, value)    -- one row per number, for SQL
+
+A trial is keyed by ``(run, model, seed, role)`` (``role``: "trial", "fold", "refit";
+``kind``: "network" or "baseline"). A database written before roles existed is migrated
+when opened: its trials become role "trial", kind "network" (see :func:`_migrate`).
     bench_cells(run, model, length, mode, batch, status, ms, peak_mb, params, extra, created)
 
 The database runs in WAL mode and every write is its own transaction, so a bake-off
@@ -27,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from seqselect.bakeoff.records import ScalingCell, Trial
+from seqselect.bakeoff.records import Protocol, ScalingCell, Trial
 from seqselect.errors import SeqSelectError
 
 __all__ = ["DEFAULT_STORE", "FINISHED", "ResultsStore"]
@@ -49,15 +54,21 @@ CREATE TABLE IF NOT EXISTS runs (
     environment TEXT NOT NULL DEFAULT '{}',
     summary TEXT,
     created TEXT NOT NULL,
-    finished TEXT
+    finished TEXT,
+    protocol TEXT,
+    test_targets TEXT
 );
 CREATE TABLE IF NOT EXISTS trials (
     id INTEGER PRIMARY KEY,
     run TEXT NOT NULL REFERENCES runs(name),
     model TEXT NOT NULL,
     seed INTEGER NOT NULL,
+    role TEXT NOT NULL DEFAULT 'trial',
+    kind TEXT NOT NULL DEFAULT 'network',
+    fold INTEGER,
     status TEXT NOT NULL,
     metrics TEXT NOT NULL DEFAULT '{}',
+    val_metrics TEXT NOT NULL DEFAULT '{}',
     train_s REAL,
     latency_ms REAL,
     batch_latency_ms REAL,
@@ -65,22 +76,24 @@ CREATE TABLE IF NOT EXISTS trials (
     peak_mb REAL,
     params INTEGER,
     history TEXT NOT NULL DEFAULT '[]',
+    predictions TEXT,
     extra TEXT NOT NULL DEFAULT '{}',
     error TEXT,
     weights TEXT,
     started TEXT,
     finished TEXT,
-    UNIQUE (run, model, seed)
+    UNIQUE (run, model, seed, role)
 );
 CREATE TABLE IF NOT EXISTS metrics (
     id INTEGER PRIMARY KEY,
     run TEXT NOT NULL,
     model TEXT NOT NULL,
     seed INTEGER NOT NULL,
+    role TEXT NOT NULL DEFAULT 'trial',
     split TEXT NOT NULL,
     name TEXT NOT NULL,
     value REAL,
-    UNIQUE (run, model, seed, split, name)
+    UNIQUE (run, model, seed, role, split, name)
 );
 CREATE TABLE IF NOT EXISTS bench_cells (
     id INTEGER PRIMARY KEY,
@@ -101,6 +114,8 @@ CREATE INDEX IF NOT EXISTS bench_run ON bench_cells(run);
 """
 
 _TRIAL_COLUMNS = (
+    "kind",
+    "fold",
     "status",
     "train_s",
     "latency_ms",
@@ -113,7 +128,46 @@ _TRIAL_COLUMNS = (
     "started",
     "finished",
 )
-_TRIAL_JSON = ("metrics", "history", "extra")
+_TRIAL_JSON = ("metrics", "val_metrics", "history", "predictions", "extra")
+#: The trial and metric columns an older database (before roles) has, copied on migration.
+_V1_TRIAL_COLUMNS = (
+    "run, model, seed, status, metrics, train_s, latency_ms, batch_latency_ms, "
+    "step_latency_ms, peak_mb, params, history, extra, error, weights, started, finished"
+)
+_V1_METRIC_COLUMNS = "run, model, seed, split, name, value"
+
+
+def _columns(con: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+
+
+def _migrate(con: sqlite3.Connection) -> None:
+    """Bring a database written before trial roles up to today's schema, in place.
+
+    SQLite cannot change a UNIQUE constraint, so the old ``trials`` and ``metrics`` tables
+    are renamed, recreated and copied (old trials: role "trial", kind "network"); ``runs``
+    gains its ``protocol`` and ``test_targets`` columns. A current database is untouched.
+    """
+    trials = _columns(con, "trials")
+    if trials and "role" not in trials:
+        con.execute("ALTER TABLE trials RENAME TO trials_v1")
+        con.execute("ALTER TABLE metrics RENAME TO metrics_v1")
+        con.execute("DROP INDEX IF EXISTS trials_run")
+        con.executescript(_SCHEMA)
+        con.execute(
+            f"INSERT INTO trials ({_V1_TRIAL_COLUMNS}) SELECT {_V1_TRIAL_COLUMNS} "
+            "FROM trials_v1 ORDER BY id"
+        )
+        con.execute(
+            f"INSERT INTO metrics ({_V1_METRIC_COLUMNS}) SELECT {_V1_METRIC_COLUMNS} "
+            "FROM metrics_v1 ORDER BY id"
+        )
+        con.execute("DROP TABLE trials_v1")
+        con.execute("DROP TABLE metrics_v1")
+    runs = _columns(con, "runs")
+    for column in ("protocol", "test_targets"):
+        if runs and column not in runs:
+            con.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
 
 
 def _now() -> str:
@@ -149,6 +203,7 @@ class ResultsStore:
         try:
             with self._connect() as con:
                 con.execute("PRAGMA journal_mode=WAL")
+                _migrate(con)
                 con.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise SeqSelectError(
@@ -183,6 +238,8 @@ class ResultsStore:
         for key in ("args", "profile", "advisor", "environment"):
             out[key] = _loads(out[key], {})
         out["summary"] = _loads(out["summary"], None)
+        out.pop("test_targets", None)  # large: read with protocol()
+        out["protocol"] = _loads(out.get("protocol"), None)
         return out
 
     def list_runs(self) -> list[dict[str, Any]]:
@@ -225,51 +282,74 @@ class ResultsStore:
                 (_dumps(summary), _now(), name),
             )
 
-    # ---- trials -----------------------------------------------------------------------
-    def start_trial(self, run: str, model: str, seed: int) -> None:
-        """Mark (model, seed) running: a crash leaves it 'running', and a resume repeats it."""
+    def save_protocol(self, run: str, protocol: Protocol, test_targets: list | None) -> None:
+        """Store the run's protocol and its test targets (one per test example, in order:
+        class ids or lists of values), for paired statistics on the same examples."""
         with self._connect() as con:
             con.execute(
-                "INSERT INTO trials (run, model, seed, status, started) "
-                "VALUES (?, ?, ?, 'running', ?) "
-                "ON CONFLICT(run, model, seed) DO UPDATE SET status = 'running', "
+                "UPDATE runs SET protocol = ?, test_targets = ? WHERE name = ?",
+                (_dumps(protocol.to_dict()), _dumps(test_targets), run),
+            )
+
+    def protocol(self, run: str) -> tuple[Protocol | None, list | None]:
+        """``(protocol, test_targets)`` of ``run``; ``(None, None)`` for a run stored
+        before protocols were (or an unknown run)."""
+        with self._connect() as con:
+            row = con.execute(
+                "SELECT protocol, test_targets FROM runs WHERE name = ?", (run,)
+            ).fetchone()
+        if row is None or row["protocol"] is None:
+            return None, None
+        return Protocol.from_dict(json.loads(row["protocol"])), _loads(row["test_targets"], None)
+
+    # ---- trials -----------------------------------------------------------------------
+    def start_trial(
+        self, run: str, model: str, seed: int, role: str = "trial", kind: str = "network"
+    ) -> None:
+        """Mark (model, seed, role) running: a crash leaves it 'running', and a resume
+        repeats it."""
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO trials (run, model, seed, role, kind, status, started) "
+                "VALUES (?, ?, ?, ?, ?, 'running', ?) "
+                "ON CONFLICT(run, model, seed, role) DO UPDATE SET status = 'running', "
                 "started = excluded.started, error = NULL, finished = NULL",
-                (run, model, int(seed), _now()),
+                (run, model, int(seed), role, kind, _now()),
             )
 
     def finish_trial(self, run: str, trial: Trial) -> None:
         """Record a finished trial and its metric rows in ONE transaction."""
         row = trial.to_dict()
-        values = {c: row[c] for c in _TRIAL_COLUMNS}
+        values = {c: row.get(c) for c in _TRIAL_COLUMNS}
         values["finished"] = values["finished"] or _now()
         values["started"] = values["started"] or values["finished"]
         for key in _TRIAL_JSON:
-            values[key] = _dumps(row[key])
+            values[key] = _dumps(getattr(trial, key))
         cols = list(values)
         with self._connect() as con:
             con.execute(
-                f"INSERT INTO trials (run, model, seed, {', '.join(cols)}) "
-                f"VALUES (?, ?, ?, {', '.join('?' for _ in cols)}) "
-                f"ON CONFLICT(run, model, seed) DO UPDATE SET "
+                f"INSERT INTO trials (run, model, seed, role, {', '.join(cols)}) "
+                f"VALUES (?, ?, ?, ?, {', '.join('?' for _ in cols)}) "
+                f"ON CONFLICT(run, model, seed, role) DO UPDATE SET "
                 + ", ".join(f"{c} = excluded.{c}" for c in cols),
-                (run, trial.model, int(trial.seed), *values.values()),
+                (run, trial.model, int(trial.seed), trial.role, *values.values()),
             )
             self._replace_metric_rows(con, run, trial)
 
     @staticmethod
     def _replace_metric_rows(con: sqlite3.Connection, run: str, trial: Trial) -> None:
         """One ``metrics`` row per numeric test and validation metric of ``trial``."""
-        model, seed = trial.model, int(trial.seed)
+        key = (run, trial.model, int(trial.seed), trial.role)
         con.execute(
-            "DELETE FROM metrics WHERE run = ? AND model = ? AND seed = ?", (run, model, seed)
+            "DELETE FROM metrics WHERE run = ? AND model = ? AND seed = ? AND role = ?", key
         )
         for split, metrics in (("test", trial.metrics), ("val", trial.val_metrics)):
             for name, value in metrics.items():
                 if isinstance(value, (int, float)):
                     con.execute(
-                        "INSERT INTO metrics (run, model, seed, split, name, value) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (run, model, seed, split, name, float(value)),
+                        "INSERT INTO metrics (run, model, seed, role, split, name, value) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (*key, split, name, float(value)),
                     )
 
     def trials(self, run: str) -> list[Trial]:
@@ -281,25 +361,29 @@ class ResultsStore:
             item = dict(row)
             item.pop("id", None)
             item["metrics"] = _loads(item["metrics"], {})
+            item["val_metrics"] = _loads(item["val_metrics"], {})
             item["history"] = _loads(item["history"], [])
+            item["predictions"] = _loads(item["predictions"], None)
             item["extra"] = _loads(item["extra"], {})
             out.append(Trial.from_dict(item))
         return out
 
-    def finished_trials(self, run: str) -> set[tuple[str, int]]:
-        """``(model, seed)`` pairs of ``run`` that a resume must not repeat."""
+    def finished_trials(self, run: str) -> set[tuple[str, int, str]]:
+        """Keys ``(model, seed, role)`` (:attr:`Trial.key`) of ``run``'s trials that a
+        resume must not repeat."""
         statuses = ", ".join("?" for _ in FINISHED)
         with self._connect() as con:
             rows = con.execute(
-                f"SELECT model, seed FROM trials WHERE run = ? AND status IN ({statuses})",
+                f"SELECT model, seed, role FROM trials WHERE run = ? AND status IN ({statuses})",
                 (run, *FINISHED),
             ).fetchall()
-        return {(r["model"], int(r["seed"])) for r in rows}
+        return {(r["model"], int(r["seed"]), r["role"]) for r in rows}
 
     def metric_rows(self, run: str) -> list[dict[str, Any]]:
         with self._connect() as con:
             rows = con.execute(
-                "SELECT model, seed, split, name, value FROM metrics WHERE run = ? ORDER BY id",
+                "SELECT model, seed, role, split, name, value FROM metrics WHERE run = ? "
+                "ORDER BY id",
                 (run,),
             ).fetchall()
         return [dict(r) for r in rows]

@@ -19,13 +19,17 @@ import torch
 
 from seqselect.bakeoff.export import save_weights
 from seqselect.bakeoff.measure import measure_inference
-from seqselect.bakeoff.records import Trial
+from seqselect.bakeoff.protocol import trial_splits
+from seqselect.bakeoff.records import Protocol, Trial
 from seqselect.models import count_parameters, create_model
 from seqselect.train import Budget, evaluate, train
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrialSpec", "run_trial", "warm_up"]
+__all__ = ["TrialSpec", "predict_labels", "run_trial", "warm_up"]
+
+#: Rows of each split the set-up calibration evaluates (the rest is extrapolated).
+_CALIBRATION_ROWS = 32
 
 
 def warm_up() -> float:
@@ -57,6 +61,11 @@ class TrialSpec:
     device: str = "cpu"
     weights_path: str | None = None  # where to save the trained weights (safetensors)
     train_options: dict[str, Any] = field(default_factory=dict)  # lr, batch_size, ...
+    # Its part in the protocol (seqselect.bakeoff.protocol): "trial" (hold-out), "fold"
+    # (selection on fold ``fold`` of the pool, no test split) or "refit" (the whole pool).
+    role: str = "trial"
+    fold: int | None = None
+    protocol: dict[str, Any] | None = None  # Protocol.to_dict(); None: hold-out
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -110,18 +119,25 @@ def run_trial(spec: TrialSpec, splits) -> Trial:
         "run": spec.run,
         "model": spec.model,
         "seed": spec.seed,
+        "role": spec.role,
+        "fold": spec.fold,
         "started": started,
         "extra": {
             "causal": spec.causal,
             "budget_s": spec.train_seconds,
+            "max_epochs": spec.max_epochs,
             "threads": spec.threads,
             "device": spec.device,
+            "protocol": (spec.protocol or {}).get("kind", "holdout"),
+            "fold_seed": (spec.protocol or {}).get("fold_seed"),
         },
     }
     old_threads = torch.get_num_threads()
     if spec.threads:
         torch.set_num_threads(max(1, int(spec.threads)))
     try:
+        protocol = Protocol.from_dict(spec.protocol or {"kind": "holdout"})
+        splits = trial_splits(splits, protocol, spec.role, spec.fold)
         _train_measure_save(spec, splits, row)
     # The trial boundary: whatever a candidate raises (a shape it cannot take, out of
     # memory, a bug in one model) becomes this trial's recorded failure, and the rest of
@@ -153,8 +169,9 @@ def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
     result = _train(model, splits, spec)
     phases["train"] = round(time.perf_counter() - tick, 4)
     status = "ok" if result.status == "ok" else "diverged"
-    metrics = dict(result.test_metrics or {})
-    if not metrics:
+    # A fold trial has no test split: the trainer's metrics of an empty split are NaN.
+    metrics = dict(result.test_metrics or {}) if len(splits.test) else {}
+    if not metrics and len(splits.test):
         metrics = evaluate(model, splits.test, splits.task, device=spec.device)
     row.update(
         status=status,
@@ -169,9 +186,13 @@ def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
         best_step=result.best_step,
         diverged_at_step=result.diverged_at_step,
         stopped_by=result.stopped_by,
+        precision=(result.hparams or {}).get("precision", "float32"),
+        n_train=len(splits.train),
+        n_val=len(splits.val),
     )
-    if status != "ok":
+    if status != "ok" or not len(splits.test):  # a fold trial: selection only, no test
         return
+    row["predictions"] = predict_labels(model, splits.test, splits.model_task, spec.device)
     tick = time.perf_counter()
     cost = measure_inference(
         model, splits.test, device=spec.device, time_limit=spec.measure_seconds
@@ -185,6 +206,20 @@ def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
         save_weights(model.cpu(), spec.weights_path)
         phases["save"] = round(time.perf_counter() - tick, 4)
         row["weights"] = spec.weights_path
+
+
+@torch.no_grad()
+def predict_labels(model, data, model_task: str, device: str, batch_size: int = 256) -> list:
+    """One prediction per example of ``data`` in order: class ids (classify; per-step:
+    a list per sequence), else lists of values, in the units of the dataset's targets."""
+    model.eval()
+    out: list = []
+    for start in range(0, len(data), batch_size):
+        x = data.x[start:start + batch_size].to(device)
+        mask = data.mask[start:start + batch_size].to(device)
+        logits = model(x, mask=mask).float().cpu()
+        out.extend((logits.argmax(-1) if model_task == "classify" else logits).tolist())
+    return out
 
 
 def _train(model, splits, spec: TrialSpec):
@@ -212,9 +247,9 @@ def calibrate(
 ) -> float:
     """Seconds a trial of ``name`` spends outside its training loop, measured once in
     set-up: building the model, the trainer's final validation and test passes, the
-    latency measurement (bounded by ``measure_seconds``) and saving. The scheduler gives
-    every trial the same wall-time share and the trainer the share minus this, so the
-    trials end on time without starving the later ones."""
+    test predictions, the latency measurement (bounded by ``measure_seconds``) and
+    saving. The scheduler gives every trial the same wall-time share and the trainer the
+    share minus this, so the trials end on time without starving the later ones."""
     old = torch.get_num_threads()
     if threads:
         torch.set_num_threads(max(1, int(threads)))
@@ -229,11 +264,20 @@ def calibrate(
         if len(small):
             # warm-up: pay first-call costs before timing the passes
             evaluate(model, small, splits.model_task, device=device)
+        # The full passes are estimated from a sample, scaled by the number of rows: on
+        # long series a full pass of both splits per model made set-up the budget's
+        # largest item.
         start = time.perf_counter()
+        rows = 0
         for part in (splits.val, splits.test):
             if len(part):
-                evaluate(model, part, splits.model_task, device=device)
-        passes = time.perf_counter() - start
+                sample = part.subset(torch.arange(min(_CALIBRATION_ROWS, len(part))))
+                evaluate(model, sample, splits.model_task, device=device)
+                rows += len(sample)
+        per_row = (time.perf_counter() - start) / max(1, rows)
+        # The test split is passed twice in a tested trial: the trainer's metrics, then
+        # the per-example predictions (predict_labels).
+        passes = per_row * (len(splits.val) + 2 * len(splits.test))
     finally:
         torch.set_num_threads(old)
     # measure_inference overruns its limit by about one repeat of each timing; saving

@@ -1,0 +1,132 @@
+"""Baselines as bake-off rows: which ones a run fits, and each (baseline, seed, role) fitted
+under the run's protocol as a :class:`~seqselect.bakeoff.records.Trial` with
+``kind="baseline"`` (stored and resumed like a network's trial, never exported).
+
+The protocol is the networks' (:mod:`~seqselect.bakeoff.protocol`): a "fold" fit trains on
+the pool minus the seed's fold and is scored on that fold (its validation metrics; the
+test split is not read), a "refit" trains on the whole pool and is tested once (test
+metrics and one prediction per test example), a hold-out "trial" trains on the training
+split and reports both. Baselines run in this process, one after another, before the
+networks: they take about a second each, and their measured time is taken off what the
+networks share.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import Any
+
+from seqselect.bakeoff.protocol import trial_splits
+from seqselect.bakeoff.records import Protocol, Trial
+from seqselect.baselines import baseline_card, list_baselines, run_baseline
+from seqselect.data.types import DatasetSplits
+from seqselect.errors import SeqSelectError
+
+__all__ = ["SLOW_BASELINES", "parse_baselines", "run_baseline_trial"]
+
+#: Baselines ``auto`` leaves out because they cost far more than a second a fit; they run
+#: when named (``baselines="multirocket_hydra"``).
+SLOW_BASELINES = ("multirocket_hydra",)
+
+
+def _can_take(name: str, splits: DatasetSplits) -> bool:
+    """Whether baseline ``name`` takes this data (its task, token inputs, per-step)."""
+    card = baseline_card(name)
+    tokens = splits.train.x.dim() == 2
+    return (
+        card.task == splits.task
+        and (not tokens or "tokens" in card.inputs)
+        and splits.model_task != "per_step"
+    )
+
+
+def parse_baselines(text: str | list[str] | None, splits: DatasetSplits) -> list[str]:
+    """``"auto"`` -> the registry's baselines for the data's task that take it, less the
+    slow ones; ``"none"``/None/``""`` -> none; ``"a,b"`` -> those names, checked.
+
+    Raises:
+        SeqSelectError: an unknown name, or a baseline that cannot take this data.
+    """
+    items = text.split(",") if isinstance(text, str) else list(text or [])
+    items = [t.strip() for t in items if t.strip()]
+    if items in ([], ["none"]):
+        return []
+    if items == ["auto"]:
+        return [
+            b for b in list_baselines(splits.task)
+            if b not in SLOW_BASELINES and _can_take(b, splits)
+        ]
+    known = list_baselines()
+    unknown = [b for b in items if b not in known]
+    if unknown:
+        raise SeqSelectError(
+            f"unknown baseline(s) in --baselines: {', '.join(unknown)}; "
+            f"choose auto, none or names from {', '.join(known)}"
+        )
+    wrong = [b for b in items if not _can_take(b, splits)]
+    if wrong:
+        raise SeqSelectError(
+            f"--baselines {', '.join(wrong)} cannot take {splits.name} "
+            f"(a {splits.task} dataset, model task {splits.model_task}); "
+            f"for it choose from {', '.join(list_baselines(splits.task)) or 'none'}"
+        )
+    return list(dict.fromkeys(items))
+
+
+def _fit_splits(splits: DatasetSplits, protocol: Protocol, role: str, fold: int | None):
+    """The splits ``run_baseline`` is given. A fold fit is scored on its fold, which it
+    also gets as its "test" split (``run_baseline`` always predicts one): the real test
+    split is not part of what it sees."""
+    seen = trial_splits(splits, protocol, role, fold)
+    return replace(seen, test=seen.val) if role == "fold" else seen
+
+
+def _validation_metrics(fitted, role: str) -> dict[str, Any]:
+    """A fold fit's score on its fold; a hold-out fit's on the validation split; a refit
+    has no validation data."""
+    if role == "refit":
+        return {}
+    return dict(fitted.test_metrics if role == "fold" else fitted.val_metrics)
+
+
+def run_baseline_trial(
+    name: str,
+    splits: DatasetSplits,
+    protocol: Protocol,
+    *,
+    seed: int,
+    role: str,
+    fold: int | None,
+    run: str = "",
+) -> Trial:
+    """Fit baseline ``name`` for one (seed, role) of the protocol; a failed fit is a
+    ``"failed"`` trial, never an exception."""
+    start = time.perf_counter()
+    fitted = run_baseline(
+        name, _fit_splits(splits, protocol, role, fold), seed, repeats=1 if role == "fold" else 3
+    )
+    scored_on_test = role != "fold"
+    extra: dict[str, Any] = {
+        "options": fitted.options,
+        "protocol": protocol.kind,
+        "fold_seed": protocol.fold_seed,
+        "wall_s": round(time.perf_counter() - start, 3),
+    }
+    return Trial(
+        run=run,
+        model=name,
+        seed=seed,
+        kind="baseline",
+        role=role,
+        fold=fold,
+        status="ok" if fitted.ok else "failed",
+        error=fitted.error,
+        metrics=dict(fitted.test_metrics) if scored_on_test else {},
+        val_metrics=_validation_metrics(fitted, role),
+        predictions=list(fitted.test_predictions) if scored_on_test and fitted.ok else None,
+        train_s=fitted.fit_s,
+        latency_ms=fitted.latency_ms,
+        peak_mb=fitted.peak_mb,
+        extra=extra,
+    )

@@ -1,0 +1,218 @@
+"""How a bake-off selects (DESIGN.md, "Evaluation protocol"): hold-out or cross-validation,
+and the data each trial of the protocol sees.
+
+The rule (:func:`choose_protocol`):
+
+* **cv** when the training split is small: fewer than :data:`CV_MAX_TRAIN` training
+  sequences, or a validation split under :data:`CV_MIN_VAL` (too few to rank models or
+  checkpoints on). The loader's validation rows go back into a *pool* with the training
+  rows, split into :data:`N_FOLDS` stratified folds (fewer when a class is rarer;
+  regression: plain shuffled folds) with :func:`seqselect.stats.stratified_folds` and the
+  fold seed. Seed ``s`` runs a "fold" trial on fold ``s % n_folds`` (train = pool minus
+  the fold, validation = the fold, test = empty), then a "refit" trial on the whole pool
+  (no validation, so no checkpoint restore) for the epochs the folds chose
+  (:func:`refit_epochs`), tested once.
+* **holdout** otherwise, and always for forecasting (its windows overlap in time: shuffled
+  folds would let a model see the future of its validation windows). One "trial" per
+  seed: train on the training split, early stopping and best-checkpoint restore on the
+  validation split, tested once.
+
+Standardisation: the loader standardised every split with the statistics of its own
+training split (``data/splits.py``: per-channel mean and std of the real steps of
+``train``, and of the targets for regression). Those statistics are kept as they are (the
+exported model's input pipeline uses them): in cv they include the inputs of the pool rows
+that were in the loader's training split, never a label and never a test row, so the test
+split stays untouched and a fold's validation rows can have shifted a per-channel mean and
+std by at most their share of the pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from seqselect.bakeoff.records import Protocol, Trial
+from seqselect.data.types import DatasetSplits, SequenceData
+from seqselect.stats import stratified_folds
+from seqselect.vocabulary import task_metric
+
+__all__ = [
+    "CV_MAX_TRAIN",
+    "CV_MIN_VAL",
+    "N_FOLDS",
+    "choose_protocol",
+    "fold_of",
+    "pool_folds",
+    "refit_epochs",
+    "trial_splits",
+]
+
+#: Fewer training sequences than this: cross-validate (the issue's "a few hundred").
+CV_MAX_TRAIN = 300
+#: A validation split smaller than this cannot rank: cross-validate.
+CV_MIN_VAL = 50
+#: Folds of the training pool (fewer when the rarest class has fewer members).
+N_FOLDS = 5
+#: Dataset tasks whose rows are ordered in time: always hold-out.
+_TIME_ORDERED = ("forecast",)
+
+
+def _pad_to(t: torch.Tensor, length: int) -> torch.Tensor:
+    """``t`` (N, L, ...) right-padded with zeros to ``length`` steps."""
+    if t.shape[1] == length:
+        return t
+    pad = torch.zeros((t.shape[0], length - t.shape[1], *t.shape[2:]), dtype=t.dtype)
+    return torch.cat([t, pad], dim=1)
+
+
+def pool_of(splits: DatasetSplits) -> SequenceData:
+    """The training pool: training rows then validation rows, padded to one length."""
+    train, val = splits.train, splits.val
+    if not len(val):
+        return train
+    length = max(train.mask.shape[1], val.mask.shape[1])
+    per_step = train.is_per_step
+    y_parts = [_pad_to(p.y, length) if per_step else p.y for p in (train, val)]
+    return SequenceData(
+        torch.cat([_pad_to(train.x, length), _pad_to(val.x, length)]),
+        torch.cat([_pad_to(train.mask, length), _pad_to(val.mask, length)]),
+        torch.cat(y_parts),
+    )
+
+
+def _fold_labels(pool: SequenceData, task: str) -> np.ndarray:
+    """What the folds stratify on: class ids (classification), else the row values."""
+    y = pool.y.cpu().numpy()
+    if task == "classify" and y.ndim == 1:
+        return y.astype(np.int64)
+    return y.reshape(len(y), -1).astype(np.float64)
+
+
+def pool_folds(splits: DatasetSplits, protocol: Protocol) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The protocol's folds ``[(train_idx, val_idx), ...]`` over the pool's rows (the same
+    for the same data and fold seed, in any process)."""
+    pool = pool_of(splits)
+    return stratified_folds(
+        _fold_labels(pool, splits.task), k=protocol.n_folds, seed=protocol.fold_seed
+    )
+
+
+def choose_protocol(splits: DatasetSplits, seeds: int, *, fold_seed: int = 0) -> Protocol:
+    """Hold-out or cross-validation for ``splits`` (the rule: see the module docstring).
+
+    ``seeds`` is the number of seeds per model: with fewer seeds than folds, only the first
+    ``seeds`` folds are scored (one per seed), which the reason says.
+    """
+    n_train, n_val = len(splits.train), len(splits.val)
+    small = n_train < CV_MAX_TRAIN or n_val < CV_MIN_VAL
+    if splits.task in _TIME_ORDERED or not small or n_train + n_val < 4:
+        why = (
+            "forecasting windows are ordered in time" if splits.task in _TIME_ORDERED
+            else f"{n_train} training and {n_val} validation sequences are enough to rank on"
+        )
+        return Protocol(
+            kind="holdout", n_pool=n_train, n_val=n_val, restore_best=True,
+            fold_seed=fold_seed, reason=f"hold-out validation: {why}",
+        )
+    base = Protocol(kind="cv", n_folds=N_FOLDS, fold_seed=fold_seed)
+    folds = pool_folds(splits, base)
+    k = len(folds)
+    used = min(k, max(1, seeds))
+    return replace(
+        base,
+        n_folds=k,
+        n_pool=n_train + n_val,
+        n_val=min(len(v) for _, v in folds),
+        restore_best=False,
+        reason=(
+            f"{k}-fold cross-validation on the {n_train + n_val} training and validation "
+            f"sequences: fewer than {CV_MAX_TRAIN} training (got {n_train}) or fewer than "
+            f"{CV_MIN_VAL} validation (got {n_val}) sequences are too few to rank on; "
+            f"seed s is scored on fold s % {k} ({used} of {k} folds with {seeds} seed(s)), "
+            "then refit on the whole pool and tested once"
+        ),
+    )
+
+
+def fold_of(seed: int, protocol: Protocol) -> int | None:
+    """The fold seed ``seed`` is scored on (None in hold-out)."""
+    return seed % protocol.n_folds if protocol.kind == "cv" and protocol.n_folds else None
+
+
+def _empty_like(data: SequenceData) -> SequenceData:
+    return data.subset(torch.zeros(0, dtype=torch.long))
+
+
+def trial_splits(
+    splits: DatasetSplits, protocol: Protocol, role: str, fold: int | None
+) -> DatasetSplits:
+    """The splits one trial of the protocol sees.
+
+    * ``"trial"`` (hold-out): ``splits`` as loaded.
+    * ``"fold"``: train = pool minus fold ``fold``, val = that fold, test = EMPTY; the
+      test split is not read (not even its length), so no selection can depend on it.
+    * ``"refit"``: train = the whole pool, val = empty, test = the test split.
+    """
+    if role == "trial":
+        return splits
+    pool = pool_of(splits)
+    if role == "fold":
+        if fold is None:
+            raise ValueError("a fold trial needs its fold")
+        train_idx, val_idx = pool_folds(splits, protocol)[fold]
+        return replace(
+            splits,
+            train=pool.subset(torch.as_tensor(train_idx)),
+            val=pool.subset(torch.as_tensor(val_idx)),
+            test=_empty_like(pool),
+        )
+    if role == "refit":
+        return replace(splits, train=pool, val=_empty_like(pool))
+    raise ValueError(f"unknown trial role {role!r}")
+
+
+def _best_epoch(histories: list[list[dict[str, Any]]], higher: bool) -> float | None:
+    """The epoch at which the mean validation score of ``histories`` is best.
+
+    Each history is read as a step function of the epoch (its last validation point at or
+    before ``e``); only epochs every run reached are compared, so a run that trained longer
+    cannot make a late epoch look good on its own.
+    """
+    curves = []
+    for history in histories:
+        points = sorted(
+            (float(h["epoch"]), float(h["val_metric"])) for h in history
+            if h.get("epoch") is not None and h.get("val_metric") is not None
+            and np.isfinite(h["val_metric"])
+        )
+        if points:
+            curves.append(points)
+    if not curves:
+        return None
+    reach = min(c[-1][0] for c in curves)
+    grid = sorted({e for c in curves for e, _ in c if e <= reach})
+    best_epoch, best_score = None, None
+    for epoch in grid:
+        values = [next(v for e, v in reversed(c) if e <= epoch) for c in curves
+                  if c[0][0] <= epoch]
+        score = float(np.mean(values))
+        better = best_score is None or (score > best_score if higher else score < best_score)
+        if better:
+            best_epoch, best_score = epoch, score
+    return best_epoch
+
+
+def refit_epochs(fold_trials: list[Trial], task: str) -> int | None:
+    """Epochs a model's refit trains for: the epoch of the best mean validation score
+    across its finished fold trials' histories (the trainer validates every few steps),
+    rounded up, at least 1; None when no fold trial has a usable history (the refit is
+    then bounded by its time share alone). The refit never gets more than its share of
+    wall time either way.
+    """
+    _, higher = task_metric(task)
+    histories = [t.history for t in fold_trials if t.status == "ok" and t.history]
+    epoch = _best_epoch(histories, higher)
+    return None if epoch is None else max(1, int(np.ceil(epoch)))

@@ -1,0 +1,47 @@
+"""The auto shortlist: the advisor's top models, always with a convolutional and a
+recurrent one (families read from the model cards)."""
+
+from __future__ import annotations
+
+import pytest
+
+from seqselect.bakeoff.candidates import CONVOLUTIONAL, RECURRENT, shortlist
+from seqselect.models import list_models, model_card
+
+
+def _families(names):
+    return {model_card(m).family for m in names}
+
+
+def _advice(*ranked, avoid=()):
+    return {"ranked": [{"model": m} for m in ranked], "avoid": [{"model": m} for m in avoid]}
+
+
+def test_a_transformer_only_advice_gets_a_conv_and_a_recurrent_model():
+    # What the advisor said for 100 series of 2,000 steps: sparse Transformers and more.
+    names, added = shortlist(_advice("longformer", "bigbird", "performer", "lstm"))
+    assert names[:3] == ["longformer", "bigbird", "performer"]
+    assert _families(names) & set(CONVOLUTIONAL) and _families(names) & set(RECURRENT)
+    assert added == names[3] and len(names) == 5
+
+
+def test_the_advisors_own_ranking_of_a_missing_family_comes_first():
+    names, _ = shortlist(_advice("transformer", "s4", "mamba", "tcn", "gru"))
+    assert names == ["transformer", "s4", "mamba", "tcn", "gru"]
+
+
+def test_nothing_is_added_when_both_families_are_there():
+    names, added = shortlist(_advice("cnn1d", "lstm", "transformer"))
+    assert names == ["cnn1d", "lstm", "transformer"] and added is None
+
+
+def test_avoided_models_are_added_only_when_nothing_else_fits():
+    names, _ = shortlist(_advice("transformer", avoid=("lstm", "cnn1d")))
+    assert "lstm" not in names and "cnn1d" not in names
+    assert _families(names) & set(CONVOLUTIONAL) and _families(names) & set(RECURRENT)
+
+
+@pytest.mark.parametrize("top", [m for m in list_models() if m not in ("cnn1d", "lstm")][:6])
+def test_every_shortlist_has_both_families(top):
+    names, _ = shortlist(_advice(top))
+    assert _families(names) & set(CONVOLUTIONAL) and _families(names) & set(RECURRENT)

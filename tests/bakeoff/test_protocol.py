@@ -1,0 +1,146 @@
+"""The verdict protocol: cv on small training sets, hold-out on large ones, folds that are
+stratified and disjoint, fold trials that never read the test split, refits on the pool,
+and the refit's epochs from the folds' histories."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from seqselect.bakeoff.protocol import (
+    CV_MAX_TRAIN,
+    CV_MIN_VAL,
+    choose_protocol,
+    fold_of,
+    pool_folds,
+    pool_of,
+    refit_epochs,
+    trial_splits,
+)
+from seqselect.bakeoff.records import Trial
+from seqselect.bakeoff.trial import TrialSpec, run_trial
+from seqselect.data.types import DatasetSplits, SequenceData
+
+
+def _part(n: int, length: int, seed: int, n_classes: int = 3) -> SequenceData:
+    """``n`` series whose class ``i % n_classes`` sets their level (learnable in a step)."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % n_classes
+    x = y.float()[:, None, None] + 0.1 * torch.randn(n, length, 1, generator=g)
+    mask = torch.ones(n, length, dtype=torch.bool)
+    mask[::4, length - 2:] = False  # some shorter series: the pool pads them
+    return SequenceData(x * mask[..., None], mask, y)
+
+
+def _splits(n_train: int, n_val: int, n_test: int = 12, task: str = "classify"):
+    return DatasetSplits(
+        name="levels", task=task, model_task="classify" if task == "classify" else "regress",
+        train=_part(n_train, 10, 0), val=_part(n_val, 12, 1), test=_part(n_test, 10, 2),
+        d_output=3, d_input=1, class_names=["a", "b", "c"],
+    )
+
+
+class ForbiddenSplit:
+    """A test split that raises when anything reads it."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the test split was read during selection ({name})")
+
+    def __len__(self):
+        raise AssertionError("the test split was read during selection (len)")
+
+
+def test_small_training_sets_are_cross_validated_and_large_ones_held_out():
+    small = choose_protocol(_splits(60, 15), seeds=3)
+    assert small.kind == "cv" and small.n_folds == 5 and small.n_pool == 75
+    assert small.restore_best is False and "cross-validation" in small.reason
+    # A large training split with a large enough validation split: hold-out.
+    large = choose_protocol(_splits(CV_MAX_TRAIN, CV_MIN_VAL), seeds=3)
+    assert large.kind == "holdout" and large.restore_best is True
+    # Many training rows but a validation split too small to rank on: cv again.
+    assert choose_protocol(_splits(CV_MAX_TRAIN, CV_MIN_VAL - 1), seeds=3).kind == "cv"
+    # Forecasting windows are ordered in time: never shuffled folds.
+    assert choose_protocol(_splits(60, 15, task="forecast"), seeds=3).kind == "holdout"
+
+
+def test_folds_are_stratified_disjoint_and_cover_the_pool():
+    splits = _splits(60, 15)
+    protocol = choose_protocol(splits, seeds=5)
+    folds = pool_folds(splits, protocol)
+    labels = pool_of(splits).y.numpy()
+    held_out = np.concatenate([val for _, val in folds])
+    assert sorted(held_out.tolist()) == list(range(75))  # each row scored exactly once
+    for train, val in folds:
+        assert not set(train) & set(val)
+        assert np.bincount(labels[val], minlength=3).tolist() == [5, 5, 5]
+    # The same data and fold seed give the same folds; a seed picks fold seed % k.
+    again = pool_folds(splits, protocol)
+    assert all((a[1] == b[1]).all() for a, b in zip(folds, again, strict=True))
+    assert [fold_of(s, protocol) for s in range(7)] == [0, 1, 2, 3, 4, 0, 1]
+    # A class rarer than k: fewer folds, each still holding every class.
+    rare = replace(splits, train=_part(6, 10, 0), val=_part(3, 10, 1))
+    assert choose_protocol(rare, seeds=3).n_folds == 3
+
+
+def test_fold_trials_see_no_test_and_refits_train_on_the_pool():
+    splits = _splits(60, 15)
+    protocol = choose_protocol(splits, seeds=3)
+    guarded = replace(splits, test=ForbiddenSplit())
+    fold = trial_splits(guarded, protocol, "fold", 2)
+    assert len(fold.test) == 0 and len(fold.train) + len(fold.val) == 75
+    refit = trial_splits(splits, protocol, "refit", None)
+    pool = pool_of(splits)
+    assert len(refit.val) == 0 and refit.test is splits.test
+    assert torch.equal(refit.train.x, pool.x) and torch.equal(refit.train.y, pool.y)
+    # Validation rows are in the pool, padded to its length, masks kept.
+    assert pool.mask[60:].sum() == splits.val.mask.sum()
+
+
+def test_a_fold_trial_trains_and_scores_without_reading_the_test_split(tmp_path):
+    splits = _splits(60, 15)
+    protocol = choose_protocol(splits, seeds=3)
+    spec = TrialSpec(
+        run="r", model="gru", seed=1, train_seconds=2.0, measure_seconds=0.15,
+        overrides={}, params=1500, max_epochs=2, role="fold", fold=1,
+        protocol=protocol.to_dict(), weights_path=None,
+    )
+    trial = run_trial(spec, replace(splits, test=ForbiddenSplit()))
+    assert trial.status == "ok", trial.error
+    assert trial.role == "fold" and trial.fold == 1 and trial.metrics == {}
+    assert trial.val_metrics["n"] == len(pool_folds(splits, protocol)[1][1])
+    assert trial.predictions is None and trial.history
+    # The refit is tested once: a prediction per test example.
+    refit = run_trial(replace(spec, role="refit", fold=None), splits)
+    assert refit.status == "ok" and refit.metrics["n"] == 12 and refit.val_metrics == {}
+    assert len(refit.predictions) == 12 and set(refit.predictions) <= {0, 1, 2}
+    assert refit.extra["n_train"] == 75 and refit.extra["protocol"] == "cv"
+
+
+def _fold(history: list[tuple[float, float]], status: str = "ok") -> Trial:
+    return Trial(
+        model="m", seed=0, status=status, role="fold",
+        history=[{"epoch": e, "val_metric": v} for e, v in history],
+    )
+
+
+def test_the_refit_trains_for_the_epoch_of_the_best_mean_fold_score():
+    a = _fold([(1.0, 0.5), (2.0, 0.8), (3.0, 0.7), (4.0, 0.9)])
+    b = _fold([(1.0, 0.6), (2.5, 0.8), (3.0, 0.9)])  # reached epoch 3 only
+    # Means at the epochs both reached: 1 -> 0.55, 2 -> 0.7, 2.5 -> 0.8, 3 -> 0.8; the
+    # first best is 2.5, rounded up. Epoch 4 (a alone) is not compared.
+    assert refit_epochs([a, b], "classify") == 3
+    # Lower is better for regression (mse): the lowest mean wins.
+    c = _fold([(1.0, 0.9), (2.0, 0.2), (3.0, 0.4)])
+    assert refit_epochs([c], "regress") == 2
+    # No usable history (diverged, or none): the share alone bounds the refit.
+    assert refit_epochs([_fold([(1.0, 0.5)], status="diverged")], "classify") is None
+    assert refit_epochs([], "classify") is None
+
+
+@pytest.mark.parametrize("seeds", [1, 3])
+def test_the_reason_names_the_folds_used(seeds):
+    protocol = choose_protocol(_splits(60, 15), seeds=seeds)
+    assert f"{seeds} of 5 folds" in protocol.reason
