@@ -25,10 +25,18 @@ def test_report_json_prints_the_run_with_its_trials(finished_run):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["run"] == "waves"
-    assert {(t["model"], t["seed"]) for t in doc["trials"]} == {
-        (m, s) for m in ("cnn1d", "gru") for s in (0, 1)
+    roles = ("fold", "refit") if doc["protocol"]["kind"] == "cv" else ("trial",)
+    networks = [t for t in doc["trials"] if t["kind"] == "network"]
+    assert {(t["model"], t["seed"], t["role"]) for t in networks} == {
+        (m, s, r) for m in ("cnn1d", "gru") for s in (0, 1) for r in roles
     }
-    assert all(t["status"] == "ok" and "accuracy" in t["metrics"] for t in doc["trials"])
+    assert {t["model"] for t in doc["trials"] if t["kind"] == "baseline"} == {
+        "minirocket", "majority"
+    }
+    assert all(t["status"] == "ok" for t in doc["trials"])
+    for trial in doc["trials"]:  # selection rows are scored on validation, the rest on test
+        scored = trial["val_metrics"] if trial["role"] == "fold" else trial["metrics"]
+        assert "accuracy" in scored, trial
     assert doc["leaderboard"][0]["model"] == doc["winner"]["model"]
     assert {"val_accuracy", "val_accuracy_std", "accuracy", "kind"} <= set(doc["leaderboard"][0])
     assert doc["protocol"]["kind"] in ("cv", "holdout")

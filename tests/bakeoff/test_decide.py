@@ -238,6 +238,6 @@ def test_protocol_sentence():
 def test_metric_for_task():
     assert metric_for("classify") == "accuracy"
     assert metric_for("per_step") == "accuracy"
-    assert metric_for("forecast") == "mse"
+    assert metric_for("forecast") == "mase"  # the vocabulary ranks forecasting by MASE
     assert metric_for("forecast", {"mse": 1.0, "mase": 0.9}) == "mase"
     assert metric_for("regress", {"mae": 0.1, "n": 3}) == "mae"  # the trials lack mse

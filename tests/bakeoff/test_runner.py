@@ -16,7 +16,11 @@ def test_result_document_has_the_promised_shape(finished_run):
     assert doc["profile"]["n_classes"] == 2
     assert set(doc["advisor"]) >= {"ranked", "pick", "shortlist"}
     assert [r["model"] for r in doc["leaderboard"]] != []
-    for row in doc["leaderboard"]:
+    baselines = [r for r in doc["leaderboard"] if r["kind"] == "baseline"]
+    assert {r["model"] for r in baselines} == {"minirocket", "majority"}
+    for row in baselines:  # measured like the networks: scores over seeds, a latency
+        assert row["n_seeds"] == 2 and 0.0 <= row["accuracy"] <= 1.0 and row["latency_ms"] > 0
+    for row in (r for r in doc["leaderboard"] if r["kind"] == "network"):
         for key in (
             "model",
             "accuracy",
@@ -152,6 +156,7 @@ def test_unbuildable_candidate_is_recorded_not_fatal(tmp_path):
         cpus_per_trial=1,
         store=tmp_path / "r.db",
         run="x",
+        baselines="none",  # a network must win here (a ridge baseline may beat cnn1d in 2 s)
     )
     rows = {r.model: r for r in result.leaderboard}
     assert rows["transformer"].status == "failed"
@@ -188,6 +193,7 @@ def test_a_diverging_trial_is_recorded_and_the_rest_goes_on(tmp_path, nan_gru):
         cpus_per_trial=1,
         store=tmp_path / "r.db",
         run="nan",
+        baselines="none",  # with no network usable, a baseline would win
     )
     # Small data: cross-validation, a fold trial and a refit per seed, all diverged.
     assert [(t.role, t.status) for t in result.trials if t.kind == "network"] == [

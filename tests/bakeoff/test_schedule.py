@@ -8,11 +8,12 @@ import pytest
 
 from seqselect.bakeoff.plan import Plan
 from seqselect.bakeoff.schedule import Schedule, measure_seconds, nominal_share, timing
+from seqselect.data import load_dataset
 
 
 def _schedule(budget_s=12.0, n_trials=4, slots=1, overhead=None) -> Schedule:
     plan = Plan(
-        splits=None,
+        splits=load_dataset("task:adding?length=12&n=60"),  # the recipe reads its size
         source="s",
         profile={},
         advice={},

@@ -124,7 +124,7 @@ class Schedule:
         checkpoint rule when the trainer takes one (no restore from a set too small to
         rank on; a refit has no validation split at all)."""
         options = {**train_options_for(model, self.plan.splits), **self.plan.args["train_options"]}
-        if "restore_best" in _TRAIN_PARAMETERS and "restore_best" not in options:
+        if "restore_best" in _TRAIN_PARAMETERS and options.get("restore_best") is None:
             options["restore_best"] = self.plan.protocol.restore_best and role == "trial"
         return options
 

@@ -255,10 +255,13 @@ class TrainingLoop:
             return "steps"
         if budget.seconds is not None and self.elapsed() >= budget.seconds:
             return "seconds"
-        if self._schedule_done():
-            return "seconds"
         if budget.epochs is not None and self.epochs_done >= budget.epochs:
             return "epochs"
+        if self._schedule_done():
+            # the plan ran its course; when the epoch cap bounded the plan, that is the
+            # reason (the amount of work did not depend on the machine's speed)
+            capped = self.planner.fixed is not None and self.planner.total >= self.planner.fixed
+            return "epochs" if capped and budget.epochs is not None else "seconds"
         return None
 
     # ---- the run -----------------------------------------------------------------------
