@@ -7,6 +7,8 @@ Source syntax (one string names any dataset)::
     tser:NAME                          time-series extrinsic regression shipped with aeon
     forecast:NAME[?horizon=H&window=W&offset=last|none]   aeon's forecasting series, windowed
     path/to/file.csv|.tsv|.parquet|.npz[?horizon=H&window=W]   a user file (forecast: series form)
+    text:fortunes | text:long_documents, or a table with a text column, .jsonl, a folder of
+    .txt files per class [?tokenizer=wordpiece&vocab_size=N&max_len=N]   (data/text.py)
 
 Names are case-insensitive. ``seqselect datasets`` lists every bundled name.
 
@@ -42,7 +44,7 @@ __all__ = [
     "profile_dataset",
 ]
 
-_SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast):(.*)$", re.IGNORECASE)
+_SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast|text):(.*)$", re.IGNORECASE)
 #: Parameters a user file in series form takes after ``?``.
 _SERIES_PARAMS = ("horizon", "window", "offset")
 
@@ -104,6 +106,7 @@ def load_dataset(
     test_fraction: float = 0.2,
     seed: int = 0,
     normalize: bool = True,
+    text: str | None = None,
 ) -> DatasetSplits:
     """Load, validate and split any dataset (see the module docstring for ``source``).
 
@@ -122,13 +125,20 @@ def load_dataset(
         seed: seeds the split and the synthetic generators (recorded in ``metadata``).
         normalize: standardise real-valued inputs per channel, and regression targets,
             with training-split statistics (not applied to synthetic tasks).
+        text: the text column of a table (inferred when one column holds free text).
 
     Raises:
         DataError: anything wrong with the data, naming file, row and column.
     """
     from seqselect.data import bundled, splits
+    from seqselect.data import text as text_data
 
     scheme, name, params = parse_source(source)
+    if scheme == "text" or (scheme == "file" and text_data.is_text_source(Path(name), text)):
+        return text_data.load_text(
+            source, name, params, task=task, target=target, text=text, seed=seed,
+            val_fraction=val_fraction, test_fraction=test_fraction, bundled=scheme == "text",
+        )
     if scheme != "file" and (id_col is not None or time_col is not None):
         raise DataError(f"{source}: --id/--time apply to user files only")
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
@@ -233,7 +243,7 @@ def _load_user_file(
 def list_datasets() -> list[dict[str, Any]]:
     """Every bundled dataset and synthetic task: name, kind, length, channels, classes,
     n_train, n_test (plus a few descriptive fields). Sizes of tasks are their defaults."""
-    from seqselect.data import bundled, tasks
+    from seqselect.data import bundled, tasks, text_corpora
 
     rows: list[dict[str, Any]] = [tasks.describe_task(spec) for spec in tasks.TASKS.values()]
     for name, problem in bundled.archive_problems().items():
@@ -246,4 +256,5 @@ def list_datasets() -> list[dict[str, Any]]:
             log.warning("cannot read %s: %s", problem.train, exc)
     rows.extend(bundled.describe_forecast(spec)
                 for spec in bundled.available_forecast_series().values())
+    rows.extend(text_corpora.describe_corpora())
     return rows
