@@ -38,6 +38,7 @@ import torch
 
 from seqselect.data.splits import RawDataset, carve_validation, finalize, seeded_split
 from seqselect.data.tables import read_table, require_column
+from seqselect.data.text_table import TextTable
 from seqselect.data.types import DatasetSplits, SequenceData
 from seqselect.data.validate import Where
 from seqselect.errors import DataError
@@ -64,19 +65,6 @@ class TextSequenceData(SequenceData):
         return TextSequenceData(
             part.x, part.mask, part.y, texts=[self.texts[int(i)] for i in index.tolist()]
         )
-
-
-@dataclass(frozen=True)
-class TextTable:
-    """Raw texts and targets before splitting; ``rows`` names each in messages."""
-
-    name: str
-    texts: list[str]
-    labels: list[str]
-    where: Where
-    rows: list[str]
-    split: list[str] | None = None
-    target_name: str = "label"
 
 
 # ---- reading ------------------------------------------------------------------------------
@@ -279,11 +267,11 @@ def infer_task(labels: list[str]) -> str:
 def pipeline_options(params: dict[str, str], source: str) -> dict[str, Any]:
     """``train_pipeline`` keyword arguments from ``?tokenizer=&vocab_size=&...``."""
     out: dict[str, Any] = {}
+    if "tokenizer" in params:
+        out["kind"] = params["tokenizer"].lower()
+        if out["kind"] not in KINDS:
+            raise DataError(f"{source}: tokenizer= must be one of {', '.join(KINDS)}")
     try:
-        if "tokenizer" in params:
-            out["kind"] = params["tokenizer"].lower()
-            if out["kind"] not in KINDS:
-                raise DataError(f"{source}: tokenizer= must be one of {', '.join(KINDS)}")
         for key in ("vocab_size", "max_len"):
             if key in params:
                 out[key] = int(params[key])
@@ -408,6 +396,7 @@ def load_text(
         table, meta = text_corpora.load_corpus(
             name, {k: v for k, v in params.items() if k not in PIPELINE_PARAMS}, seed=seed
         )
+        pipeline = {**text_corpora.PIPELINE_DEFAULTS.get(name.lower(), {}), **pipeline}
         return tokenize_table(table, source=source, task=task, seed=seed, pipeline=pipeline,
                               metadata=meta, **fractions)
     unknown = sorted(set(params) - set(PIPELINE_PARAMS))

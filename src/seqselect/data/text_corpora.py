@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from seqselect.data.text_table import TextTable
 from seqselect.data.validate import Where, split_counts
 from seqselect.errors import DataError
 
@@ -28,7 +29,7 @@ FORTUNES_DIR = Path("/usr/share/games/fortunes")
 FORTUNE_TOPICS = ("computers", "science", "politics", "literature", "education", "food")
 MARKERS = ("alpha", "beta")
 _SYLLABLES = ("ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "va", "de", "gu", "ze")
-#: 432 filler words: few enough that the default vocabulary (500) holds each whole, so a
+#: 432 filler words: few enough that a 1,000-piece vocabulary holds each whole, so a
 #: word is one token and the markers' distance in tokens is their distance in words.
 FILLER = tuple(a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES[:3])
 
@@ -36,6 +37,9 @@ CORPORA = {
     "fortunes": {"per_topic": 200},
     "long_documents": {"n": 400, "words": 3000},
 }
+#: Tokenizer settings of a set unless the source overrides them: 1,000 pieces keep each of
+#: the 432 filler words whole (WordPiece spends ~100 entries on characters and "##" pieces).
+PIPELINE_DEFAULTS = {"long_documents": {"vocab_size": 1000}}
 DESCRIPTIONS = {
     "fortunes": "topic of an epigram from Debian's fortunes package "
     f"({', '.join(FORTUNE_TOPICS)})",
@@ -59,8 +63,6 @@ def parse_fortunes(text: str) -> list[str]:
 
 def fortunes_table(per_topic: int, seed: int, directory: Path = FORTUNES_DIR):
     """Texts and topics of ``text:fortunes`` (see the module docstring)."""
-    from seqselect.data.text import TextTable
-
     if not directory.is_dir():
         raise DataError(
             f"text:fortunes reads Debian's fortunes package from {directory}, which is "
@@ -107,8 +109,6 @@ def long_document_label(first: str, last: str) -> str:
 
 def long_documents_table(n: int, words: int, seed: int):
     """Texts and labels of ``text:long_documents`` (see the module docstring)."""
-    from seqselect.data.text import TextTable
-
     if words < 40:
         raise DataError(f"text:long_documents: words must be at least 40, got {words}")
     if n < 8:

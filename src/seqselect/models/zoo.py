@@ -7,6 +7,7 @@ name here. The registry itself never imports this module (no import cycle).
 from seqselect.models import (  # noqa: F401
     cnn,
     gla,
+    hierarchical,
     mamba,
     mamba2,
     mingru,
