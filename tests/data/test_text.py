@@ -201,3 +201,20 @@ def test_bundled_text_sets_are_listed():
     rows = {r["name"]: r for r in list_datasets()}
     assert rows["text:fortunes"]["classes"] == len(FORTUNE_TOPICS)
     assert rows["text:long_documents"]["kind"] == "text"
+
+
+def test_regression_targets_on_texts(tmp_path):
+    scores = [float(i) + 0.5 for i in range(20)]
+    path = write_csv(tmp_path / "r.csv", GOOD * 2, scores)
+    splits = load_dataset(str(path), normalize=False)
+    assert splits.task == "regress" and splits.train.y.shape[1] == 1
+    got = sorted(torch.cat([splits.train.y, splits.val.y, splits.test.y])[:, 0].tolist())
+    assert got == scores
+
+
+def test_text_table_round_trips():
+    from seqselect.data.text_table import TextTable
+
+    table = fortunes_table(3, 0)
+    assert TextTable.from_dict(table.to_dict()) == table
+    assert len(table.texts) == 3 * len(FORTUNE_TOPICS)

@@ -138,6 +138,7 @@ def load_dataset(
         return text_data.load_text(
             source, name, params, task=task, target=target, text=text, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, bundled=scheme == "text",
+            normalize=normalize,
         )
     if scheme != "file" and (id_col is not None or time_col is not None):
         raise DataError(f"{source}: --id/--time apply to user files only")

@@ -308,6 +308,7 @@ def tokenize_table(
     table: TextTable, *, source: str, task: str | None = None, seed: int = 0,
     val_fraction: float = 0.15, test_fraction: float = 0.2,
     pipeline: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
+    normalize: bool = True,
 ) -> DatasetSplits:
     """Validate, split, train the tokenizer on the training texts, encode: the splits."""
     task = task or infer_task(table.labels)
@@ -330,7 +331,9 @@ def tokenize_table(
         where=table.where, target_name=table.target_name, vocab_size=pipe.vocab_size,
         metadata={**(metadata or {}), "data_type": "text"},
     )
-    splits = finalize(raw, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed)
+    # normalize: regression targets only (token ids are never scaled).
+    splits = finalize(raw, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+                      normalize=normalize)
     return _attach_texts(splits, table.texts, split, pipe, how)
 
 
@@ -385,13 +388,15 @@ def load_text(
     source: str, name: str, params: dict[str, str], *, task: str | None = None,
     target: str | None = None, text: str | None = None, seed: int = 0,
     val_fraction: float = 0.15, test_fraction: float = 0.2, bundled: bool = False,
+    normalize: bool = True,
 ) -> DatasetSplits:
     """A text file, folder or bundled set (``bundled=True``: ``text:NAME``) as splits."""
     from seqselect.data import text_corpora
 
     pipe_params = {k: v for k, v in params.items() if k in PIPELINE_PARAMS}
     pipeline = pipeline_options(pipe_params, source)
-    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
+    fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction,
+                 "normalize": normalize}
     if bundled:
         table, meta = text_corpora.load_corpus(
             name, {k: v for k, v in params.items() if k not in PIPELINE_PARAMS}, seed=seed
