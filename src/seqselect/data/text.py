@@ -37,7 +37,10 @@ import numpy as np
 import torch
 
 from seqselect.data.splits import RawDataset, carve_validation, finalize, seeded_split
-from seqselect.data.tables import read_table, require_column
+
+# The tables' own rules for numbers and tasks, so text and series files agree.
+from seqselect.data.tables import _infer_task as infer_table_task
+from seqselect.data.tables import _is_number, read_table, require_column
 from seqselect.data.text_table import TextTable
 from seqselect.data.types import DatasetSplits, SequenceData
 from seqselect.data.validate import Where
@@ -112,14 +115,6 @@ def read_text_table(path: Path) -> tuple[Any, Where]:
     if name.endswith((".csv", ".tsv")):
         decode_utf8(path.read_bytes(), str(path))  # before pandas, to name the byte offset
     return read_table(path)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _free_text(values: list[str]) -> bool:
@@ -253,12 +248,9 @@ def validate_texts(table: TextTable, task: str) -> None:
 
 
 def infer_task(labels: list[str]) -> str:
-    """Text labels or at most 20 distinct integers: classify; other numbers: regress."""
-    if not all(_is_number(v) for v in labels):
-        return "classify"
-    numbers = np.array([float(v) for v in labels])
-    whole = np.all(numbers == np.round(numbers))
-    return "classify" if whole and len(np.unique(numbers)) <= 20 else "regress"
+    """Text labels or at most 20 distinct integers: classify; other numbers: regress
+    (the rule of the series tables)."""
+    return infer_table_task(np.asarray(labels, dtype=object))
 
 
 # ---- tokenize and split -------------------------------------------------------------------
