@@ -9,6 +9,8 @@ Source syntax (one string names any dataset)::
     path/to/file.csv|.tsv|.parquet|.npz[?horizon=H&window=W]   a user file (forecast: series form)
     audio:spoken-digits|tones[?sample_rate=16000&clip_seconds=1&n=30], or an audio folder
     (one sub-folder per class) or a table of audio file paths: see ``data/audio.py``
+    text:fortunes | text:long_documents, or a table with a text column, .jsonl, a folder of
+    .txt files per class [?tokenizer=wordpiece&vocab_size=N&max_len=N]   (data/text.py)
 
 Names are case-insensitive. ``seqselect datasets`` lists every bundled name.
 
@@ -44,7 +46,7 @@ __all__ = [
     "profile_dataset",
 ]
 
-_SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast|audio):(.*)$", re.IGNORECASE)
+_SCHEME = re.compile(r"^(task|ucr|uea|tser|forecast|audio|text):(.*)$", re.IGNORECASE)
 #: Parameters a user file in series form takes after ``?``.
 _SERIES_PARAMS = ("horizon", "window", "offset", "season")
 
@@ -106,6 +108,7 @@ def load_dataset(
     test_fraction: float = 0.2,
     seed: int = 0,
     normalize: bool = True,
+    text: str | None = None,
 ) -> DatasetSplits:
     """Load, validate and split any dataset (see the module docstring for ``source``).
 
@@ -124,13 +127,21 @@ def load_dataset(
         seed: seeds the split and the synthetic generators (recorded in ``metadata``).
         normalize: standardise real-valued inputs per channel, and regression targets,
             with training-split statistics (not applied to synthetic tasks).
+        text: the text column of a table (inferred when one column holds free text).
 
     Raises:
         DataError: anything wrong with the data, naming file, row and column.
     """
     from seqselect.data import audio, bundled, splits
+    from seqselect.data import text as text_data
 
     scheme, name, params = parse_source(source)
+    if scheme == "text" or (scheme == "file" and text_data.is_text_source(Path(name), text)):
+        return text_data.load_text(
+            source, name, params, task=task, target=target, text=text, seed=seed,
+            val_fraction=val_fraction, test_fraction=test_fraction, bundled=scheme == "text",
+            normalize=normalize,
+        )
     if scheme != "file" and (id_col is not None or time_col is not None):
         raise DataError(f"{source}: --id/--time apply to user files only")
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
@@ -239,7 +250,7 @@ def _load_user_file(
 def list_datasets() -> list[dict[str, Any]]:
     """Every bundled dataset and synthetic task: name, kind, length, channels, classes,
     n_train, n_test (plus a few descriptive fields). Sizes of tasks are their defaults."""
-    from seqselect.data import audio, bundled, tasks
+    from seqselect.data import audio, bundled, tasks, text_corpora
 
     rows: list[dict[str, Any]] = [tasks.describe_task(spec) for spec in tasks.TASKS.values()]
     rows.extend(audio.describe_audio_sets())
@@ -253,4 +264,5 @@ def list_datasets() -> list[dict[str, Any]]:
             log.warning("cannot read %s: %s", problem.train, exc)
     rows.extend(bundled.describe_forecast(spec)
                 for spec in bundled.available_forecast_series().values())
+    rows.extend(text_corpora.describe_corpora())
     return rows

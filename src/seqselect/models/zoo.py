@@ -9,6 +9,7 @@ from seqselect.models import (  # noqa: F401
     conv_transformer,
     crnn,
     gla,
+    hierarchical,
     mamba,
     mamba2,
     mingru,
