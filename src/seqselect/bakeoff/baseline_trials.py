@@ -19,7 +19,8 @@ from typing import Any
 
 from seqselect.bakeoff.protocol import trial_splits
 from seqselect.bakeoff.records import Protocol, Trial
-from seqselect.baselines import baseline_card, list_baselines, run_baseline
+from seqselect.baselines import list_baselines, run_baseline
+from seqselect.baselines.run import check_fits
 from seqselect.data.types import DatasetSplits
 from seqselect.errors import SeqSelectError
 
@@ -31,14 +32,12 @@ SLOW_BASELINES = ("multirocket_hydra",)
 
 
 def _can_take(name: str, splits: DatasetSplits) -> bool:
-    """Whether baseline ``name`` takes this data (its task, token inputs, per-step)."""
-    card = baseline_card(name)
-    tokens = splits.train.x.dim() == 2
-    return (
-        card.task == splits.task
-        and (not tokens or "tokens" in card.inputs)
-        and splits.model_task != "per_step"
-    )
+    """Whether baseline ``name`` takes this data (its task, its inputs, per-step)."""
+    try:
+        check_fits(name, splits)
+    except SeqSelectError:
+        return False
+    return True
 
 
 def parse_baselines(text: str | list[str] | None, splits: DatasetSplits) -> list[str]:

@@ -52,7 +52,7 @@ Metric definitions: :mod:`seqselect.baselines.metrics`.
 
 from __future__ import annotations
 
-from seqselect.baselines import classify, forecast, regress  # noqa: F401  (register entries)
+from seqselect.baselines import classify, forecast, regress, text  # noqa: F401  (register entries)
 from seqselect.baselines.forecast import ForecastLayout, forecast_layout
 from seqselect.baselines.registry import (
     Baseline,

@@ -66,7 +66,12 @@ class BaselineRun:
         return cls(**data)
 
 
-def _check_fits(name: str, splits: DatasetSplits) -> None:
+def check_fits(name: str, splits: DatasetSplits) -> None:
+    """Refuse a baseline that cannot take ``splits`` (its task, inputs or targets).
+
+    Raises:
+        SeqSelectError: what the baseline takes, and what the data is.
+    """
     card = baseline_card(name)
     if card.task != splits.task:
         raise SeqSelectError(
@@ -77,6 +82,8 @@ def _check_fits(name: str, splits: DatasetSplits) -> None:
         raise SeqSelectError(
             f"baseline {name} takes real-valued series; {splits.name} holds token ids"
         )
+    if not tokens and "real" not in card.inputs:
+        raise SeqSelectError(f"baseline {name} takes texts; {splits.name} holds real values")
     if splits.model_task == "per_step":
         raise SeqSelectError(f"baseline {name} cannot predict per-step targets ({splits.name})")
 
@@ -138,7 +145,7 @@ def run_baseline(
             task, token inputs, per-step targets). Failures while fitting or predicting
             are returned as ``status="failed"``, never raised.
     """
-    _check_fits(name, splits)
+    check_fits(name, splits)
     merged, layout = _options_for(splits, options or {})
     model = create_baseline(name, seed=seed, **merged)
     recorded = {k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()}
