@@ -136,18 +136,19 @@ def load_dataset(
     from seqselect.data import text as text_data
 
     scheme, name, params = parse_source(source)
-    if scheme == "text" or (scheme == "file" and text_data.is_text_source(Path(name), text)):
-        return text_data.load_text(
-            source, name, params, task=task, target=target, text=text, seed=seed,
-            val_fraction=val_fraction, test_fraction=test_fraction, bundled=scheme == "text",
-            normalize=normalize,
-        )
     if scheme != "file" and (id_col is not None or time_col is not None):
         raise DataError(f"{source}: --id/--time apply to user files only")
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
     if scheme == "audio" or (scheme == "file" and audio.is_audio_source(Path(name).expanduser())):
         return audio.load_audio(scheme, name, params, source=source, task=task, target=target,
                                 seed=seed, normalize=normalize, **fractions)
+    # after audio: a folder is text unless its class sub-folders hold audio files
+    if scheme == "text" or (scheme == "file" and text_data.is_text_source(Path(name), text)):
+        return text_data.load_text(
+            source, name, params, task=task, target=target, text=text, seed=seed,
+            val_fraction=val_fraction, test_fraction=test_fraction, bundled=scheme == "text",
+            normalize=normalize,
+        )
     if scheme == "task":
         if target is not None:
             raise DataError(f"{source}: --target applies to files and forecast: series, not tasks")
