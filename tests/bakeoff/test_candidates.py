@@ -45,3 +45,10 @@ def test_avoided_models_are_added_only_when_nothing_else_fits():
 def test_every_shortlist_has_both_families(top):
     names, _ = shortlist(_advice(top))
     assert _families(names) & set(CONVOLUTIONAL) and _families(names) & set(RECURRENT)
+
+
+def test_a_short_advisor_list_is_filled_to_three_with_the_workhorses():
+    from seqselect.bakeoff.candidates import shortlist
+
+    names, added = shortlist({"ranked": [{"model": "tcn"}, {"model": "lstm"}], "avoid": []})
+    assert names == ["tcn", "lstm", "cnn1d"] and added == "cnn1d"

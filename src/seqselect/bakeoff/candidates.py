@@ -111,8 +111,9 @@ def _first_of(families: tuple[str, ...], order: list[str], avoid: set[str]) -> s
 def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], str | None]:
     """``(models, added)``: the advisor's top ``n`` trainable models, plus a convolutional
     and a recurrent model when they have none (the advisor's best-ranked of that family,
-    else the first of :data:`BASELINES`); ``added`` is the first model added (None when
-    the advisor's top models already had both).
+    else the first of :data:`BASELINES`), filled up to ``n`` with :data:`BASELINES` when
+    the advisor ranks fewer; ``added`` is the first model added (None when the advisor's
+    top models already had both and were ``n``).
 
     So the list is never attention models only, whatever the data's size (the guide:
     "small dataset -> LSTM/TCN, Transformer overfits"; with a large one the comparison
@@ -131,6 +132,14 @@ def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], st
             continue
         pick = _first_of(families, order, avoid)
         if pick is not None and pick not in names:
+            names.append(pick)
+            added.append(pick)
+    # an advisor that ranks fewer than n trainable models (small data rules many out)
+    # still gets a comparison of n: the workhorses fill the list, in BASELINES order
+    for pick in (m for m in BASELINES if m in known and m not in avoid):
+        if len(names) >= n:
+            break
+        if pick not in names:
             names.append(pick)
             added.append(pick)
     return names, (added[0] if added else None)
