@@ -15,7 +15,7 @@ from seqselect.errors import DataError
 
 needs_espeak = pytest.mark.skipif(
     shutil.which("espeak-ng") is None,
-    reason="espeak-ng is not installed (scripts/install-espeak.sh installs it)",
+    reason="espeak-ng is not installed (scripts/install-debian-packages.sh installs it)",
 )
 
 

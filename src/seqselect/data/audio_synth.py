@@ -36,7 +36,7 @@ VARIANTS = ("", "+m1", "+m3", "+m7", "+f1", "+f2", "+f4", "+klatt")
 TONE_CLASSES = ("steady", "rising", "falling", "beeps", "warble")
 ESPEAK_HINT = (
     "espeak-ng is not installed; install the Debian/Ubuntu package espeak-ng "
-    "(scripts/install-espeak.sh, or apt-get install espeak-ng), or use the synthetic "
+    "(scripts/install-debian-packages.sh, or apt-get install espeak-ng), or use the synthetic "
     "audio:tones set"
 )
 
