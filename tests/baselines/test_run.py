@@ -1,6 +1,7 @@
 """seqselect.baselines.run: fitted and measured like a candidate; failures are recorded."""
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -35,7 +36,8 @@ def test_a_run_records_metrics_predictions_and_costs_and_round_trips():
     assert run.test_metrics == {"accuracy": 0.75, "macro_f1": pytest.approx(3 / 7), "n": 4}
     assert run.val_metrics["accuracy"] == 0.5
     assert run.test_predictions == [1, 1, 1, 1]
-    assert run.latency_ms >= 0 and run.peak_mb >= 0 and run.fit_s >= 0
+    # the costs are measured (finite numbers), their size is the benchmarks' business
+    assert all(math.isfinite(v) for v in (run.latency_ms, run.peak_mb, run.fit_s))
     data = json.loads(json.dumps(run.to_dict()))
     assert BaselineRun.from_dict(data) == run
 
