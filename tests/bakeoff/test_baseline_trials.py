@@ -64,7 +64,7 @@ def test_baselines_are_stored_rows_and_a_resume_keeps_them(tmp_path):
     store = tmp_path / "runs.db"
     common = dict(
         models="cnn1d", seeds=2, budget="4s", params=1500, max_epochs=1, cpus_per_trial=1,
-        baselines="majority", store=store, run="b",
+        baselines="majority", store=store, run="b", trim_to_budget=False,
     )
     result = bakeoff(_splits(), **common)
     rows = [t for t in ResultsStore(store).trials("b") if t.kind == "baseline"]

@@ -52,3 +52,28 @@ def test_a_short_advisor_list_is_filled_to_three_with_the_workhorses():
 
     names, added = shortlist({"ranked": [{"model": "tcn"}, {"model": "lstm"}], "avoid": []})
     assert names == ["tcn", "lstm", "cnn1d"] and added == "cnn1d"
+
+
+@pytest.mark.parametrize("length,levels", [(24, 4), (150, 6), (251, 6), (427, 7), (5000, 8)])
+def test_a_tcn_is_built_deep_enough_to_see_the_whole_sequence(length, levels):
+    """The recipe's depth rule: the smallest depth (4 to 8) whose receptive field covers
+    the training sequences."""
+    import torch
+
+    from seqselect.bakeoff.candidates import prepare
+    from seqselect.data.types import DatasetSplits, SequenceData
+    from seqselect.models.tcn import receptive_field
+
+    def part(n):
+        return SequenceData(torch.zeros(n, length, 1), torch.ones(n, length, dtype=torch.bool),
+                            torch.zeros(n, dtype=torch.long))
+
+    splits = DatasetSplits(name="x", task="classify", model_task="classify", train=part(8),
+                           val=part(2), test=part(2), d_input=1, d_output=2,
+                           class_names=["a", "b"])
+    info = prepare("tcn", splits, params=20000, max_length=length)
+    assert "error" not in info, info.get("error")
+    k, n = info["config"]["kernel_size"], info["config"]["n_layers"]
+    assert n == levels
+    assert receptive_field(k, n) >= length or n == 8
+    assert n == 4 or receptive_field(k, n - 1) < length  # no deeper than needed

@@ -126,15 +126,15 @@ def _fold(history: list[tuple[float, float]], status: str = "ok") -> Trial:
     )
 
 
-def test_the_refit_trains_for_the_epoch_of_the_best_mean_fold_score():
-    a = _fold([(1.0, 0.5), (2.0, 0.8), (3.0, 0.7), (4.0, 0.9)])
-    b = _fold([(1.0, 0.6), (2.5, 0.8), (3.0, 0.9)])  # reached epoch 3 only
-    # Means at the epochs both reached: 1 -> 0.55, 2 -> 0.7, 2.5 -> 0.8, 3 -> 0.8; the
-    # first best is 2.5, rounded up. Epoch 4 (a alone) is not compared.
-    assert refit_epochs([a, b], "classify") == 3
-    # Lower is better for regression (mse): the lowest mean wins.
-    c = _fold([(1.0, 0.9), (2.0, 0.2), (3.0, 0.4)])
-    assert refit_epochs([c], "regress") == 2
+def test_the_refit_trains_as_long_as_its_folds_trained():
+    # Fold a peaked early on validation (epoch 2) but trained 4 epochs; b trained 3.
+    # The refit trains the folds' median length (3.5 -> 4), whatever the mid-run scores.
+    a = _fold([(1.0, 0.5), (2.0, 0.9), (3.0, 0.7), (4.0, 0.8)])
+    b = _fold([(1.0, 0.6), (2.5, 0.8), (3.0, 0.7)])
+    assert refit_epochs([a, b], "classify") == 4
+    c = _fold([(1.0, 0.9), (2.0, 0.2), (2.2, 0.4)])
+    assert refit_epochs([c], "regress") == 3  # rounded up
+    assert refit_epochs([a, b, c], "classify") == 3  # median of 4, 3, 2.2
     # No usable history (diverged, or none): the share alone bounds the refit.
     assert refit_epochs([_fold([(1.0, 0.5)], status="diverged")], "classify") is None
     assert refit_epochs([], "classify") is None

@@ -118,6 +118,7 @@ def test_rerun_with_same_name_resumes_without_repeating(finished_run):
         target="label",
         models="cnn1d,gru",
         budget="6s",
+        trim_to_budget=False,  # seed counts are asserted; budget_fit has its own tests
         seeds=2,
         params=3000,
         cpus_per_trial=1,
@@ -137,6 +138,7 @@ def test_resume_with_different_data_settings_is_refused(finished_run):
             target="label",
             models="cnn1d,gru",
             budget="6s",
+        trim_to_budget=False,  # seed counts are asserted; budget_fit has its own tests
             seeds=2,
             params=4000,
             store=finished_run["store"],
@@ -194,6 +196,7 @@ def test_a_diverging_trial_is_recorded_and_the_rest_goes_on(tmp_path, nan_gru):
         store=tmp_path / "r.db",
         run="nan",
         baselines="none",  # with no network usable, a baseline would win
+        trim_to_budget=False,
     )
     # Small data: cross-validation, a fold trial and a refit per seed, all diverged.
     assert [(t.role, t.status) for t in result.trials if t.kind == "network"] == [
@@ -207,3 +210,25 @@ def test_a_diverging_trial_is_recorded_and_the_rest_goes_on(tmp_path, nan_gru):
     assert {k for k in keys if k[0] == "gru"} == {
         ("gru", s, role) for s in (0, 1) for role in ("fold", "refit")
     }
+
+
+def test_a_budget_too_small_for_the_plan_is_fitted_and_says_so(tmp_path, wave_csv, monkeypatch):
+    """With trials whose fixed cost leaves no time to train, the run drops seeds, records
+    the fit in its arguments and verdict, and a resume keeps the same fit."""
+    from seqselect import run_bakeoff
+    from seqselect.bakeoff import runner
+
+    monkeypatch.setattr(runner, "calibrate_models", lambda plan, models, **kw: {
+        m: 2.0 for m in models
+    })
+    kwargs = dict(target="label", models="cnn1d,gru", budget="12s", seeds=3, params=3000,
+                  cpus_per_trial=1, store=tmp_path / "runs.db", run="fit", baselines="none")
+    result = run_bakeoff(str(wave_csv), **kwargs)
+    fit = result.args["budget_fit"]
+    assert fit["seeds"] < 3 and result.args["seeds"] == fit["seeds"]
+    assert any(r.startswith("fitted to the budget") for r in result.winner.reasons)
+    seeds = {t.seed for t in result.trials if t.kind == "network"}
+    assert seeds == set(range(fit["seeds"]))
+    again = run_bakeoff(str(wave_csv), **kwargs)
+    assert again.args["budget_fit"] == fit
+    assert result.timing["trials_run"] > 0 and again.timing["trials_run"] == 0

@@ -99,6 +99,7 @@ def test_sigkill_keeps_finished_trials_and_resume_skips_them(tmp_path):
         models="cnn1d,gru",
         seeds=2,
         budget="6s",
+        trim_to_budget=False,  # seed counts are asserted; budget_fit has its own tests
         params=2000,
         cpus_per_trial=1,
         store=db,

@@ -17,6 +17,7 @@ from seqselect.advisor import characteristics_from_profile, recommend
 from seqselect.errors import SeqSelectError
 from seqselect.models import count_parameters, create_model, list_models, model_card
 from seqselect.system import free_memory_mb
+from seqselect.train.recipe import architecture_for
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,10 @@ def prepare(name: str, splits, *, params: int | None, max_length: int | None) ->
     maximum length below the data's). Every seed then trains this same architecture."""
     causal = train_causal(name, splits.task)
     try:
-        model = create_model(name, **splits.model_kwargs(), causal=causal, params=params)
+        model = create_model(
+            name, **splits.model_kwargs(), causal=causal, params=params,
+            **architecture_for(name, splits),
+        )
     except ValueError as exc:  # e.g. a parameter budget no width of this model meets
         return {"model": name, "causal": causal, "error": f"cannot build: {exc}"}
     limit = getattr(model, "max_len", None)

@@ -250,6 +250,9 @@ def result_from_store(
         trials=trials,
         test_targets=targets,
     )
+    fitted = (args.get("budget_fit") or {}).get("reason")
+    if fitted:
+        winner.reasons.append(fitted)
     summary = row.get("summary") or {}
     return BakeoffResult(
         run=run_name,

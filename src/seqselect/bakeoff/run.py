@@ -3,7 +3,7 @@ each committed to the store as it finishes.
 
 :func:`run_baselines` fits the baseline rows here, one after another (about a second
 each). :func:`run_phases` runs the protocol's phases in order (hold-out: one; cv: every
-"fold" trial, then each (model, seed)'s "refit" for the epochs its model's folds chose,
+"fold" trial, then each (model, seed)'s "refit" for as many epochs as its folds trained,
 see :func:`~seqselect.bakeoff.protocol.refit_epochs`); :func:`run_trials` keeps ``slots``
 trials of a phase in flight on the executor. Every finished trial is one store
 transaction, so a killed bake-off loses none of them and a resume repeats none.
@@ -116,7 +116,7 @@ def run_phases(
     executor: Executor, db: ResultsStore, schedule: Schedule, on_event: Event | None
 ) -> dict[str, float]:
     """Run the schedule's trials phase by phase (cv: every fold trial, then the refits,
-    each for the epochs its model's folds chose); seconds per phase."""
+    each as long as its model's folds trained); seconds per phase."""
     start = time.perf_counter()
     roles = schedule.plan.roles
     seconds: dict[str, float] = {}

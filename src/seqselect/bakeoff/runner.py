@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from seqselect.bakeoff.executors import Executor, make_executor
+from seqselect.bakeoff.budget_fit import BudgetFit, apply_fit, fit_to_budget
 from seqselect.bakeoff.plan import (
     BakeoffRequest,
     Plan,
@@ -80,6 +81,7 @@ def bakeoff(
     export: str | Path | None = None,
     scaling: list[int] | None = None,
     on_event: Event | None = None,
+    trim_to_budget: bool = True,
 ) -> BakeoffResult:
     """Train ``models`` on ``data`` and rank them (the stages: see the module docstring).
 
@@ -96,7 +98,9 @@ def bakeoff(
     the results database and run name (an existing run resumes); ``export`` a folder for
     the winner; ``scaling`` lengths to benchmark inference at afterwards (outside the
     budget); ``on_event(kind, payload)`` progress (setup, skip, trial_start, trial_done,
-    scaling, done).
+    scaling, done); ``trim_to_budget=False`` keeps every seed and candidate even where
+    their fixed costs leave the trials too little time to train
+    (:mod:`~seqselect.bakeoff.budget_fit`; the budget may then be overrun).
 
     Raises:
         SeqSelectError: bad input (data, model names, budget, options), before any training.
@@ -117,7 +121,9 @@ def bakeoff(
         executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
         cpus_per_trial=cpus_per_trial, device=request.device,
     )
-    schedule, seconds = _set_up_and_run(workers, db, plan, run_name, setup_start, on_event)
+    schedule, seconds = _set_up_and_run(
+        workers, db, plan, run_name, setup_start, on_event, trim=trim_to_budget
+    )
     if scaling:
         emit(on_event, "scaling", lengths=list(scaling))
         db.add_bench_cells(run_name, scaling_cells(
@@ -141,6 +147,8 @@ def _set_up_and_run(
     run_name: str,
     setup_start: float,
     on_event: Event | None,
+    *,
+    trim: bool = True,
 ) -> tuple[Schedule, dict[str, dict[str, float]]]:
     """Start the workers, record the run, calibrate each model once, fit the baselines,
     share what is left of the budget among the network trials and run them phase by
@@ -161,6 +169,9 @@ def _set_up_and_run(
         # What the networks share: the budget less set-up and baselines (both measured);
         # a resumed run gets the part of it its remaining trials would have had.
         left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s)
+        if trim:
+            plan = _fit_plan(db, run_name, plan, overhead, left, workers, done)
+        todo = [key for key in plan.trials if key not in done]
         share_of_run = len(todo) / max(1, len(plan.trials))
         schedule = make_schedule(
             plan, run_name, done=done, slots=workers.slots, threads=workers.threads,
@@ -175,6 +186,29 @@ def _set_up_and_run(
         planned[phase] = schedule.budget_s / len(phases)
     actual = {"setup": setup_s, "baselines": baselines_s, **phases}
     return schedule, {"actual": actual, "planned": planned}
+
+
+def _fit_plan(
+    db: ResultsStore, run_name: str, plan: Plan, overhead: dict[str, float], left: float,
+    workers: Executor, done: set[tuple[str, int, str]],
+) -> Plan:
+    """``plan`` fitted to the networks' budget (:mod:`~seqselect.bakeoff.budget_fit`);
+    a resumed run keeps the fit it was first given. A changed plan is stored again."""
+    previous = (db.get_run(run_name) or {}).get("args", {}).get("budget_fit")
+    if previous:
+        fit = BudgetFit.from_dict(previous)
+    else:
+        share_of_run = len([k for k in plan.trials if k not in done]) / max(1, len(plan.trials))
+        fit = fit_to_budget(
+            plan.runnable, plan.args["seeds"], overhead, budget_s=left * share_of_run,
+            slots=workers.slots, phases=len(plan.roles),
+            may_drop=plan.args.get("models_arg") == "auto",
+        )
+    fitted = apply_fit(plan, fit)
+    if fitted is not plan:
+        record_run(db, run_name, fitted, workers)
+        db.update_run_args(run_name, fitted.args)
+    return fitted
 
 
 def _announce(

@@ -275,6 +275,11 @@ class ResultsStore:
                 ),
             )
 
+    def update_run_args(self, name: str, args: dict[str, Any]) -> None:
+        """Replace a run's stored arguments (the budget fit changes its seeds)."""
+        with self._connect() as con:
+            con.execute("UPDATE runs SET args = ? WHERE name = ?", (_dumps(args), name))
+
     def finish_run(self, name: str, summary: dict[str, Any]) -> None:
         with self._connect() as con:
             con.execute(

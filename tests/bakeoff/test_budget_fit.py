@@ -1,0 +1,64 @@
+"""Fitting the plan to the budget: fewer seeds, then fewer candidates, when a trial's fixed
+costs would leave it too little time to train (issue 13, item 8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from seqselect.bakeoff.budget_fit import (
+    MIN_TRAIN_FRACTION,
+    MIN_TRAIN_S,
+    BudgetFit,
+    fit_to_budget,
+    needed_share,
+)
+from seqselect.bakeoff.schedule import nominal_share
+
+
+def _share(fit: BudgetFit, models: list[str], budget_s: float, phases: int = 2) -> float:
+    kept = [m for m in models if m not in fit.dropped]
+    return nominal_share(budget_s, len(kept) * fit.seeds * phases, 1, phases)
+
+
+def test_cheap_trials_keep_every_seed_and_model():
+    fit = fit_to_budget(["a", "b", "c"], 3, {"a": 0.3, "b": 0.5, "c": 0.4},
+                        budget_s=180, slots=1, phases=2)
+    assert fit == BudgetFit(3) and not fit.changed
+
+
+def test_costly_trials_lose_seeds_first_then_the_costliest_model():
+    models, overhead = ["tcn", "lstm", "cnn1d"], {"tcn": 1.0, "lstm": 4.0, "cnn1d": 0.8}
+    # 60 s, 3 models x 3 seeds x 2 phases: 3.3 s a trial, under lstm's 8 s need.
+    fit = fit_to_budget(models, 3, overhead, budget_s=60, slots=1, phases=2)
+    assert fit.seeds == 1 and fit.dropped == ()
+    assert _share(fit, models, 60) >= needed_share(4.0)
+    assert "3 -> 1 seed(s)" in fit.reason and "lstm 4.0 s" in fit.reason
+    # 20 s: one seed is not enough either; the shortlist's last (the advisor's least
+    # preferred) goes, then lstm: tcn alone fits.
+    fit = fit_to_budget(models, 3, overhead, budget_s=20, slots=1, phases=2)
+    assert fit.seeds == 1 and fit.dropped == ("lstm", "cnn1d")
+    assert _share(fit, models, 20) >= needed_share(1.0)
+    assert "not run: lstm, cnn1d" in fit.reason
+
+
+def test_models_the_user_named_lose_seeds_but_are_never_dropped():
+    fit = fit_to_budget(["tcn", "lstm"], 3, {"tcn": 1.0, "lstm": 4.0}, budget_s=20,
+                        slots=1, phases=2, may_drop=False)
+    assert fit.seeds == 1 and fit.dropped == ()
+
+
+def test_the_last_model_is_never_dropped():
+    fit = fit_to_budget(["a", "b"], 2, {"a": 50.0, "b": 60.0}, budget_s=10, slots=1, phases=1)
+    assert fit.seeds == 1 and fit.dropped == ("b",)  # "a" stays, whatever it costs
+
+
+@pytest.mark.parametrize("overhead", [0.0, 1.0, 3.0, 10.0])
+def test_the_needed_share_trains_enough(overhead):
+    share = needed_share(overhead)
+    assert share - overhead >= MIN_TRAIN_S - 1e-9
+    assert share - overhead >= MIN_TRAIN_FRACTION * share - 1e-9
+
+
+def test_the_fit_round_trips_through_the_stored_args():
+    fit = BudgetFit(1, ("lstm",), "why")
+    assert BudgetFit.from_dict(fit.to_dict()) == fit
