@@ -11,9 +11,9 @@ The rule (:func:`fit_to_budget`): a trial must be able to spend at least
 :data:`MIN_TRAIN_FRACTION` of its share, and at least :data:`MIN_TRAIN_S`, training. While
 the nominal share does not allow that for the costliest candidate, drop a seed (down to
 one); then, in an auto shortlist, drop candidates from its end, the advisor's least
-preferred first (never the last one; models the user named are all kept). What was dropped and why goes
-into the run's arguments (``args["budget_fit"]``), the result and the verdict's reasons,
-and a resumed run applies the same fit rather than measuring again.
+preferred first (never the last one; models the user named are all kept). What was
+dropped and why goes into the run's arguments (``args["budget_fit"]``), the result and
+the verdict's reasons, and a resumed run applies the same fit rather than measuring again.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ std by at most their share of the pool.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 import torch
@@ -37,7 +36,6 @@ import torch
 from seqselect.bakeoff.records import Protocol, Trial
 from seqselect.data.types import DatasetSplits, SequenceData
 from seqselect.stats import stratified_folds
-from seqselect.vocabulary import task_metric
 
 __all__ = [
     "CV_MAX_TRAIN",

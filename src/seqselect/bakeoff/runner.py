@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from seqselect.bakeoff.executors import Executor, make_executor
 from seqselect.bakeoff.budget_fit import BudgetFit, apply_fit, fit_to_budget
+from seqselect.bakeoff.executors import Executor, make_executor
 from seqselect.bakeoff.plan import (
     BakeoffRequest,
     Plan,
@@ -85,22 +85,18 @@ def bakeoff(
 ) -> BakeoffResult:
     """Train ``models`` on ``data`` and rank them (the stages: see the module docstring).
 
-    ``data`` is a file path, a bundled name (``ucr:GunPoint``, ``task:adding?length=50``)
-    or loaded ``DatasetSplits``; ``task``/``target``/``data_options`` go to the loader.
-    ``models`` is ``"auto"`` (the advisor's shortlist plus one baseline) or names;
-    ``budget`` the wall time of the whole bake-off, set-up and baselines included
-    (``"10m"``, seconds), shared as :mod:`~seqselect.bakeoff.schedule` says; the
-    protocol (hold-out or cross-validation) is :mod:`~seqselect.bakeoff.protocol`'s;
-    ``baselines`` ``"auto"`` (the task's fast baselines), ``"none"`` or names, fitted
-    as rows of the leaderboard under the same protocol; ``seeds`` trials per model; ``params`` every
-    candidate's parameter count (±10%); ``max_*`` the winner's constraints;
-    ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run; ``store``/``run``
-    the results database and run name (an existing run resumes); ``export`` a folder for
-    the winner; ``scaling`` lengths to benchmark inference at afterwards (outside the
-    budget); ``on_event(kind, payload)`` progress (setup, skip, trial_start, trial_done,
-    scaling, done); ``trim_to_budget=False`` keeps every seed and candidate even where
-    their fixed costs leave the trials too little time to train
-    (:mod:`~seqselect.bakeoff.budget_fit`; the budget may then be overrun).
+    ``data``: a file, a bundled name (``ucr:GunPoint``) or loaded ``DatasetSplits``;
+    ``task``/``target``/``data_options`` go to the loader. ``models``: ``"auto"`` (the
+    advisor's shortlist) or names; ``budget``: the whole bake-off's wall time, shared as
+    :mod:`~seqselect.bakeoff.schedule` says, under :mod:`~seqselect.bakeoff.protocol`'s
+    protocol; ``baselines``: ``"auto"``, ``"none"`` or names (leaderboard rows); ``seeds``
+    per model; ``params`` every candidate's size (±10%); ``max_*`` the winner's
+    constraints; ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run;
+    ``store``/``run`` the database and run name (an existing run resumes); ``export`` the
+    winner's folder; ``scaling`` lengths to benchmark afterwards (outside the budget);
+    ``on_event(kind, payload)`` progress; ``trim_to_budget=False`` keeps every seed and
+    candidate where fixed costs would starve the trials (:mod:`~seqselect.bakeoff.
+    budget_fit`; the budget may then be overrun).
 
     Raises:
         SeqSelectError: bad input (data, model names, budget, options), before any training.
@@ -121,9 +117,8 @@ def bakeoff(
         executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
         cpus_per_trial=cpus_per_trial, device=request.device,
     )
-    schedule, seconds = _set_up_and_run(
-        workers, db, plan, run_name, setup_start, on_event, trim=trim_to_budget
-    )
+    schedule, seconds = _set_up_and_run(workers, db, plan, run_name, setup_start, on_event,
+                                        trim=trim_to_budget)
     if scaling:
         emit(on_event, "scaling", lengths=list(scaling))
         db.add_bench_cells(run_name, scaling_cells(
