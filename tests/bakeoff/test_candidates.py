@@ -77,3 +77,21 @@ def test_a_tcn_is_built_deep_enough_to_see_the_whole_sequence(length, levels):
     assert n == levels
     assert receptive_field(k, n) >= length or n == 8
     assert n == 4 or receptive_field(k, n - 1) < length  # no deeper than needed
+
+
+@pytest.mark.parametrize("length,patch", [(150, None), (300, None), (427, 2), (1460, 6)])
+def test_a_long_series_cnn_gets_learned_patches_of_the_averaging_stride(length, patch):
+    import torch
+
+    from seqselect.bakeoff.candidates import prepare
+    from seqselect.data.types import DatasetSplits, SequenceData
+
+    def part(n):
+        return SequenceData(torch.zeros(n, length, 1), torch.ones(n, length, dtype=torch.bool),
+                            torch.zeros(n, dtype=torch.long))
+
+    splits = DatasetSplits(name="x", task="classify", model_task="classify", train=part(8),
+                           val=part(2), test=part(2), d_input=1, d_output=2,
+                           class_names=["a", "b"])
+    info = prepare("cnn1d", splits, params=20000, max_length=length)
+    assert info["config"]["patch"] == patch

@@ -63,3 +63,33 @@ def test_causal_and_per_step_models_keep_every_step():
         model = create_model("cnn1d", d_input=2, d_output=3, d_model=8, pool_to=4, **kwargs)
         model.train()(torch.randn(2, 40, 2))
         assert model.backbone._stride(None, 40) == 1
+
+
+def test_learned_patches_are_padding_invariant_and_see_inside_a_window():
+    torch.manual_seed(0)
+    model = create_model("cnn1d", d_input=1, d_output=3, d_model=8, patch=3).double().eval()
+    mean = create_model("cnn1d", d_input=1, d_output=3, d_model=8, pool_to=4).double()
+    x = torch.randn(2, 13, 1, dtype=torch.float64)
+    mean.train()(x)  # fixes its stride at 3, the patches' size
+    mean.eval()
+    mask = torch.ones(2, 13, dtype=torch.bool)
+    mask[1, 8:] = False  # ends mid-window
+    padded = torch.cat([x, torch.full((2, 5, 1), 1e3, dtype=torch.float64)], dim=1)
+    long_mask = torch.cat([mask, torch.zeros(2, 5, dtype=torch.bool)], dim=1)
+    assert torch.allclose(model(x, mask), model(padded, long_mask), atol=1e-9)
+    assert torch.allclose(model(x[1:, :8]), model(x, mask)[1:], atol=1e-9)
+    # A spike moved inside its window keeps every window mean (the averaging model cannot
+    # tell) but changes what the learned patches read.
+    spike, moved = torch.zeros(1, 12, 1, dtype=torch.float64), torch.zeros(1, 12, 1,
+                                                                          dtype=torch.float64)
+    spike[0, 3], moved[0, 5] = 5.0, 5.0  # both in window 1 (steps 3-5)
+    assert torch.allclose(mean(spike), mean(moved), atol=1e-9)
+    assert not torch.allclose(model(spike), model(moved), atol=1e-6)
+
+
+def test_causal_and_per_step_models_ignore_the_patches():
+    for kwargs in ({"causal": True}, {"task": "per_step"}):
+        model = create_model("cnn1d", d_input=2, d_output=3, d_model=8, patch=3, **kwargs)
+        assert model.backbone.patch is None
+        out = model(torch.randn(2, 12, 2))
+        assert out.shape[:1] == (2,)
