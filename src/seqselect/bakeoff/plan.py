@@ -33,6 +33,7 @@ _RESUME_KEYS = ("data", "task", "target", "params", "device", "train_options", "
 _INPUT_KEYS = (
     "form", "channels", "n_step_columns", "normalization", "target_normalization", "impute",
     "horizon", "window",
+    "data_type", "tokenizer", "text_pipeline", "text_column", "label_column", "audio",
 )
 
 

@@ -424,7 +424,9 @@ def report_command(
 def predict_command(
     file: str = typer.Argument(
         ...,
-        help="Input file: CSV/Parquet (wide or long form) or NPZ; for a forecasting model a "
+        help="Input file: CSV/Parquet (wide or long form) or NPZ; for a text model a table "
+        "of texts (CSV/TSV/Parquet/JSONL) or a folder of .txt; for an audio model a folder "
+        "of audio files or a CSV of paths; for a forecasting model a "
         "series (--time, --id for several) or a bundled forecast:NAME.",
     ),
     model: str = typer.Option(

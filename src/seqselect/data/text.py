@@ -193,6 +193,7 @@ def table_texts(path: Path, *, text: str | None, target: str | None) -> TextTabl
         rows=[where.row(i) for i in range(len(df))],
         split=_split_values(df, where),
         target_name=target_col,
+        text_name=text_col,
     )
 
 
@@ -326,6 +327,9 @@ def tokenize_table(
     # normalize: regression targets only (token ids are never scaled).
     splits = finalize(raw, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
                       normalize=normalize)
+    if table.text_name is not None:  # predict reads the same column of a new table
+        splits.metadata["text_column"] = table.text_name
+        splits.metadata["label_column"] = table.target_name
     return _attach_texts(splits, table.texts, split, pipe, how)
 
 
