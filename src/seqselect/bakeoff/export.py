@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 FORMAT = "seqselect-model/1"
 WEIGHTS = "model.safetensors"
 TOKENIZER = "tokenizer.json"
+#: Sub-folder of an export holding a pretrained checkpoint's architecture (config.json).
+CHECKPOINT = "checkpoint"
 #: Front-end fields of an audio model's config that say how it frames a waveform.
 FRONTEND_KEYS = ("frontend", "n_fft", "hop", "n_mels")
 CONFIG = "config.json"
@@ -290,6 +292,7 @@ def export_model(
         if missing:
             log.warning("forecasting export without %s: predict will refuse it", missing)
     _write_input_pipeline(out, config, model)
+    _copy_checkpoint_config(out, config)
     config["weights"] = WEIGHTS
     config["onnx"] = check_onnx(model, out / ONNX, example) if onnx else {"status": "skipped"}
     (out / CONFIG).write_text(json.dumps(config, indent=2, allow_nan=True) + "\n")
@@ -318,6 +321,23 @@ def _write_input_pipeline(out: Path, config: dict[str, Any], model: nn.Module) -
         cfg = config.get("config") or {}
         front = {k: cfg[k] for k in FRONTEND_KEYS if k in cfg}
         inp["audio"] = {**inp["audio"], "frontend": front or {"frontend": "waveform"}}
+
+
+def _copy_checkpoint_config(out: Path, config: dict[str, Any]) -> None:
+    """A model built from a local checkpoint (``config["config"]["checkpoint"]``) needs its
+    architecture, not its weights (ours are in model.safetensors): the checkpoint's
+    ``config.json`` is copied to ``CHECKPOINT/config.json`` and the path made relative to
+    the export folder, so the folder works on a machine without the checkpoint."""
+    cfg = config.get("config") or {}
+    folder = cfg.get("checkpoint")
+    if not folder:
+        return
+    source = Path(folder).expanduser() / CONFIG
+    if not source.is_file():
+        raise SeqSelectError(f"cannot export: the checkpoint {folder} has no {CONFIG}")
+    (out / CHECKPOINT).mkdir(exist_ok=True)
+    (out / CHECKPOINT / CONFIG).write_text(source.read_text())
+    cfg["checkpoint"] = CHECKPOINT
 
 
 def load_text_pipeline(model_dir: str | Path, config: dict[str, Any]):
@@ -371,6 +391,11 @@ def load_model(model_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     safetensors.
     """
     config = read_config(model_dir)
+    cfg = config.get("config") or {}
+    if cfg.get("checkpoint") and not Path(cfg["checkpoint"]).is_absolute():
+        # the architecture copied beside the weights (see _copy_checkpoint_config)
+        local = str(Path(model_dir) / cfg["checkpoint"])
+        config = {**config, "config": {**cfg, "checkpoint": local}}
     model = build_from_description(config)
     load_weights(model, Path(model_dir) / config.get("weights", WEIGHTS))
     return model.eval(), config
