@@ -44,6 +44,7 @@ __all__ = ["RECIPE_LR", "SMALL_DATA", "SMALL_DATA_PARAMS", "default_params", "tr
 RECIPE_LR = 3e-3
 SMALL_DATA = 1_000  # training sequences below which default_params sizes models down
 SMALL_DATA_PARAMS = 20_000
+SMALL_DATA_TOKEN_WIDTH = 32  # embedding width counted per vocabulary entry (token inputs)
 
 
 def recipe_batch_size(n_train: int) -> int:
@@ -71,4 +72,8 @@ def train_options_for(model: str, splits: DatasetSplits) -> dict[str, Any]:
 def default_params(splits: DatasetSplits) -> int | None:
     """The parameter count to build candidates at when the user gives none (None: each
     model's own default width)."""
-    return SMALL_DATA_PARAMS if len(splits.train) < SMALL_DATA else None
+    if len(splits.train) >= SMALL_DATA:
+        return None
+    # Token inputs: the V x D embedding table is a lookup, not the capacity this cap limits;
+    # counted at the width the cap gives a series model, the networks stay buildable.
+    return SMALL_DATA_PARAMS + (splits.vocab_size or 0) * SMALL_DATA_TOKEN_WIDTH
