@@ -36,7 +36,8 @@ def _text_csv(path, n: int = 96, seed: int = 0) -> pd.DataFrame:
         label = "pos" if i % 2 == 0 else "neg"
         words = list(rng.choice(filler, size=int(rng.integers(6, 30))))
         words.insert(int(rng.integers(0, len(words))), rng.choice(good if i % 2 == 0 else bad))
-        split = "test" if i % 4 == 3 else ("val" if i % 8 == 1 else "train")
+        pair = i // 2  # both classes in every split
+        split = "test" if pair % 4 == 3 else ("val" if pair % 8 == 1 else "train")
         rows.append({"review": " ".join(words), "label": label, "split": split})
     df = pd.DataFrame(rows)
     df.to_csv(path, index=False)
@@ -145,3 +146,18 @@ def test_predict_on_raw_test_audio_reproduces_the_test_accuracy(tmp_path):
     merged = by_class.merge(pd.read_csv(tmp_path / "q.csv"), on="file")
     assert len(merged) == len(test)
     assert (merged["prediction_x"] == merged["prediction_y"]).all()
+
+
+def test_the_cross_validation_pool_keeps_each_rows_raw_text(tmp_path):
+    """The small-data protocol pools train + validation rows; the TF-IDF baseline reads
+    their raw texts, so they must stay aligned with the token ids."""
+    from seqselect.bakeoff.protocol import pool_of
+    from seqselect.data.text import pipeline_from_metadata
+
+    _text_csv(tmp_path / "r.csv")
+    splits = load_dataset(str(tmp_path / "r.csv"))
+    pool = pool_of(splits)
+    assert pool.texts == [*splits.train.texts, *splits.val.texts]
+    ids, _ = pipeline_from_metadata(splits.metadata).encode(pool.texts)
+    assert torch.equal(ids, pool.x[:, : ids.shape[1]])
+    assert pool.subset(torch.tensor([3, 0])).texts == [pool.texts[3], pool.texts[0]]
