@@ -54,3 +54,15 @@ def test_recommend_from_text_names_the_pretrained_flag(tmp_path):
     out = runner.invoke(app, ["recommend", "--from", str(path), "--text", "body"])
     assert out.exit_code == 0, out.output
     assert "pretrained:" in out.output and "--pretrained DIR" in out.output
+
+
+def test_a_missing_or_incomplete_checkpoint_is_one_clear_error(tmp_path):
+    path = _table(tmp_path / "t.csv")
+    out = runner.invoke(app, ["profile", str(path), "--text", "body",
+                              "--pretrained", str(tmp_path / "nope")])
+    assert out.exit_code == 2 and "no such folder" in out.output
+    (tmp_path / "ck").mkdir()
+    (tmp_path / "ck" / "config.json").write_text("{}")
+    out = runner.invoke(app, ["profile", str(path), "--text", "body",
+                              "--pretrained", str(tmp_path / "ck")])
+    assert out.exit_code == 2 and "no tokenizer.json" in out.output

@@ -237,6 +237,9 @@ def pretrained_pipeline(
 
     tk = _require_tokenizers()
     path = Path(folder).expanduser() / "tokenizer.json"
+    if not path.parent.is_dir():
+        raise SeqSelectError(f"--pretrained {folder}: no such folder (give a local Hugging "
+                             "Face checkpoint: config.json, *.safetensors, tokenizer.json)")
     if not path.is_file():
         raise SeqSelectError(
             f"--pretrained {folder}: no tokenizer.json; save the checkpoint's fast tokenizer "
