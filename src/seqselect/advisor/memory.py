@@ -155,14 +155,20 @@ def estimate_memory(
     seq_len: int,
     batch_size: int = 32,
     d_model: int | None = None,
+    vocab_size: int | None = None,
 ) -> MemoryEstimate:
-    """Analytic peak training memory (activations, plus weights for pretrained models).
+    """Analytic peak training memory (activations, plus weights for pretrained models,
+    plus the token embedding for token inputs).
 
     Args:
         model: a zoo name, or ``pretrained:<name>`` from ``rules.json``.
         seq_len: L, input steps (audio samples for the speech models, which downsample).
         batch_size: B.
         d_model: width D for every zoo model; None takes each model's config default.
+        vocab_size: V for token inputs ``(B, L)`` (text): the V x D embedding table's
+            weights, gradient and Adam state (16 bytes per entry) are added, since at a
+            30K vocabulary they rival the activations; None for real-valued inputs.
+            Its (B, L, D) lookup is among the 2·B·L·D input/output terms already counted.
 
     Returns:
         A :class:`MemoryEstimate`; ``naive_attention_bytes`` is B·H·L²·4 summed over layers
@@ -209,6 +215,8 @@ def estimate_memory(
     elif kind != "linear":
         raise ValueError(f"rules.json: unknown memory kind {kind!r} for {model!r}")
     total = n_layers * per_layer + 2 * B * L * D * _F32 + params * _ADAM_BYTES_PER_PARAM
+    if vocab_size is not None and not model.startswith("pretrained:"):  # theirs is in params
+        total += int(vocab_size) * D * _ADAM_BYTES_PER_PARAM
     return MemoryEstimate(
         model=model,
         seq_len=seq_len,

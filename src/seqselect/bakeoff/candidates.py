@@ -158,11 +158,16 @@ def prepare(name: str, splits, *, params: int | None, max_length: int | None) ->
     ``{"model", "error"}`` when it cannot run here (parameter budget unreachable, a
     maximum length below the data's). Every seed then trains this same architecture."""
     causal = train_causal(name, splits.task)
+    # A model the data configures (a --pretrained checkpoint fixes its own width).
+    fixed = (getattr(splits, "metadata", None) or {}).get("model_overrides", {}).get(name)
     try:
-        model = create_model(
-            name, **splits.model_kwargs(), causal=causal, params=params,
-            **architecture_for(name, splits),
-        )
+        if fixed:
+            model = create_model(name, **splits.model_kwargs(), causal=causal, **fixed)
+        else:
+            model = create_model(
+                name, **splits.model_kwargs(), causal=causal, params=params,
+                **architecture_for(name, splits),
+            )
     except ValueError as exc:  # e.g. a parameter budget no width of this model meets
         return {"model": name, "causal": causal, "error": f"cannot build: {exc}"}
     limit = getattr(model, "max_len", None)

@@ -41,6 +41,7 @@ __all__ = [
     "export_model",
     "forecast_input",
     "load_model",
+    "load_text_pipeline",
     "load_weights",
     "save_weights",
 ]
@@ -49,6 +50,11 @@ log = logging.getLogger(__name__)
 
 FORMAT = "seqselect-model/1"
 WEIGHTS = "model.safetensors"
+TOKENIZER = "tokenizer.json"
+#: Sub-folder of an export holding a pretrained checkpoint's architecture (config.json).
+CHECKPOINT = "checkpoint"
+#: Front-end fields of an audio model's config that say how it frames a waveform.
+FRONTEND_KEYS = ("frontend", "n_fft", "hop", "n_mels")
 CONFIG = "config.json"
 ONNX = "model.onnx"
 ONNX_TOLERANCE = 1e-4
@@ -285,10 +291,72 @@ def export_model(
         missing = [k for k in ("window", "horizon") if k not in (config.get("input") or {})]
         if missing:
             log.warning("forecasting export without %s: predict will refuse it", missing)
+    _write_input_pipeline(out, config, model)
+    _copy_checkpoint_config(out, config)
     config["weights"] = WEIGHTS
     config["onnx"] = check_onnx(model, out / ONNX, example) if onnx else {"status": "skipped"}
     (out / CONFIG).write_text(json.dumps(config, indent=2, allow_nan=True) + "\n")
     return config
+
+
+def _write_input_pipeline(out: Path, config: dict[str, Any], model: nn.Module) -> None:
+    """Make the export folder carry its input pipeline (so predict takes raw inputs).
+
+    Text: the tokenizer's JSON (``input["tokenizer"]``, as the dataset recorded it) moves
+    to ``tokenizer.json`` beside the weights; ``input["truncation"]`` says how long texts
+    are cut. Audio: the model's front-end parameters join ``input["audio"]`` (sample rate,
+    clip seconds), so the whole path from a file to frames is in one place.
+    """
+    inp = config.get("input")
+    if not isinstance(inp, dict):
+        return
+    tokenizer = inp.pop("tokenizer", None)
+    if tokenizer is not None:
+        (out / TOKENIZER).write_text(tokenizer)
+        inp["tokenizer_file"] = TOKENIZER
+        max_len = int((inp.get("text_pipeline") or {}).get("max_len", 0)) or None
+        inp["truncation"] = {"max_len": max_len, "side": "right",
+                             "how": "texts longer than max_len tokens keep their first max_len"}
+    if isinstance(inp.get("audio"), dict):
+        cfg = config.get("config") or {}
+        front = {k: cfg[k] for k in FRONTEND_KEYS if k in cfg}
+        inp["audio"] = {**inp["audio"], "frontend": front or {"frontend": "waveform"}}
+
+
+def _copy_checkpoint_config(out: Path, config: dict[str, Any]) -> None:
+    """A model built from a local checkpoint (``config["config"]["checkpoint"]``) needs its
+    architecture, not its weights (ours are in model.safetensors): the checkpoint's
+    ``config.json`` is copied to ``CHECKPOINT/config.json`` and the path made relative to
+    the export folder, so the folder works on a machine without the checkpoint."""
+    cfg = config.get("config") or {}
+    folder = cfg.get("checkpoint")
+    if not folder:
+        return
+    source = Path(folder).expanduser() / CONFIG
+    if not source.is_file():
+        raise SeqSelectError(f"cannot export: the checkpoint {folder} has no {CONFIG}")
+    (out / CHECKPOINT).mkdir(exist_ok=True)
+    (out / CHECKPOINT / CONFIG).write_text(source.read_text())
+    cfg["checkpoint"] = CHECKPOINT
+
+
+def load_text_pipeline(model_dir: str | Path, config: dict[str, Any]):
+    """The :class:`~seqselect.inputs.text.TextPipeline` saved with a text model, or None
+    for a model that does not read text."""
+    from seqselect.inputs.text import TextPipeline
+
+    inp = config.get("input") or {}
+    if "tokenizer_file" not in inp:
+        return None
+    path = Path(model_dir) / inp["tokenizer_file"]
+    if not path.is_file():
+        raise SeqSelectError(f"--model {model_dir}: {inp['tokenizer_file']} is missing; the "
+                             "model reads text and needs its tokenizer")
+    settings = dict(inp.get("text_pipeline") or {})
+    try:
+        return TextPipeline.from_dict({**settings, "tokenizer_json": path.read_text()})
+    except TypeError as exc:
+        raise SeqSelectError(f"{path.parent / CONFIG}: bad input.text_pipeline ({exc})") from None
 
 
 def read_config(model_dir: str | Path) -> dict[str, Any]:
@@ -323,6 +391,11 @@ def load_model(model_dir: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     safetensors.
     """
     config = read_config(model_dir)
+    cfg = config.get("config") or {}
+    if cfg.get("checkpoint") and not Path(cfg["checkpoint"]).is_absolute():
+        # the architecture copied beside the weights (see _copy_checkpoint_config)
+        local = str(Path(model_dir) / cfg["checkpoint"])
+        config = {**config, "config": {**cfg, "checkpoint": local}}
     model = build_from_description(config)
     load_weights(model, Path(model_dir) / config.get("weights", WEIGHTS))
     return model.eval(), config

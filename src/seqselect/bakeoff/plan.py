@@ -33,6 +33,8 @@ _RESUME_KEYS = ("data", "task", "target", "params", "device", "train_options", "
 _INPUT_KEYS = (
     "form", "channels", "n_step_columns", "normalization", "target_normalization", "impute",
     "horizon", "window",
+    "data_type", "tokenizer", "text_pipeline", "text_column", "label_column", "audio",
+    "truncation", "pretrained",
 )
 
 
@@ -201,6 +203,10 @@ def make_plan(data: Any, request: BakeoffRequest) -> Plan:
     profile = profile_dataset(splits).to_dict()
     advice = advise(profile, device=request.device)
     candidates = _candidates(advice, request.explicit_models)
+    # a model the data brings (the --pretrained checkpoint's) is always a candidate
+    candidates = candidates + [
+        m for m in splits.metadata.get("model_overrides", {}) if m not in candidates
+    ]
     max_length = _max_length(splits)
     # The recipe's width when the user gives none (stored args keep the user's --params).
     params = request.params if request.params is not None else default_params(splits)

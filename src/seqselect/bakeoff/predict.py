@@ -7,7 +7,10 @@ Input forms (as for training, see :mod:`seqselect.data.files`):
   column (``--target``, default the one trained on) is used only when present, to report
   accuracy / error alongside;
 * long CSV/Parquet (``--id``/``--time``): one prediction per sequence id;
-* NPZ: ``X`` ``(N, L)`` / ``(N, L, C)`` (``y`` optional, ``lengths`` optional).
+* NPZ: ``X`` ``(N, L)`` / ``(N, L, C)`` (``y`` optional, ``lengths`` optional);
+* raw text or audio for a model exported with its input pipeline (a tokenizer, audio
+  settings): tables of texts, folders of ``.txt`` or audio files
+  (:mod:`seqselect.bakeoff.predict_raw`).
 
 Classification writes the class name and one probability column per class; regression
 writes the value in the target's own units (the training standardisation undone).
@@ -31,6 +34,7 @@ import numpy as np
 import torch
 
 from seqselect.bakeoff.export import load_model
+from seqselect.bakeoff.predict_raw import is_raw_model, read_raw_inputs
 from seqselect.data.windows import ForecastLayout
 from seqselect.errors import DataError, SeqSelectError
 
@@ -165,7 +169,12 @@ def predict_file(
         return _predict_forecast_file(
             model, config, path, out, id_col=id_col, time_col=time_col, impute=impute
         )
-    data = read_inputs(path, config, target=target, id_col=id_col, time_col=time_col, impute=impute)
+    if is_raw_model(config):  # raw text or audio, through the pipeline saved with the model
+        data = read_raw_inputs(path, model_dir, config, target=target)
+    else:
+        data = read_inputs(
+            path, config, target=target, id_col=id_col, time_col=time_col, impute=impute
+        )
     x, mask = pad_sequences(data["seqs"], tokens=data["tokens"])
     norm = (config.get("input") or {}).get("normalization")
     if norm and not data["tokens"]:

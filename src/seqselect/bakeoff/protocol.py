@@ -74,11 +74,15 @@ def pool_of(splits: DatasetSplits) -> SequenceData:
     length = max(train.mask.shape[1], val.mask.shape[1])
     per_step = train.is_per_step
     y_parts = [_pad_to(p.y, length) if per_step else p.y for p in (train, val)]
-    return SequenceData(
+    pooled = SequenceData(
         torch.cat([_pad_to(train.x, length), _pad_to(val.x, length)]),
         torch.cat([_pad_to(train.mask, length), _pad_to(val.mask, length)]),
         torch.cat(y_parts),
     )
+    if getattr(train, "texts", None) is None:
+        return pooled
+    # text rows keep their raw texts, aligned (the TF-IDF baseline reads words, not ids)
+    return type(train)(pooled.x, pooled.mask, pooled.y, texts=[*train.texts, *val.texts])
 
 
 def _fold_labels(pool: SequenceData, task: str) -> np.ndarray:

@@ -14,6 +14,7 @@ from rich.text import Text
 from seqselect.advisor import Recommendation, characteristics_from_profile, recommend
 from seqselect.advisor.characteristics import ALLOWED, DEFAULT_BATCH_SIZE, DEVICES
 from seqselect.cli._app import command, console, print_json
+from seqselect.cli.data import TEXT_HELP
 from seqselect.data import load_dataset, profile_dataset
 from seqselect.errors import SeqSelectError
 
@@ -37,10 +38,12 @@ def _positive_float(value: float | None) -> float | None:
 
 
 def _profile_characteristics(
-    source: str, target: str | None
+    source: str, target: str | None, text_options: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(characteristics, profile dict) from a data file or dataset name, via seqselect.data."""
-    profile = profile_dataset(load_dataset(source, target=target)).to_dict()
+    """(characteristics, profile dict) from a data file or dataset name, via seqselect.data
+    (``text_options``: ``text``, ``vocab_size``, ``pretrained`` for text data)."""
+    options = {k: v for k, v in (text_options or {}).items() if v is not None}
+    profile = profile_dataset(load_dataset(source, target=target, **options)).to_dict()
     return characteristics_from_profile(profile), profile
 
 
@@ -75,6 +78,11 @@ def recommend_command(
                                   "memory at this length and batch replaces the estimate."),
     target: str = typer.Option(None, "--target", help="With --from: the target column of a "
                                "CSV/Parquet file."),
+    text: str = typer.Option(None, "--text", help="With --from: " + TEXT_HELP["text"]),
+    vocab_size: int = typer.Option(None, "--vocab-size", min=3,
+                                   help="With --from: " + TEXT_HELP["vocab_size"]),
+    pretrained_dir: str = typer.Option(None, "--pretrained-dir", metavar="DIR",
+                                       help="With --from: " + TEXT_HELP["pretrained"]),
     as_json: bool = typer.Option(False, "--json", help="Print the recommendation as JSON."),
 ) -> None:
     """Which sequence model for this data? Ranked models with reasons, what to avoid,
@@ -82,7 +90,11 @@ def recommend_command(
     chars: dict[str, Any] = {}
     profile = None
     if from_file is not None:
-        chars, profile = _profile_characteristics(from_file, target)
+        chars, profile = _profile_characteristics(
+            from_file, target, {"text": text, "vocab_size": vocab_size,
+                                "pretrained": pretrained_dir})
+    if pretrained_dir is not None and pretrained is None:
+        pretrained = True  # a checkpoint in hand is a pretrained model available
     flags = {
         "seq_len": length,
         "data_type": data_type.value if data_type else None,
@@ -101,6 +113,24 @@ def recommend_command(
         print_json(rec.to_dict())
         return
     _render(rec, profile, from_file)
+    _pretrained_hint(rec, pretrained_dir)
+
+
+def _pretrained_hint(rec: Recommendation, checkpoint: str | None) -> None:
+    """Make a ``pretrained:`` row actionable: the flag that fine-tunes a local checkpoint
+    in the bake-off (nothing is ever downloaded)."""
+    names = [c.model for c in rec.ranked if c.model.startswith("pretrained:")]
+    if not names:
+        return
+    if checkpoint:
+        console.print(Text(f"{', '.join(names)}: `seqselect bakeoff DATA --pretrained "
+                           f"{checkpoint}` fine-tunes that checkpoint as the 'pretrained' "
+                           "candidate beside the zoo models."))
+        return
+    console.print(Text(f"{', '.join(names)}: to compare one in the bake-off, pass a local "
+                       "checkpoint folder: `seqselect bakeoff DATA --pretrained DIR` (DIR "
+                       "holds config.json, *.safetensors and tokenizer.json, e.g. from "
+                       "save_pretrained); nothing is downloaded."))
 
 
 def _bench_rows(path: Path) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from seqselect.bakeoff.executors import EXECUTORS
 from seqselect.bakeoff.store import DEFAULT_STORE
 from seqselect.baselines import list_baselines
 from seqselect.cli._app import command, console, err_console, print_json
+from seqselect.cli.data import TEXT_HELP
 from seqselect.errors import SeqSelectError
 from seqselect.formatting import format_number
 from seqselect.vocabulary import DATA_TASKS
@@ -137,6 +138,12 @@ def print_result(result: BakeoffResult) -> None:
     """Leaderboard, protocol, verdict, advisor comparison and timing, for people."""
     console.print(leaderboard_table(result))
     console.print(f"Protocol: {protocol_sentence(result.protocol)}.", highlight=False)
+    inputs = (result.dataset or {}).get("input") or {}
+    if inputs.get("text_pipeline"):  # text: how long texts were cut, for every row
+        pipe = inputs["text_pipeline"]
+        how = inputs.get("truncation") or f"truncate: tokens past {pipe['max_len']} are cut"
+        console.print(f"Text inputs: {pipe['kind']} tokenizer, vocabulary {pipe['vocab_size']}; "
+                      f"{how}.", highlight=False)
     reasons = "\n".join(f"• {r}" for r in result.winner.reasons)
     console.print(
         Panel(f"{_verdict_head(result)}\n{reasons}", title="verdict", expand=False),
@@ -327,6 +334,10 @@ def bakeoff_command(
     device: str = typer.Option("cpu", help=_BAKEOFF_HELP["device"]),
     max_epochs: int = typer.Option(500, help=_BAKEOFF_HELP["max_epochs"]),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=_BAKEOFF_HELP["quiet"]),
+    text: str = typer.Option(None, "--text", help=TEXT_HELP["text"]),
+    vocab_size: int = typer.Option(None, "--vocab-size", min=3, help=TEXT_HELP["vocab_size"]),
+    pretrained: str = typer.Option(None, "--pretrained", metavar="DIR",
+                                   help=TEXT_HELP["pretrained"]),
 ) -> None:
     """Train candidate architectures on YOUR data under an equal time budget and several
     seeds, measure their latency, memory and size here, and pick the winner."""
@@ -335,7 +346,8 @@ def bakeoff_command(
 
     lengths = _lengths(scaling)
     data_options = {
-        k: v for k, v in (("id_col", id_col), ("time_col", time_col), ("impute", impute))
+        k: v for k, v in (("id_col", id_col), ("time_col", time_col), ("impute", impute),
+                          ("text", text), ("vocab_size", vocab_size), ("pretrained", pretrained))
         if v is not None
     }
     progress = _Progress(enabled=not quiet)
@@ -424,7 +436,9 @@ def report_command(
 def predict_command(
     file: str = typer.Argument(
         ...,
-        help="Input file: CSV/Parquet (wide or long form) or NPZ; for a forecasting model a "
+        help="Input file: CSV/Parquet (wide or long form) or NPZ; for a text model a table "
+        "of texts (CSV/TSV/Parquet/JSONL) or a folder of .txt; for an audio model a folder "
+        "of audio files or a CSV of paths; for a forecasting model a "
         "series (--time, --id for several) or a bundled forecast:NAME.",
     ),
     model: str = typer.Option(

@@ -69,6 +69,30 @@ def datasets_command(
     console.print(table)
 
 
+#: Help of the text options shared by profile, recommend --from and bakeoff.
+TEXT_HELP = {
+    "text": "The text column of a table (inferred when exactly one column holds free text).",
+    "vocab_size": "Tokens in the vocabulary trained on the training texts (default: sized "
+    "to the data).",
+    "pretrained": "A local Hugging Face checkpoint folder (config.json, *.safetensors, "
+    "tokenizer.json): its tokenizer encodes the texts (and in a bake-off it is fine-tuned "
+    "as a candidate). Nothing is downloaded.",
+}
+
+
+def _text_rows(meta: dict) -> list[tuple[str, str]]:
+    """The tokenizer and truncation rows of a text dataset's profile."""
+    pipe = meta.get("text_pipeline")
+    if not pipe:
+        return []
+    rows = [("tokenizer", f"{pipe['kind']}, vocabulary {pipe['vocab_size']}, max length "
+                          f"{pipe['max_len']} tokens ({meta.get('texts_at_max_len', 0)} "
+                          "texts reach it)")]
+    if meta.get("truncation"):
+        rows.append(("truncation", str(meta["truncation"])))
+    return rows
+
+
 @command("profile")
 def profile_command(
     source: str = typer.Argument(..., help="A file (.csv, .tsv, .parquet, .npz) or a dataset "
@@ -82,6 +106,10 @@ def profile_command(
     val_fraction: float = typer.Option(0.15, help="Validation fraction (no official split)."),
     test_fraction: float = typer.Option(0.2, help="Test fraction (no official split)."),
     seed: int = typer.Option(0, help="Seed of the split."),
+    text: str = typer.Option(None, "--text", help=TEXT_HELP["text"]),
+    vocab_size: int = typer.Option(None, "--vocab-size", min=3, help=TEXT_HELP["vocab_size"]),
+    pretrained: str = typer.Option(None, "--pretrained", metavar="DIR",
+                                   help=TEXT_HELP["pretrained"]),
     as_json: bool = typer.Option(False, "--json", help="Print the profile as JSON."),
 ) -> None:
     """Validate a dataset exactly as training would, then describe it: sizes, lengths,
@@ -92,7 +120,7 @@ def profile_command(
     splits = load_dataset(
         source, task=_choice_value(task), target=target, id_col=id_col, time_col=time_col,
         impute=_choice_value(impute), val_fraction=val_fraction, test_fraction=test_fraction,
-        seed=seed,
+        seed=seed, text=text, vocab_size=vocab_size, pretrained=pretrained,
     )
     profile = profile_dataset(splits).to_dict()
     if as_json:
@@ -112,7 +140,8 @@ def profile_command(
         ("task", f"{profile['task']} (model task: {profile['model_task']})"),
         ("sequences", f"{profile['n_sequences']} = {profile['n_train']} train + "
                       f"{profile['n_val']} validation + {profile['n_test']} test ({split} split)"),
-        ("length", f"min {length['min']}, median {length['median']:g}, p95 {length['p95']:g}, "
+        ("length" + (" (tokens)" if profile["value_type"] == "tokens" else ""),
+         f"min {length['min']}, median {length['median']:g}, p95 {length['p95']:g}, "
                    f"max {length['max']}"
                    + (" (padded + mask)" if profile["variable_length"] else "")),
         ("values", values),
@@ -124,6 +153,7 @@ def profile_command(
         shown = ", ".join(f"{k}: {v:.0%}" for k, v in list(balance.items())[:12])
         more = ", ..." if len(balance) > 12 else ""
         rows.append(("classes", f"{profile['n_classes']} ({shown}{more})"))
+    rows += _text_rows(splits.metadata)
     for key in ("impute", "imputed_cells", "form", "horizon", "window"):
         if splits.metadata.get(key) not in (None, 0):
             rows.append((key.replace("_", " "), str(splits.metadata[key])))

@@ -106,9 +106,8 @@ def load_dataset(
     impute: str | None = None,
     val_fraction: float = 0.15,
     test_fraction: float = 0.2,
-    seed: int = 0,
-    normalize: bool = True,
-    text: str | None = None,
+    seed: int = 0, normalize: bool = True,
+    text: str | None = None, vocab_size: int | None = None, pretrained: str | None = None,
 ) -> DatasetSplits:
     """Load, validate and split any dataset (see the module docstring for ``source``).
 
@@ -128,6 +127,8 @@ def load_dataset(
         normalize: standardise real-valued inputs per channel, and regression targets,
             with training-split statistics (not applied to synthetic tasks).
         text: the text column of a table (inferred when one column holds free text).
+        vocab_size, pretrained: text only: the trained tokenizer's size, or a local Hugging
+            Face checkpoint folder whose own tokenizer encodes the texts.
 
     Raises:
         DataError: anything wrong with the data, naming file, row and column.
@@ -147,8 +148,9 @@ def load_dataset(
         return text_data.load_text(
             source, name, params, task=task, target=target, text=text, seed=seed,
             val_fraction=val_fraction, test_fraction=test_fraction, bundled=scheme == "text",
-            normalize=normalize,
-        )
+            normalize=normalize, vocab_size=vocab_size, pretrained=pretrained)
+    if vocab_size is not None or pretrained is not None:
+        raise DataError(f"{source}: --vocab-size and --pretrained apply to text data")
     if scheme == "task":
         if target is not None:
             raise DataError(f"{source}: --target applies to files and forecast: series, not tasks")

@@ -45,7 +45,13 @@ from seqselect.data.text_table import TextTable
 from seqselect.data.types import DatasetSplits, SequenceData
 from seqselect.data.validate import Where
 from seqselect.errors import DataError
-from seqselect.inputs.text import KINDS, TextPipeline, train_pipeline
+from seqselect.inputs.text import (
+    KINDS,
+    TextPipeline,
+    checkpoint_max_positions,
+    pretrained_pipeline,
+    train_pipeline,
+)
 
 TEXT_TABLE_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson")
 _TARGET_NAMES = ("label", "labels", "target", "class", "category", "y")
@@ -193,6 +199,7 @@ def table_texts(path: Path, *, text: str | None, target: str | None) -> TextTabl
         rows=[where.row(i) for i in range(len(df))],
         split=_split_values(df, where),
         target_name=target_col,
+        text_name=text_col,
     )
 
 
@@ -300,9 +307,10 @@ def tokenize_table(
     table: TextTable, *, source: str, task: str | None = None, seed: int = 0,
     val_fraction: float = 0.15, test_fraction: float = 0.2,
     pipeline: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None,
-    normalize: bool = True,
+    normalize: bool = True, pretrained: str | Path | None = None,
 ) -> DatasetSplits:
-    """Validate, split, train the tokenizer on the training texts, encode: the splits."""
+    """Validate, split, train the tokenizer on the training texts (or load the checkpoint
+    ``pretrained``'s own), encode: the splits."""
     task = task or infer_task(table.labels)
     if task not in ("classify", "regress"):
         raise DataError(f"{table.name}: text datasets are classify or regress, not {task!r}")
@@ -314,7 +322,11 @@ def tokenize_table(
         )
     split, how = _split_names(table, task, val_fraction, test_fraction, seed)
     train_texts = [t for t, s in zip(table.texts, split, strict=True) if s == "train"]
-    pipe = train_pipeline(train_texts, **(pipeline or {}))
+    metadata = dict(metadata or {})
+    if pretrained is not None:
+        pipe = _checkpoint_pipeline(pretrained, train_texts, pipeline or {}, metadata)
+    else:
+        pipe = train_pipeline(train_texts, **(pipeline or {}))
     seqs = pipe.token_ids(table.texts)
     y = (np.asarray(table.labels, dtype=object) if task == "classify"
          else np.asarray([float(v) for v in table.labels], dtype=np.float64))
@@ -326,7 +338,29 @@ def tokenize_table(
     # normalize: regression targets only (token ids are never scaled).
     splits = finalize(raw, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
                       normalize=normalize)
+    if table.text_name is not None:  # predict reads the same column of a new table
+        splits.metadata["text_column"] = table.text_name
+        splits.metadata["label_column"] = table.target_name
     return _attach_texts(splits, table.texts, split, pipe, how)
+
+
+def _checkpoint_pipeline(folder: str | Path, train_texts: list[str],
+                         options: dict[str, Any], metadata: dict[str, Any]) -> TextPipeline:
+    """The checkpoint's tokenizer; records the checkpoint for the ``pretrained`` candidate
+    (``metadata["model_overrides"]``) and how texts are truncated."""
+    trained_only = sorted(set(options) - {"max_len"})
+    if trained_only:
+        raise DataError(f"--pretrained {folder}: the checkpoint brings its own tokenizer; "
+                        f"{', '.join(trained_only)} apply to a tokenizer trained here")
+    folder = Path(folder).expanduser().resolve()
+    pipe = pretrained_pipeline(folder, train_texts, max_len=options.get("max_len"))
+    metadata["pretrained"] = str(folder)
+    metadata["model_overrides"] = {"pretrained": {"checkpoint": str(folder)}}
+    metadata["truncation"] = (
+        f"truncate: tokens past {pipe.max_len} (the checkpoint allows "
+        f"{checkpoint_max_positions(folder) or 'any number'}) are cut from the end"
+    )
+    return pipe
 
 
 def _attach_texts(splits: DatasetSplits, texts: list[str], split: np.ndarray,
@@ -380,20 +414,27 @@ def load_text(
     source: str, name: str, params: dict[str, str], *, task: str | None = None,
     target: str | None = None, text: str | None = None, seed: int = 0,
     val_fraction: float = 0.15, test_fraction: float = 0.2, bundled: bool = False,
-    normalize: bool = True,
+    normalize: bool = True, vocab_size: int | None = None, pretrained: str | None = None,
 ) -> DatasetSplits:
-    """A text file, folder or bundled set (``bundled=True``: ``text:NAME``) as splits."""
+    """A text file, folder or bundled set (``bundled=True``: ``text:NAME``) as splits;
+    ``vocab_size`` (``--vocab-size``) sizes the trained tokenizer, ``pretrained``
+    (``--pretrained DIR``) uses a checkpoint's own tokenizer instead."""
     from seqselect.data import text_corpora
 
     pipe_params = {k: v for k, v in params.items() if k in PIPELINE_PARAMS}
     pipeline = pipeline_options(pipe_params, source)
+    if vocab_size is not None:
+        if vocab_size < 3:
+            raise DataError(f"--vocab-size must be at least 3, got {vocab_size}")
+        pipeline["vocab_size"] = int(vocab_size)
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction,
-                 "normalize": normalize}
+                 "normalize": normalize, "pretrained": pretrained}
     if bundled:
         table, meta = text_corpora.load_corpus(
             name, {k: v for k, v in params.items() if k not in PIPELINE_PARAMS}, seed=seed
         )
-        pipeline = {**text_corpora.PIPELINE_DEFAULTS.get(name.lower(), {}), **pipeline}
+        if pretrained is None:  # the corpus' tokenizer defaults; a checkpoint brings its own
+            pipeline = {**text_corpora.PIPELINE_DEFAULTS.get(name.lower(), {}), **pipeline}
         return tokenize_table(table, source=source, task=task, seed=seed, pipeline=pipeline,
                               metadata=meta, **fractions)
     unknown = sorted(set(params) - set(PIPELINE_PARAMS))

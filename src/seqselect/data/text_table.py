@@ -19,6 +19,7 @@ class TextTable:
     rows: list[str]
     split: list[str] | None = None
     target_name: str = "label"
+    text_name: str | None = None  # the table's text column (None: a folder of files)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,6 +29,8 @@ from seqselect.errors import SeqSelectError
 
 #: Tokenizer models we train; ``byte`` is byte-level BPE (GPT-2 style, no unknown tokens).
 KINDS = ("wordpiece", "bpe", "byte")
+#: ``TextPipeline.kind`` of a checkpoint's own tokenizer (loaded, never trained).
+PRETRAINED = "pretrained"
 PAD, UNK = "[PAD]", "[UNK]"
 #: The default vocabulary is the number of distinct training words, within these bounds:
 #: below ~500 a subword vocabulary is little more than characters; above 30K (BERT's size)
@@ -151,7 +153,9 @@ class TextPipeline:
 
     @property
     def unk_id(self) -> int:
-        return int(self.tokenizer().token_to_id(UNK))
+        """``[UNK]``'s id (a checkpoint's tokenizer may lack it: then the padding id 0)."""
+        found = self.tokenizer().token_to_id(UNK)
+        return int(found) if found is not None else 0
 
 
 def train_pipeline(
@@ -197,5 +201,63 @@ def train_pipeline(
         vocab_size=int(tokenizer.get_vocab_size()),
         max_len=int(max_len),
         lowercase=lowercase,
+        tokenizer_json=tokenizer.to_str(),
+    )
+
+
+def checkpoint_max_positions(folder) -> int | None:
+    """A checkpoint's maximum length in tokens (``config.json``'s position embeddings)."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder).expanduser() / "config.json"
+    if not path.is_file():
+        raise SeqSelectError(f"--pretrained {folder}: no config.json; a Hugging Face "
+                             "checkpoint folder holds config.json, *.safetensors and "
+                             "tokenizer.json")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise SeqSelectError(f"{path}: not valid JSON ({exc})") from None
+    value = data.get("max_position_embeddings") or data.get("n_positions")
+    return int(value) if value else None
+
+
+def pretrained_pipeline(
+    folder, train_texts: Sequence[str], *, max_len: int | None = None
+) -> TextPipeline:
+    """A checkpoint's own tokenizer (``folder/tokenizer.json``, as ``save_pretrained`` of a
+    fast tokenizer writes it), truncating to the longest training text and never beyond
+    the checkpoint's maximum positions (its special tokens included), nor ``max_len``.
+
+    Raises:
+        SeqSelectError: no tokenizer.json in the folder, or no training text.
+    """
+    from pathlib import Path
+
+    tk = _require_tokenizers()
+    path = Path(folder).expanduser() / "tokenizer.json"
+    if not path.parent.is_dir():
+        raise SeqSelectError(f"--pretrained {folder}: no such folder (give a local Hugging "
+                             "Face checkpoint: config.json, *.safetensors, tokenizer.json)")
+    if not path.is_file():
+        raise SeqSelectError(
+            f"--pretrained {folder}: no tokenizer.json; save the checkpoint's fast tokenizer "
+            "with save_pretrained (it writes tokenizer.json) into the same folder"
+        )
+    max_positions = checkpoint_max_positions(folder)
+    texts = list(train_texts)
+    if not texts:
+        raise SeqSelectError("no training texts to size the maximum length with")
+    tokenizer = tk.Tokenizer.from_str(path.read_text())
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    limit = min(v for v in (max_positions, max_len, MAX_TOKENS) if v)
+    longest = max(len(e.ids) for e in tokenizer.encode_batch(texts))
+    return TextPipeline(
+        kind=PRETRAINED,
+        vocab_size=int(tokenizer.get_vocab_size()),
+        max_len=int(max(1, min(limit, longest))),
+        lowercase=False,  # the checkpoint's normaliser decides
         tokenizer_json=tokenizer.to_str(),
     )

@@ -13,6 +13,7 @@ from seqselect.models import (  # noqa: F401
     mamba,
     mamba2,
     mingru,
+    pretrained,
     rnn,
     s4,
     s4d,

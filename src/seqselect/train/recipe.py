@@ -54,6 +54,7 @@ TCN_LEVELS = (4, 8)
 CNN_POOL_TO = CNNConfig.pool_to or 256
 SMALL_DATA = 1_000  # training sequences below which default_params sizes models down
 SMALL_DATA_PARAMS = 20_000
+SMALL_DATA_TOKEN_WIDTH = 32  # embedding width counted per vocabulary entry (token inputs)
 
 
 def recipe_batch_size(n_train: int) -> int:
@@ -81,7 +82,11 @@ def train_options_for(model: str, splits: DatasetSplits) -> dict[str, Any]:
 def default_params(splits: DatasetSplits) -> int | None:
     """The parameter count to build candidates at when the user gives none (None: each
     model's own default width)."""
-    return SMALL_DATA_PARAMS if len(splits.train) < SMALL_DATA else None
+    if len(splits.train) >= SMALL_DATA:
+        return None
+    # Token inputs: the V x D embedding table is a lookup, not the capacity this cap limits;
+    # counted at the width the cap gives a series model, the networks stay buildable.
+    return SMALL_DATA_PARAMS + (splits.vocab_size or 0) * SMALL_DATA_TOKEN_WIDTH
 
 
 def _levels_to_cover(length: int, kernel_size: int, convs_per_level: int = 2) -> int:
