@@ -44,6 +44,7 @@ from seqselect.bakeoff.schedule import (
     timing,
 )
 from seqselect.bakeoff.store import DEFAULT_STORE, ResultsStore
+from seqselect.bakeoff.tune import TUNE_SHARE, run_tuning  # issue 16
 
 __all__ = ["MIN_NETWORK_SHARE", "bakeoff"]
 
@@ -77,6 +78,7 @@ def bakeoff(
     train_options: dict[str, Any] | None = None,
     data_options: dict[str, Any] | None = None,
     baselines: str | list[str] | None = "auto",
+    tune: int | str | None = None, tune_pruner: str = "median",  # issue 16
     export: str | Path | None = None,
     scaling: list[int] | None = None,
     on_event: Event | None = None,
@@ -90,13 +92,13 @@ def bakeoff(
     (``"10m"``, seconds), shared as :mod:`~seqselect.bakeoff.schedule` says; the
     protocol (hold-out or cross-validation) is :mod:`~seqselect.bakeoff.protocol`'s;
     ``baselines`` ``"auto"`` (the task's fast baselines), ``"none"`` or names, fitted
-    as rows of the leaderboard under the same protocol; ``seeds`` trials per model; ``params`` every
-    candidate's parameter count (±10%); ``max_*`` the winner's constraints;
-    ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run; ``store``/``run``
-    the results database and run name (an existing run resumes); ``export`` a folder for
-    the winner; ``scaling`` lengths to benchmark inference at afterwards (outside the
-    budget); ``on_event(kind, payload)`` progress (setup, skip, trial_start, trial_done,
-    scaling, done).
+    as rows of the leaderboard under the same protocol; ``tune``: :mod:`.tune`; ``seeds``
+    trials per model; ``params`` every candidate's parameter count (±10%); ``max_*`` the
+    winner's constraints; ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials
+    run; ``store``/``run`` the results database and run name (an existing run resumes);
+    ``export`` a folder for the winner; ``scaling`` lengths to benchmark inference at
+    afterwards (outside the budget); ``on_event(kind, payload)`` progress (setup, skip,
+    trial_start, trial_done, scaling, done; tune_done with --tune).
 
     Raises:
         SeqSelectError: bad input (data, model names, budget, options), before any training.
@@ -107,7 +109,7 @@ def bakeoff(
         max_latency_ms=max_latency_ms, max_memory_mb=max_memory_mb, max_params=max_params,
         executor=executor, jobs=jobs, device=device, run=run, max_epochs=max_epochs,
         train_options=train_options or {}, data_options=data_options or {},
-        baselines=baselines,
+        baselines=baselines, tune=tune, tune_pruner=tune_pruner,
     )
     plan = make_plan(data, request)
     db = ResultsStore(store)
@@ -161,6 +163,7 @@ def _set_up_and_run(
         # What the networks share: the budget less set-up and baselines (both measured);
         # a resumed run gets the part of it its remaining trials would have had.
         left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s)
+        tune_s, tune_plan, left = _tune(workers, db, plan, run_name, left, on_event)  # 16
         share_of_run = len(todo) / max(1, len(plan.trials))
         schedule = make_schedule(
             plan, run_name, done=done, slots=workers.slots, threads=workers.threads,
@@ -171,10 +174,28 @@ def _set_up_and_run(
     finally:
         workers.close()
     planned = {"setup": setup_s, "baselines": baselines_s}
+    if plan.args.get("tune"):  # issue 16
+        planned["tune"] = tune_plan
     for phase in phases:
         planned[phase] = schedule.budget_s / len(phases)
     actual = {"setup": setup_s, "baselines": baselines_s, **phases}
+    if plan.args.get("tune"):  # issue 16
+        actual["tune"] = tune_s
     return schedule, {"actual": actual, "planned": planned}
+
+
+def _tune(workers, db, plan, run_name, left, on_event) -> tuple[float, float, float]:
+    """issue 16: with ``--tune``, every candidate's search in :data:`TUNE_SHARE` of the
+    networks' budget. Returns ``(seconds searched now, the searches' planned seconds,
+    the networks' budget left for the seeds)``: the seeds get what the searches (stored
+    ones included; parallel configurations counted once per wave) did not spend."""
+    if not plan.args.get("tune"):
+        return 0.0, 0.0, left
+    tick = time.perf_counter()
+    planned = TUNE_SHARE * left
+    choices = run_tuning(workers, db.path, plan, run_name, seconds=planned, on_event=on_event)
+    spent = sum(choice.wall_s for choice in choices.values()) / max(1, workers.slots)
+    return time.perf_counter() - tick, planned, max(MIN_NETWORK_SHARE * left, left - spent)
 
 
 def _announce(
