@@ -31,9 +31,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import optuna
+from typing import TYPE_CHECKING, Any
 
 from seqselect.bakeoff.trial import TrialSpec
 from seqselect.bakeoff.tune_store import ConfigRow, TuneStore
@@ -41,6 +39,9 @@ from seqselect.errors import SeqSelectError
 from seqselect.models.search_spaces import TRAIN_SPACE, Param, search_space
 from seqselect.train.recipe import train_options_for
 from seqselect.vocabulary import ranking_task, task_metric
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = [
     "AUTO_CONFIGS", "TUNE_SHARE", "Choice", "apply_choice", "parse_tune", "run_tuning",
@@ -95,6 +96,7 @@ class Choice:
 
 
 def _distribution(p: Param) -> optuna.distributions.BaseDistribution:
+    import optuna  # lazily: a bake-off without --tune never loads it
     if p.kind == "float":
         return optuna.distributions.FloatDistribution(p.low, p.high, log=p.log)
     if p.kind == "int":
@@ -125,6 +127,7 @@ def _defaults(plan, model: str, space: tuple[Param, ...]) -> dict[str, Any]:
 
 def replay(rows: list[ConfigRow], space: tuple[Param, ...], direction: str, seed: int):
     """A fresh study (TPE sampler) holding the stored configurations ``rows``."""
+    import optuna  # lazily: a bake-off without --tune never loads it
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction=direction,
@@ -205,6 +208,7 @@ def _row(search: _Search, result, wall: float) -> ConfigRow:
 
 def _tell(search: _Search, trial, row: ConfigRow) -> None:
     """Give the driver's study the configuration's outcome (its sampler learns from it)."""
+    import optuna  # lazily: a bake-off without --tune never loads it
     for step, value in sorted(row.intermediate.items()):
         trial.report(value, step)
     state = optuna.trial.TrialState[row.state]

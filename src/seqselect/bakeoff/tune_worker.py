@@ -16,9 +16,8 @@ from __future__ import annotations
 import logging
 import traceback
 from dataclasses import asdict, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import optuna
 import torch
 
 from seqselect.bakeoff.protocol import trial_splits
@@ -28,6 +27,9 @@ from seqselect.train import Budget, train
 from seqselect.vocabulary import ranking_task, task_metric
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    import optuna
 
 __all__ = ["make_pruner", "run_config", "search_splits"]
 
@@ -48,6 +50,7 @@ def make_pruner(kind: str) -> optuna.pruners.BasePruner:
     """``median`` (the default): a configuration stops when its score at a validation point
     is worse than the median of the finished ones there (after 2 finished configurations
     and 1 validation point); ``halving``: asynchronous successive halving."""
+    import optuna  # lazily: a bake-off without --tune never loads it
     if kind == "halving":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
     return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
@@ -55,6 +58,7 @@ def make_pruner(kind: str) -> optuna.pruners.BasePruner:
 
 def _pruning_trial(tune: dict[str, Any]) -> optuna.trial.Trial:
     """A live trial in a throw-away study holding the search's finished configurations."""
+    import optuna  # lazily: a bake-off without --tune never loads it
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction=tune["direction"], pruner=make_pruner(tune.get("pruner", "median"))
