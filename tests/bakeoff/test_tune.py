@@ -12,13 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-import optuna
 import pytest
-import torch
 
 from seqselect.bakeoff.protocol import choose_protocol
 from seqselect.bakeoff.records import Protocol
-from seqselect.bakeoff.tune import choose, parse_tune, replay
+from seqselect.bakeoff.tune import _tried, choose, parse_tune, replay
 from seqselect.bakeoff.tune_store import ConfigRow, TuneStore
 from seqselect.bakeoff.tune_worker import _pruning_trial, search_splits
 from seqselect.errors import SeqSelectError
@@ -66,13 +64,15 @@ def test_replay_and_choice_follow_validation():
         ConfigRow("gru", 0, "COMPLETE", {"lr": 1e-3, "weight_decay": 0.01}, 0.7, {0: 0.6, 1: 0.7}),
         ConfigRow("gru", 1, "PRUNED", {"lr": 5e-3, "weight_decay": 0.02}, 0.3, {0: 0.3, 1: 0.3}),
         ConfigRow("gru", 2, "COMPLETE", {"lr": 2e-3, "weight_decay": 0.03}, 0.9, {0: 0.9}),
+        ConfigRow("gru", 3, "FAIL", {"lr": 9e-3, "weight_decay": 0.05}, None, {}),
     ]
     study = replay(rows, space, "maximize", seed=1)
-    assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED", "COMPLETE"]
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "PRUNED", "COMPLETE", "FAIL"]
     assert study.best_trial.params["lr"] == 2e-3
     choice = choose(rows, "gru", higher=True)
     assert choice.number == 2 and choice.train_options == {"lr": 2e-3, "weight_decay": 0.03}
-    assert choice.n_configs == 3 and choice.n_pruned == 1
+    assert choice.n_configs == 4 and choice.n_pruned == 1
+    assert _tried(rows, {"lr": 1e-3}) and not _tried(rows, {"lr": 3e-3})
     assert choose(rows, "gru", higher=False).number == 0  # lower is better: 0.7 < 0.9
 
 
@@ -93,6 +93,7 @@ def test_worker_pruner_is_optunas_median_rule():
     assert not good.should_prune()
 
 
+@pytest.mark.slow
 def test_tuned_bakeoff_seeds_train_the_chosen_configuration(tmp_path, wave_csv):
     from seqselect.bakeoff import bakeoff
 
@@ -143,6 +144,7 @@ def _stored(store: Path) -> list[tuple]:
         return []
 
 
+@pytest.mark.slow
 def test_sigkill_resumes_the_search_without_repeating(tmp_path, wave_csv):
     store = tmp_path / "runs.db"
     env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
@@ -173,4 +175,3 @@ def test_sigkill_resumes_the_search_without_repeating(tmp_path, wave_csv):
     con = sqlite3.connect(store)
     assert con.execute("SELECT finished FROM runs WHERE name='killed'").fetchone()[0]
     con.close()
-    assert torch is not None and optuna is not None

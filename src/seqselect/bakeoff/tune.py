@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from seqselect.bakeoff.records import Trial
 from seqselect.bakeoff.trial import TrialSpec
 from seqselect.bakeoff.tune_store import ConfigRow, TuneStore
 from seqselect.errors import SeqSelectError
@@ -206,6 +207,17 @@ def _row(search: _Search, result, wall: float) -> ConfigRow:
     )
 
 
+def _tried(rows: list[ConfigRow], values: dict[str, Any]) -> bool:
+    """Whether a stored configuration already has ``values`` (the defaults)."""
+    return any(all(r.params.get(k) == v for k, v in values.items()) for r in rows)
+
+
+def _worker_failure(spec: TrialSpec, exc: BaseException) -> Trial:
+    return Trial(model=spec.model, seed=spec.seed, role="tune", status="failed",
+                 error=f"worker failed: {type(exc).__name__}: {exc}",
+                 extra={"tune_params": spec.tune["params"]})
+
+
 def _tell(search: _Search, trial, row: ConfigRow) -> None:
     """Give the driver's study the configuration's outcome (its sampler learns from it)."""
     import optuna  # lazily: a bake-off without --tune never loads it
@@ -223,7 +235,7 @@ def _run_search(executor, store: TuneStore, plan, run: str, search: _Search,
     start = time.perf_counter()
     # configurations run ``slots`` at a time: their wall times add up ``slots`` per wave
     spent = sum(r.wall_s for r in search.rows) / max(1, executor.slots)
-    in_flight: dict[cf.Future, tuple[Any, float]] = {}
+    in_flight: dict[cf.Future, tuple[Any, float, TrialSpec]] = {}
 
     def left() -> float:
         return seconds - spent - (time.perf_counter() - start)
@@ -235,18 +247,25 @@ def _run_search(executor, store: TuneStore, plan, run: str, search: _Search,
 
     while True:
         while len(in_flight) < executor.slots and more():
-            if search.defaults and not search.rows and not in_flight:
+            if search.defaults and not _tried(search.rows, search.defaults):
                 search.study.enqueue_trial(search.defaults)
+                search.defaults = {}  # enqueued once (a resumed search: if not yet tried)
             trial = search.study.ask({p.name: _distribution(p) for p in search.space})
             wall = min(search.config_s, left())
             spec = _spec(plan, run, search, trial, _TRAIN_FRACTION * wall)
-            in_flight[executor.submit(spec)] = (trial, time.perf_counter())
+            in_flight[executor.submit(spec)] = (trial, time.perf_counter(), spec)
         if not in_flight:
             return
         finished, _ = cf.wait(list(in_flight), return_when=cf.FIRST_COMPLETED)
         for future in finished:
-            trial, began = in_flight.pop(future)
-            row = _row(search, future.result(), time.perf_counter() - began)
+            trial, began, spec = in_flight.pop(future)
+            try:
+                result = future.result()
+            # A worker can die in any way (killed, out of memory): the configuration is a
+            # recorded failure and the search goes on, as a trial's would.
+            except Exception as exc:
+                result = _worker_failure(spec, exc)
+            row = _row(search, result, time.perf_counter() - began)
             store.add(run, row)
             search.rows.append(row)
             _tell(search, trial, row)
