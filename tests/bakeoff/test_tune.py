@@ -78,18 +78,19 @@ def test_replay_and_choice_follow_validation():
 
 def test_worker_pruner_is_optunas_median_rule():
     finished = [
-        {"state": "COMPLETE", "value": 0.9, "intermediate": {0: 0.8, 1: 0.9, 2: 0.9}},
-        {"state": "COMPLETE", "value": 0.8, "intermediate": {0: 0.7, 1: 0.8, 2: 0.8}},
+        {"state": "COMPLETE", "value": 0.9, "intermediate": {s: 0.8 + s / 100 for s in range(5)}},
+        {"state": "COMPLETE", "value": 0.8, "intermediate": {s: 0.7 + s / 100 for s in range(5)}},
     ]
     tune = {"direction": "maximize", "pruner": "median", "finished": finished}
     bad = _pruning_trial(tune)
-    bad.report(0.5, 0)
-    assert not bad.should_prune()  # warm-up step
-    bad.report(0.5, 1)
-    assert bad.should_prune()  # below the median (0.85) at step 1
+    for step in range(3):
+        bad.report(0.5, step)
+        assert not bad.should_prune()  # warm-up: the first three validation points
+    bad.report(0.5, 3)
+    assert bad.should_prune()  # below the median (0.78) at step 3
     good = _pruning_trial(tune)
-    good.report(0.95, 0)
-    good.report(0.95, 1)
+    for step in range(4):
+        good.report(0.95, step)
     assert not good.should_prune()
 
 
@@ -117,6 +118,18 @@ def test_tuned_bakeoff_seeds_train_the_chosen_configuration(tmp_path, wave_csv):
     doc = result.to_dict()
     assert set(doc["tuning"]) == {"cnn1d", "gru"}
     assert "tune" in doc["timing"]["actual_s"]
+    # the leaderboard's chosen configurations (seqselect report reads them from the store)
+    from typer.testing import CliRunner
+
+    from seqselect.cli import app
+    from seqselect.report import render_html
+
+    shown = CliRunner().invoke(app, ["report", "tuned", "--store", str(store)],
+                               terminal_width=80)
+    assert shown.exit_code == 0, shown.output
+    assert "chosen configurations" in shown.stdout and "lr=" in shown.stdout
+    page = render_html(result)
+    assert "Hyper-parameter search (--tune)" in page and "Search history" in page
 
 
 def _command(store: Path, csv: Path) -> list[str]:

@@ -49,11 +49,13 @@ def search_splits(splits, protocol: Protocol):
 def make_pruner(kind: str) -> optuna.pruners.BasePruner:
     """``median`` (the default): a configuration stops when its score at a validation point
     is worse than the median of the finished ones there (after 2 finished configurations
-    and 1 validation point); ``halving``: asynchronous successive halving."""
+    and from its 4th validation point: the first ones, in the learning rate's warm-up, rank
+    configurations by how fast they start, not where they end); ``halving``: asynchronous
+    successive halving."""
     import optuna  # lazily: a bake-off without --tune never loads it
     if kind == "halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
-    return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=4, reduction_factor=3)
+    return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=3)
 
 
 def _pruning_trial(tune: dict[str, Any]) -> optuna.trial.Trial:
