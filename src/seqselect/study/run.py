@@ -66,12 +66,13 @@ class StudyResult:
     rows: list[DatasetRow]
     summary: Summary
     args: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # this call's wall time (a resumed study: the part it ran)
+    bakeoff_s: dict[str, float | None] = field(default_factory=dict)  # each stored total
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "study": self.name, "store": self.store, "args": self.args,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(self.seconds, 3), "bakeoff_s": self.bakeoff_s,
             "datasets": [r.to_dict() for r in self.rows], "summary": self.summary.to_dict(),
         }
 
@@ -193,6 +194,8 @@ def run_study(
             bakeoff(dataset, run=study_run_name(name, dataset), **options)
             _emit(on_event, "dataset_done", dataset=dataset)
     rows = [_dataset_row(db, name, d) for d in datasets]
+    bakeoff_s = {d: ((db.get_run(r.run) or {}).get("summary") or {}).get("timing", {})
+                 .get("total_s") for d, r in zip(datasets, rows, strict=True)}
     metrics = sorted({r.metric for r in rows})
     if len(metrics) > 1:
         raise SeqSelectError(
@@ -207,4 +210,4 @@ def run_study(
     args = {k: v for k, v in options.items() if k != "store"}
     args.update(datasets=list(datasets), budget_per_dataset=budget_s, executor=executor)
     return StudyResult(name=name, store=str(store), rows=rows, summary=summary, args=args,
-                       seconds=time.perf_counter() - start)
+                       seconds=time.perf_counter() - start, bakeoff_s=bakeoff_s)
