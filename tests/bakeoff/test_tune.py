@@ -38,6 +38,10 @@ def test_search_space_keeps_only_the_config_fields():
     assert names == ["lr", "weight_decay", "dropout", "n_layers"]
     # a config without dropout/n_layers searches the optimiser only
     assert search_space("gru", {"d_model": 8}) == TRAIN_SPACE
+    # the family's own: a sparse Transformer's window, an SSM's state size
+    longformer = {"dropout": 0.1, "n_layers": 2, "window": 32, "n_heads": 4}
+    assert [p.name for p in search_space("longformer", longformer)][-1] == "window"
+    assert "d_state" in [p.name for p in search_space("mamba", {"d_state": 16})]
 
 
 def _splits(wave_csv):

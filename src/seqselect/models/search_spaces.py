@@ -65,7 +65,18 @@ FAMILY_SPACES: dict[str, tuple[Param, ...]] = {
         Param("kernel_size", "model", "categorical", choices=(2, 3, 5, 7)),
     ),
     "transformer": (_DROPOUT, Param("n_layers", "model", "int", 1, 4)),
-    "sparse-transformer": (_DROPOUT, Param("n_layers", "model", "int", 1, 4)),
+    "sparse-transformer": (
+        _DROPOUT,
+        Param("n_layers", "model", "int", 1, 4),
+        Param("window", "model", "categorical", choices=(16, 32, 64, 128)),  # local attention
+    ),
+    "cnn-rnn": (_DROPOUT, Param("n_layers", "model", "int", 1, 3)),
+    "cnn-transformer": (_DROPOUT, Param("n_layers", "model", "int", 1, 4)),
+    "hierarchical": (
+        _DROPOUT,
+        Param("n_layers", "model", "int", 1, 3),
+        Param("kernel_size", "model", "categorical", choices=(3, 5, 7)),
+    ),
     "linear-attention": (_DROPOUT, Param("n_layers", "model", "int", 1, 4)),
     "ssm": (
         _DROPOUT,
