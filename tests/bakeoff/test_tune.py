@@ -192,3 +192,35 @@ def test_sigkill_resumes_the_search_without_repeating(tmp_path, wave_csv):
     con = sqlite3.connect(store)
     assert con.execute("SELECT finished FROM runs WHERE name='killed'").fetchone()[0]
     con.close()
+
+
+class _Unreadable:
+    """A test split that fails on any use: a configuration must never touch it."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the search read the test split ({name})")
+
+    def __len__(self):
+        raise AssertionError("the search read the test split (len)")
+
+
+@pytest.mark.parametrize("kind", ["cv", "holdout"])
+def test_a_configuration_trains_without_the_test_split(wave_csv, kind):
+    from dataclasses import replace
+
+    from seqselect.bakeoff.trial import TrialSpec
+    from seqselect.bakeoff.tune_worker import run_config
+
+    splits = _splits(wave_csv)
+    protocol = choose_protocol(splits, 1) if kind == "cv" else Protocol(kind="holdout")
+    poisoned = replace(splits, test=_Unreadable())
+    spec = TrialSpec(
+        run="r", model="gru", seed=0, train_seconds=0.5, params=2000, max_epochs=3,
+        train_options={"lr": 3e-3}, role="tune", protocol=protocol.to_dict(),
+        tune={"number": 0, "params": {"lr": 3e-3}, "model_params": {"n_layers": 1},
+              "direction": "maximize", "pruner": "median", "finished": []},
+    )
+    trial = run_config(spec, poisoned)
+    assert trial.status == "ok", trial.error
+    assert trial.extra["state"] == "COMPLETE" and trial.extra["intermediate"]
+    assert trial.extra["config"]["n_layers"] == 1

@@ -42,7 +42,7 @@ def search_splits(splits, protocol: Protocol):
     hold-out: the training / validation splits. The test split is empty in both."""
     if protocol.kind == "cv":
         return trial_splits(splits, protocol, "fold", 0)
-    empty = splits.test.subset(torch.zeros(0, dtype=torch.long))
+    empty = splits.train.subset(torch.zeros(0, dtype=torch.long))  # the test split unread
     return replace(splits, test=empty)
 
 
