@@ -106,3 +106,15 @@ def _check_in_chromium(html: Path, tmp_path: Path) -> None:
     assert "<title>JSERROR" not in dom.stdout, re.search(r"<title>[^<]*", dom.stdout)
     assert 'class="ranks"' in dom.stdout and 'class="pairs"' in dom.stdout
     assert re.search(r'<img alt="Critical-difference diagram" src="data:image/png', dom.stdout)
+
+
+def test_recommend_reads_the_studys_evidence(study):
+    args = ["recommend", "--from", study["csvs"][0], "--target", "label",
+            "--measured", str(study["store"]), "--json"]
+    out = CliRunner().invoke(app, args)
+    assert out.exit_code == 0, out.output
+    measured = json.loads(out.stdout)["measured"]
+    # both studied datasets: same type, lengths 16 and 24, 64 training rows each
+    assert measured["n_datasets"] == 2 and measured["n_stored"] == 2
+    assert measured["models"][-1]["model"] == "majority"
+    assert {m["model"] for m in measured["models"]} == {"cnn1d", "gru", "majority"}

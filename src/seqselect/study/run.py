@@ -43,13 +43,15 @@ def study_run_name(study: str, dataset: str) -> str:
 
 
 def characteristics(profile: dict[str, Any]) -> dict[str, Any]:
-    """What ``recommend --measured`` compares datasets on, from the bake-off's profile."""
+    """What ``recommend --measured`` compares datasets on, from the bake-off's profile
+    (``length``: the 95th percentile, the length the advisor reads from a profile)."""
     length = profile.get("length") or {}
     return {
         "task": profile.get("task"),
         "data_type": profile.get("data_type"),
         "value_type": profile.get("value_type"),
-        "length": length.get("median"),
+        "length": length.get("p95", length.get("median")),
+        "median_length": length.get("median"),
         "max_length": length.get("max"),
         "n_train": profile.get("n_train"),
         "n_sequences": profile.get("n_sequences"),
