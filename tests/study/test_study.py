@@ -118,3 +118,15 @@ def test_recommend_reads_the_studys_evidence(study):
     assert measured["n_datasets"] == 2 and measured["n_stored"] == 2
     assert measured["models"][-1]["model"] == "majority"
     assert {m["model"] for m in measured["models"]} == {"cnn1d", "gru", "majority"}
+
+
+@pytest.mark.slow
+def test_a_partial_study_resumes_with_the_datasets_left(study):
+    store, csvs = study["store"], study["csvs"]
+    run_study(csvs[:1], name="part", budget_per_dataset="5s", store=store, **FLAGS)
+    events: list[tuple[str, str]] = []
+    result = run_study(csvs, name="part", budget_per_dataset="5s", store=store,
+                       on_event=lambda kind, p: events.append((kind, p["dataset"])), **FLAGS)
+    assert events == [("dataset_kept", csvs[0]), ("dataset_start", csvs[1]),
+                      ("dataset_done", csvs[1])]
+    assert [r.dataset for r in result.rows] == csvs
