@@ -17,6 +17,7 @@ from seqselect.bakeoff.candidates import advise, parse_models, prepare, shortlis
 from seqselect.bakeoff.executors import EXECUTORS
 from seqselect.bakeoff.protocol import choose_protocol
 from seqselect.bakeoff.records import Protocol
+from seqselect.bakeoff.tune import PRUNERS, parse_tune  # issue 16
 from seqselect.budget import parse_seconds
 from seqselect.data import load_dataset, profile_dataset
 from seqselect.errors import SeqSelectError
@@ -28,7 +29,10 @@ __all__ = [
 ]
 
 #: Settings a resumed run must share with the stored one: they decide what is trained.
-_RESUME_KEYS = ("data", "task", "target", "params", "device", "train_options", "data_options")
+_RESUME_KEYS = (
+    "data", "task", "target", "params", "device", "train_options", "data_options",
+    "tune",  # issue 16
+)
 #: Dataset metadata the exported model needs to rebuild its input pipeline.
 _INPUT_KEYS = (
     "form", "channels", "n_step_columns", "normalization", "target_normalization", "impute",
@@ -62,6 +66,8 @@ class BakeoffRequest:
     train_options: dict[str, Any] = field(default_factory=dict)
     data_options: dict[str, Any] = field(default_factory=dict)
     baselines: str | list[str] | None = "auto"  # "auto" | "none" | names
+    tune: int | str | None = None  # issue 16: configurations per candidate, "auto" or None
+    tune_pruner: str = "median"  # issue 16: "median" | "halving"
     # Derived in __post_init__ (frozen, hence object.__setattr__):
     budget_s: float = field(init=False, default=0.0)
     explicit_models: list[str] | None = field(init=False, default=None)  # None: the advisor's
@@ -87,6 +93,10 @@ class BakeoffRequest:
             )
         object.__setattr__(self, "explicit_models", parse_models(self.models))
         object.__setattr__(self, "device", str(resolve_device(self.device)))
+        object.__setattr__(self, "tune", parse_tune(self.tune))  # issue 16
+        if self.tune_pruner not in PRUNERS:  # issue 16
+            raise SeqSelectError(f"--pruner must be one of {', '.join(PRUNERS)}, "
+                                 f"got {self.tune_pruner!r}")
         if self.run is not None and not str(self.run).strip():
             raise SeqSelectError("--run must not be empty")
 
@@ -194,6 +204,7 @@ def _stored_args(request: BakeoffRequest, source: str, candidates: list[str]) ->
         "train_options": request.train_options,
         "data_options": request.data_options,
         "baselines_arg": request.baselines,
+        "tune": request.tune, "tune_pruner": request.tune_pruner,  # issue 16
     }
 
 

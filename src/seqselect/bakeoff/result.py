@@ -15,8 +15,9 @@ from seqselect.bakeoff.decide import TEST_ROLES, build_leaderboard, choose_winne
 from seqselect.bakeoff.export import build_from_description, export_model, load_weights
 from seqselect.bakeoff.records import LeaderboardRow, Protocol, ScalingCell, Trial, Winner
 from seqselect.bakeoff.store import ResultsStore
+from seqselect.bakeoff.tune import tuning_summary  # issue 16
 from seqselect.errors import SeqSelectError
-from seqselect.vocabulary import ranking_task
+from seqselect.vocabulary import higher_is_better, ranking_task
 
 __all__ = ["BakeoffResult", "result_from_store", "run_summary"]
 
@@ -47,6 +48,8 @@ class BakeoffResult:
     export: dict[str, Any] | None = None
     # How the run selected (cross-validation or hold-out); None for runs from before it.
     protocol: Protocol | None = None
+    # issue 16: each candidate's search (--tune): its configurations and the chosen one
+    tuning: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         out = {
@@ -68,6 +71,8 @@ class BakeoffResult:
             out["bench"] = [cell.to_dict() for cell in self.bench]
         if self.export is not None:
             out["export"] = self.export
+        if self.tuning:  # issue 16
+            out["tuning"] = self.tuning
         return out
 
     @classmethod
@@ -90,6 +95,7 @@ class BakeoffResult:
             bench=[ScalingCell.from_dict(cell) for cell in doc.get("bench") or []],
             export=doc.get("export"),
             protocol=Protocol.from_dict(doc["protocol"]) if doc.get("protocol") else None,
+            tuning=doc.get("tuning") or {},  # issue 16
         )
 
     def exported_choice(self) -> tuple[str | None, int | None]:
@@ -270,4 +276,5 @@ def result_from_store(
         bench=db.bench_cells(run_name),
         export=summary.get("export"),
         protocol=protocol,
+        tuning=tuning_summary(db.path, run_name, higher=higher_is_better(metric)),  # 16
     )

@@ -27,6 +27,7 @@ from seqselect.bakeoff.records import ScalingCell, Trial
 from seqselect.bakeoff.schedule import Schedule
 from seqselect.bakeoff.store import FINISHED, ResultsStore
 from seqselect.bakeoff.trial import TrialSpec
+from seqselect.bakeoff.tune import apply_choice  # issue 16
 from seqselect.bench import run_bench
 from seqselect.system import describe_environment
 
@@ -174,6 +175,7 @@ def run_trials(
             waiting = len(pending) + 1 + len(in_flight) + later
             share = schedule.share(time.perf_counter() - start, waiting)
             spec = schedule.spec(key, share, excess, max_epochs=epochs.get(key[0]))
+            spec = apply_choice(spec, schedule.plan)  # issue 16: the --tune choice
             db.start_trial(schedule.run, spec.model, spec.seed, role=spec.role)
             emit(on_event, "trial_start", model=spec.model, seed=spec.seed, role=spec.role,
                  share_s=share, train_s=spec.train_seconds)

@@ -45,6 +45,7 @@ from seqselect.bakeoff.schedule import (
     timing,
 )
 from seqselect.bakeoff.store import DEFAULT_STORE, ResultsStore
+from seqselect.bakeoff.tune import TUNE_SHARE, run_tuning  # issue 16
 
 __all__ = ["MIN_NETWORK_SHARE", "bakeoff"]
 
@@ -78,6 +79,7 @@ def bakeoff(
     train_options: dict[str, Any] | None = None,
     data_options: dict[str, Any] | None = None,
     baselines: str | list[str] | None = "auto",
+    tune: int | str | None = None, tune_pruner: str = "median",  # issue 16
     export: str | Path | None = None,
     scaling: list[int] | None = None,
     on_event: Event | None = None,
@@ -89,8 +91,8 @@ def bakeoff(
     ``task``/``target``/``data_options`` go to the loader. ``models``: ``"auto"`` (the
     advisor's shortlist) or names; ``budget``: the whole bake-off's wall time, shared as
     :mod:`~seqselect.bakeoff.schedule` says, under :mod:`~seqselect.bakeoff.protocol`'s
-    protocol; ``baselines``: ``"auto"``, ``"none"`` or names (leaderboard rows); ``seeds``
-    per model; ``params`` every candidate's size (±10%); ``max_*`` the winner's
+    protocol; ``baselines``: ``"auto"``, ``"none"`` or names (leaderboard rows); ``tune``:
+    :mod:`.tune`; ``seeds`` per model; ``params`` every candidate's size (±10%); ``max_*`` the winner's
     constraints; ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run;
     ``store``/``run`` the database and run name (an existing run resumes); ``export`` the
     winner's folder; ``scaling`` lengths to benchmark afterwards (outside the budget);
@@ -107,7 +109,7 @@ def bakeoff(
         max_latency_ms=max_latency_ms, max_memory_mb=max_memory_mb, max_params=max_params,
         executor=executor, jobs=jobs, device=device, run=run, max_epochs=max_epochs,
         train_options=train_options or {}, data_options=data_options or {},
-        baselines=baselines,
+        baselines=baselines, tune=tune, tune_pruner=tune_pruner,
     )
     plan = make_plan(data, request)
     db = ResultsStore(store)
@@ -164,6 +166,7 @@ def _set_up_and_run(
         # What the networks share: the budget less set-up and baselines (both measured);
         # a resumed run gets the part of it its remaining trials would have had.
         left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s)
+        tune_s, tune_plan, left = _tune(workers, db, plan, run_name, left, on_event)  # 16
         if trim:
             plan = _fit_plan(db, run_name, plan, overhead, left, workers, done)
         todo = [key for key in plan.trials if key not in done]
@@ -177,9 +180,13 @@ def _set_up_and_run(
     finally:
         workers.close()
     planned = {"setup": setup_s, "baselines": baselines_s}
+    if plan.args.get("tune"):  # issue 16
+        planned["tune"] = tune_plan
     for phase in phases:
         planned[phase] = schedule.budget_s / len(phases)
     actual = {"setup": setup_s, "baselines": baselines_s, **phases}
+    if plan.args.get("tune"):  # issue 16
+        actual["tune"] = tune_s
     return schedule, {"actual": actual, "planned": planned}
 
 
@@ -204,6 +211,20 @@ def _fit_plan(
         record_run(db, run_name, fitted, workers)
         db.update_run_args(run_name, fitted.args)
     return fitted
+
+
+def _tune(workers, db, plan, run_name, left, on_event) -> tuple[float, float, float]:
+    """issue 16: with ``--tune``, every candidate's search in :data:`TUNE_SHARE` of the
+    networks' budget. Returns ``(seconds searched now, the searches' planned seconds,
+    the networks' budget left for the seeds)``: the seeds get what the searches (stored
+    ones included; parallel configurations counted once per wave) did not spend."""
+    if not plan.args.get("tune"):
+        return 0.0, 0.0, left
+    tick = time.perf_counter()
+    planned = TUNE_SHARE * left
+    choices = run_tuning(workers, db.path, plan, run_name, seconds=planned, on_event=on_event)
+    spent = sum(choice.wall_s for choice in choices.values()) / max(1, workers.slots)
+    return time.perf_counter() - tick, planned, max(MIN_NETWORK_SHARE * left, left - spent)
 
 
 def _announce(

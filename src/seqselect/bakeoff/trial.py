@@ -21,6 +21,7 @@ from seqselect.bakeoff.export import save_weights
 from seqselect.bakeoff.measure import measure_inference
 from seqselect.bakeoff.protocol import trial_splits
 from seqselect.bakeoff.records import Protocol, Trial
+from seqselect.bakeoff.tune_worker import run_config  # issue 16
 from seqselect.models import count_parameters, create_model
 from seqselect.train import Budget, evaluate, train
 
@@ -66,6 +67,8 @@ class TrialSpec:
     role: str = "trial"
     fold: int | None = None
     protocol: dict[str, Any] | None = None  # Protocol.to_dict(); None: hold-out
+    # issue 16: a search's configuration (seqselect.bakeoff.tune_worker); None: a trial
+    tune: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +117,8 @@ def run_trial(spec: TrialSpec, splits) -> Trial:
     A model's failure is a ``"failed"`` trial with the message (and the traceback in
     ``extra``), never an exception; a non-finite loss is the trainer's ``"diverged"``.
     """
+    if spec.tune is not None:  # issue 16: one configuration of a hyper-parameter search
+        return run_config(spec, splits)
     started = _now()
     row: dict[str, Any] = {
         "run": spec.run,

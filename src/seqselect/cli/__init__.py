@@ -5,8 +5,8 @@ Each module below registers its commands on the shared Typer app.
 
 # Importing a module registers its commands: recommend (advisor); bakeoff, report,
 # predict (bakeoff); bench, verify-claims (bench); datasets, profile, train (data);
-# models, demo (models).
-from seqselect.cli import advisor, bakeoff, bench, data, models  # noqa: F401
+# models, demo (models); study (study).
+from seqselect.cli import advisor, bakeoff, bench, data, models, study  # noqa: F401
 from seqselect.cli._app import app
 
 

@@ -13,8 +13,11 @@ from rich.text import Text
 
 from seqselect.advisor import Recommendation, characteristics_from_profile, recommend
 from seqselect.advisor.characteristics import ALLOWED, DEFAULT_BATCH_SIZE, DEVICES
+from seqselect.advisor.measured import is_results_store as _is_store  # issue 16
+from seqselect.advisor.measured import measured_evidence
 from seqselect.cli._app import command, console, print_json
 from seqselect.cli.data import TEXT_HELP
+from seqselect.cli.measured import evidence_table
 from seqselect.data import load_dataset, profile_dataset
 from seqselect.errors import SeqSelectError
 
@@ -73,9 +76,10 @@ def recommend_command(
                                   "file (CSV, Parquet, NPZ) or a dataset name such as "
                                   "ucr:GunPoint. Fills length (p95), data type, examples and "
                                   "multivariate; flags override it."),
-    measured: Path = typer.Option(None, "--measured", metavar="BENCH_JSON", help="Results of "
-                                  "`seqselect bench --json`/BenchReport.to_json: measured peak "
-                                  "memory at this length and batch replaces the estimate."),
+    measured: Path = typer.Option(None, "--measured", metavar="BENCH_JSON|STORE", help="Results "
+                                  "of `seqselect bench --json`: measured peak memory replaces "
+                                  "the estimate; or a results store with `seqselect study` "
+                                  "runs: how each model ranked on similar datasets."),
     target: str = typer.Option(None, "--target", help="With --from: the target column of a "
                                "CSV/Parquet file."),
     text: str = typer.Option(None, "--text", help="With --from: " + TEXT_HELP["text"]),
@@ -106,14 +110,18 @@ def recommend_command(
         "multivariate": multivariate,
     }
     chars.update({k: v for k, v in flags.items() if v is not None})
-    rows = _bench_rows(measured) if measured is not None else None
+    # issue 16: a results store gives study evidence; a bench JSON, measured memory
+    evidence = measured_evidence(measured, chars) if measured and _is_store(measured) else None
+    rows = _bench_rows(measured) if measured is not None and evidence is None else None
     rec = recommend(**chars, batch_size=batch_size, memory_gb=memory_gb, device=device.value,
                     measured=rows)
     if as_json:
-        print_json(rec.to_dict())
+        print_json({**rec.to_dict(), **({"measured": evidence.to_dict()} if evidence else {})})
         return
     _render(rec, profile, from_file)
     _pretrained_hint(rec, pretrained_dir)
+    if evidence is not None:
+        console.print(evidence_table(evidence))
 
 
 def _pretrained_hint(rec: Recommendation, checkpoint: str | None) -> None:

@@ -20,6 +20,7 @@ from seqselect.bakeoff.store import DEFAULT_STORE
 from seqselect.baselines import list_baselines
 from seqselect.cli._app import command, console, err_console, print_json
 from seqselect.cli.data import TEXT_HELP
+from seqselect.cli.tuning import PRUNER_HELP, TUNE_HELP, chosen_table, tune_line  # issue 16
 from seqselect.errors import SeqSelectError
 from seqselect.formatting import format_number
 from seqselect.vocabulary import DATA_TASKS
@@ -137,6 +138,8 @@ def _verdict_head(result: BakeoffResult) -> str:
 def print_result(result: BakeoffResult) -> None:
     """Leaderboard, protocol, verdict, advisor comparison and timing, for people."""
     console.print(leaderboard_table(result))
+    if result.tuning:  # issue 16: each model's --tune choice
+        console.print(chosen_table(result.tuning))
     console.print(f"Protocol: {protocol_sentence(result.protocol)}.", highlight=False)
     inputs = (result.dataset or {}).get("input") or {}
     if inputs.get("text_pipeline"):  # text: how long texts were cut, for every row
@@ -222,6 +225,8 @@ class _Progress:
                 f"  {payload['model']:<12} seed {payload['seed']}: kept from the earlier run",
                 highlight=False,
             )
+        elif kind == "tune_done":  # issue 16
+            err_console.print(tune_line(payload), highlight=False, markup=False)
         elif kind == "scaling":
             self.stop()
             err_console.print(
@@ -338,6 +343,8 @@ def bakeoff_command(
     vocab_size: int = typer.Option(None, "--vocab-size", min=3, help=TEXT_HELP["vocab_size"]),
     pretrained: str = typer.Option(None, "--pretrained", metavar="DIR",
                                    help=TEXT_HELP["pretrained"]),
+    tune: str = typer.Option(None, help=TUNE_HELP),  # issue 16
+    pruner: str = typer.Option("median", help=PRUNER_HELP),  # issue 16
 ) -> None:
     """Train candidate architectures on YOUR data under an equal time budget and several
     seeds, measure their latency, memory and size here, and pick the winner."""
@@ -359,7 +366,7 @@ def bakeoff_command(
             max_params=max_params, executor=executor, jobs=jobs, ray_address=ray_address,
             cpus_per_trial=cpus_per_trial, store=store, run=run, device=device,
             max_epochs=max_epochs, data_options=data_options, export=export, scaling=lengths,
-            on_event=progress,
+            on_event=progress, tune=tune, tune_pruner=pruner,  # issue 16
         )
     finally:
         progress.stop()

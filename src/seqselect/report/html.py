@@ -27,6 +27,7 @@ from seqselect.bakeoff.result import BakeoffResult
 from seqselect.errors import SeqSelectError
 from seqselect.formatting import format_number
 from seqselect.report import plots
+from seqselect.report.tuning import tuning_sections  # issue 16
 from seqselect.vocabulary import higher_is_better
 
 __all__ = ["render_html", "write_html"]
@@ -428,6 +429,7 @@ def _sections(result: BakeoffResult, title: str) -> list[str]:
     ]
     if figures["scaling"]:
         sections += ["<h2>Benchmark scaling</h2>", _figure(figures["scaling"], "Scaling plots")]
+    sections += tuning_sections(result, escape_html)  # issue 16: the --tune searches
     store, run = escape_html(result.store), escape_html(result.run)
     sections += [
         "<h2>Time against the budget</h2>",

@@ -51,6 +51,8 @@ class LoopSettings:
     precision: str = "fp32"  # "bf16": training forward passes under CPU/CUDA bf16 autocast
     restore_best: bool = True  # test the best-on-validation weights (False: the final ones)
     label_smoothing: float = 0.0  # classification targets (Szegedy et al. 2016)
+    # issue 16 (tuning): called with each validation point; True stops the run as "pruned"
+    on_validate: Callable[[dict[str, Any]], bool] | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -163,6 +165,7 @@ class TrainingLoop:
         self.diverged_at_step: int | None = None
         self.evals_without_improvement = 0
         self._out_of_patience = False
+        self._pruned = False  # issue 16: set when settings.on_validate says so
         self._loss_sum, self._loss_count = 0.0, 0  # training loss since the last validation
         self._clock = clock or time.perf_counter
         self.start_time = self._clock()
@@ -236,6 +239,8 @@ class TrainingLoop:
         score = metrics.get(self.metric)
         entry["val_loss"], entry["val_metric"] = val_loss, score
         self.history.append(entry)
+        # issue 16: a search's pruner sees every validation point and may end the run
+        self._pruned = bool(self.settings.on_validate and self.settings.on_validate(entry))
         improved = self.best.offer(score, val_loss, self.steps, self.model)
         self.evals_without_improvement = 0 if improved else self.evals_without_improvement + 1
         patience = self.settings.patience
@@ -251,6 +256,8 @@ class TrainingLoop:
             return "diverged"
         if self._out_of_patience:
             return "early_stopping"
+        if self._pruned:  # issue 16: the search's pruner stopped it
+            return "pruned"
         if budget.steps is not None and self.steps >= budget.steps:
             return "steps"
         if budget.seconds is not None and self.elapsed() >= budget.seconds:

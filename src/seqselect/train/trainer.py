@@ -109,6 +109,7 @@ def train(
     restore_best: bool | None = None,
     precision: str = "fp32",
     label_smoothing: float = 0.0,
+    on_validate: Callable[[dict[str, Any]], bool] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``splits.train``, select on ``splits.val``, test on ``splits.test``.
 
@@ -117,13 +118,11 @@ def train(
             takes ``x (B, L, C)`` (or ``(B, L)`` tokens) and ``mask (B, L)`` and returns
             ``(B, O)``, or ``(B, L, O)`` when ``splits.model_task`` is ``per_step``.
         budget: a :class:`~seqselect.budget.Budget` or its text form (``"90s"``, ``"5 epochs"``).
-        lr, weight_decay: base values; tagged parameters (``p._optim``) get their own via
-            ``seqselect.models.optim.param_groups``.
-        clip: gradient-norm clipping (None or 0: off).
-        patience: stop after this many validations without improvement (None: never).
+        lr, weight_decay: base values (``seqselect.models.optim.param_groups``: tagged).
+        clip, patience: gradient-norm clipping (None or 0: off); stop after this many
+            validations without improvement (None: never).
         seed: recorded in the result; the same seed gives the same metrics.
-        device: ``cpu``, ``cuda``, ``cuda:1``, ``mps`` or ``auto``.
-        threads: torch intra-op threads during the run (restored afterwards).
+        device, threads: ``cpu``, ``cuda[:n]``, ``mps`` or ``auto``; torch threads (restored).
         optimizer: ``adamw`` (default), ``adam``, ``rmsprop`` or ``sgd``.
         eval_every: validate every this many steps (default: see the module docstring).
         lr_schedule: ``onecycle``, ``cosine`` or ``constant`` over the budget's planned steps.
@@ -131,6 +130,7 @@ def train(
             :data:`MIN_RANKING_VAL` validation sequences; False: the final weights).
         precision: ``auto``, ``bf16`` (autocast) or ``fp32``; the one used is in hparams.
         label_smoothing: of classification targets in the training loss.
+        on_validate: called with each validation point; True ends the run as "pruned".
 
     Returns:
         A :class:`TrainResult`; ``status="diverged"`` (with ``diverged_at_step`` and empty
@@ -146,7 +146,7 @@ def train(
             batch_size, clip, patience, eval_every, eval_batch_size, log_every,
             lr_schedule=lr_schedule, precision=resolve_precision(precision, module, run_device),
             restore_best=resolve_restore_best(restore_best, splits),
-            label_smoothing=label_smoothing,
+            label_smoothing=label_smoothing, on_validate=on_validate,
         )
         loop = TrainingLoop(
             module, splits, make_optimizer(optimizer, module, lr=lr, weight_decay=weight_decay),
