@@ -127,3 +127,24 @@ def test_audio_streamed_chunk_by_chunk_equals_forward(name):
     with torch.no_grad():
         streamed = torch.cat([y for y, _ in stream_chunks(model, pieces)], dim=1)
         torch.testing.assert_close(streamed, model(wave), atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["crnn", "conv_transformer"])
+def test_the_datasets_sample_rate_reaches_the_spectrogram_models(name):
+    from seqselect.bakeoff.candidates import prepare
+    from seqselect.data import load_dataset
+
+    splits = load_dataset("audio:tones?n=3&clip_seconds=0.2&sample_rate=8000", seed=0)
+    assert splits.model_kwargs()["sample_rate"] == 8_000
+    config = prepare(name, splits, params=None, max_length=None)["config"]
+    # 25 ms windows and 10 ms hops at 8 kHz, as at 16 kHz
+    assert (config["sample_rate"], config["n_fft"], config["hop"]) == (8_000, 200, 80)
+    model = create_model(name, **splits.model_kwargs())
+    assert model.embed.fbank.shape == (model.config.n_mels, 101)
+
+
+def test_models_without_a_spectrogram_ignore_the_sample_rate():
+    model = create_model("lstm", d_input=1, d_output=2, sample_rate=8_000, d_model=4)
+    assert not hasattr(model.config, "sample_rate")
+    with pytest.raises(ValueError, match="sample_rate"):
+        create_model("crnn", d_input=1, d_output=2, sample_rate=0)
