@@ -149,11 +149,12 @@ def _load(data: Any, request: BakeoffRequest) -> tuple[Any, str]:
     return splits, source
 
 
-def _candidates(advice: dict[str, Any], explicit: list[str] | None) -> list[str]:
+def _candidates(advice: dict[str, Any], explicit: list[str] | None,
+                budget_s: float | None = None) -> list[str]:
     """The models to train; records the shortlist, the model added to it and the mode in
     ``advice``."""
     if explicit is None:
-        candidates, baseline = shortlist(advice)
+        candidates, baseline = shortlist(advice, budget_s=budget_s)
         if not candidates:
             raise SeqSelectError("the advisor returned no trainable model; give --models a,b,c")
     else:
@@ -200,7 +201,7 @@ def make_plan(data: Any, request: BakeoffRequest) -> Plan:
     splits, source = _load(data, request)
     profile = profile_dataset(splits).to_dict()
     advice = advise(profile, device=request.device)
-    candidates = _candidates(advice, request.explicit_models)
+    candidates = _candidates(advice, request.explicit_models, request.budget_s)
     max_length = _max_length(splits)
     # The recipe's width when the user gives none (stored args keep the user's --params).
     params = request.params if request.params is not None else default_params(splits)
