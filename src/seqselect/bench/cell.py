@@ -161,7 +161,7 @@ def _build_model(args: dict[str, Any], causal: bool):
         d_output=args.get("d_output", 2),
         causal=causal,
         params=args.get("params"),
-        sample_rate=args.get("sample_rate"),  # spectrogram front-ends lay out for it
+        data_sample_rate=args.get("sample_rate"),  # spectrogram front-ends lay out for it
         **(args.get("overrides") or {}),
     ).to(args["device"])
     return model, count_parameters(model)
