@@ -12,7 +12,8 @@ import pytest
 from seqselect.models import ModelCard
 
 ZOO = ("rnn", "lstm", "gru", "bilstm", "cnn1d", "transformer", "tcn", "longformer",
-       "bigbird", "linformer", "performer", "s4", "s4d", "mamba")
+       "bigbird", "linformer", "performer", "s4", "s4d", "mamba", "wavenet", "crnn",
+       "conv_transformer", "hierarchical")
 
 _STANDINS = {
     "longformer": ("sparse-transformer", "O(L·w)", True, True, None),

@@ -110,3 +110,14 @@ def test_measured_bad_file_exits_2(tmp_path):
         result = run("--length", "300", "--measured", str(path))
         assert result.exit_code == 2, result.output
         assert "Traceback" not in result.output
+
+
+def test_from_an_audio_set_reads_it_as_a_raw_waveform():
+    result = run("--from", "audio:tones?n=3&clip_seconds=0.5", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    expected = recommend(data_type="audio", seq_len=8_000, n_examples=10,  # 0.5 s at 16 kHz
+                         multivariate=False).to_dict()
+    assert out["ranked"] == expected["ranked"]
+    names = [r["model"] for r in out["ranked"]]
+    assert names[0] == "wavenet" and {"s4", "crnn", "conv_transformer"} <= set(names)

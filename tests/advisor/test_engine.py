@@ -140,9 +140,9 @@ SCENARIOS = {
         dict(data_type="time-series", seq_len=3000), [*SPARSE, "s4"], []),
     # Scenario 3: audio
     "audio waveform": (
-        dict(data_type="audio", seq_len=16_000, multivariate=False), ["tcn", "s4"], []),
+        dict(data_type="audio", seq_len=16_000, multivariate=False), ["s4", "wavenet"], []),
     "audio spectrogram": (
-        dict(data_type="audio", seq_len=500, multivariate=True), ["transformer"], ["bilstm"]),
+        dict(data_type="audio", seq_len=500, multivariate=True), ["conv_transformer"], ["crnn"]),
     "audio speech recognition": (
         dict(data_type="audio", seq_len=16_000, pretrained=True),
         ["pretrained:wav2vec2", "pretrained:whisper"], []),
@@ -160,10 +160,11 @@ def test_time_series_short_keeps_lstm_as_baseline():
     assert names[:2] == ["tcn", "lstm"]
 
 
-def test_wavenet_note_on_tcn_for_waveforms():
-    rec = recommend(data_type="audio", seq_len=16_000)
+def test_wavenet_leads_and_tcn_is_its_cheaper_relative_on_waveforms():
+    rec = recommend(data_type="audio")
+    assert rec.names()[0] == "wavenet"
     tcn = next(c for c in rec.ranked if c.model == "tcn")
-    assert any("gated=True" in r for r in tcn.reasons)
+    assert any("WaveNet is TCN-based" in r for r in tcn.reasons)
 
 
 # --- Step 2: Decision tree, every branch ----------------------------------------------
@@ -190,9 +191,9 @@ DECISION_TREE = {
         dict(data_type="time-series", seq_len=800), ["transformer"], None),
     "time series, multivariate -> Transformer": (
         dict(data_type="time-series", multivariate=True), ["transformer"], None),
-    "audio, waveform -> WaveNet (TCN)": (dict(data_type="audio"), ["tcn"], None),
+    "audio, waveform -> WaveNet (TCN)": (dict(data_type="audio"), ["wavenet"], "tcn"),
     "audio, spectrograms -> CNN + Transformer": (
-        dict(data_type="audio", multivariate=True), ["transformer"], "cnn1d"),
+        dict(data_type="audio", multivariate=True), ["conv_transformer"], "crnn"),
     "edge device -> TCN or small LSTM": (dict(deployment="edge"), ["tcn", "lstm"], None),
     "mobile read as edge": (dict(deployment="mobile"), ["tcn", "lstm"], None),
     "real-time latency -> TCN": (dict(latency="realtime"), ["tcn"], None),
@@ -280,7 +281,7 @@ def test_pretrained_candidates_say_how_to_use_them():
     rec = recommend(data_type="text", seq_len=300, n_examples=5000)
     cand = rec.ranked[0]
     assert cand.model == "pretrained:distilbert"
-    assert cand.note and "from_pretrained" in cand.note
+    assert cand.note and "--pretrained DIR" in cand.note and "save_pretrained" in cand.note
     assert any(r.startswith("How to use:") for r in cand.reasons)
 
 
@@ -355,3 +356,43 @@ def test_xlstm_and_gla_rank_on_long_text_after_the_guides_picks():
     for cand in new:
         marked = [r for r in cand.reasons if "[seqselect]" in r]
         assert marked and all("published-results.md" in r for r in marked), cand.reasons
+
+
+# --- Audio and text shortlists (issues 14 and 15) ------------------------------------
+
+SPOKEN_DIGITS = dict(data_type="audio", seq_len=16_000, n_examples=195, multivariate=False)
+
+
+def test_raw_audio_names_wavenet_s4_and_the_spectrogram_models():
+    rec = recommend(**SPOKEN_DIGITS)  # what `recommend --from audio:spoken-digits` asks
+    top = rec.names()[:4]
+    assert top[0] == "wavenet" and {"crnn", "s4"} <= set(top)
+    assert "conv_transformer" in rec.names()
+    s4 = next(c for c in rec.ranked if c.model == "s4")
+    assert any("raw waveforms, 16kHz" in r for r in s4.reasons)
+    crnn = next(c for c in rec.ranked if c.model == "crnn")
+    assert any("log-mel spectrogram from the raw waveform" in r for r in crnn.reasons)
+
+
+def test_a_plain_lstm_over_every_sample_loses_the_small_data_points_on_audio():
+    audio = {c.model: c.score for c in recommend(**SPOKEN_DIGITS).ranked}
+    series = {c.model: c.score for c in recommend(
+        **{**SPOKEN_DIGITS, "data_type": "time-series"}).ranked}
+    assert "lstm" in series and audio.get("lstm", 0) < series["lstm"]
+    assert audio["crnn"] > audio.get("lstm", 0)
+
+
+@pytest.mark.parametrize("length, names", [
+    (30, ["bilstm", "cnn1d"]),
+    (300, ["pretrained:distilbert"]),
+    (3000, ["longformer", "bigbird", "hierarchical"]),
+])
+def test_text_shortlists_follow_the_guides_lengths(length, names):
+    rec = recommend(data_type="text", seq_len=length, n_examples=500)
+    assert set(names) <= set(rec.names()[:6]), rec.names()
+
+
+def test_the_distilbert_row_names_the_pretrained_flag():
+    rec = recommend(data_type="text", seq_len=300, n_examples=500)
+    distil = next(c for c in rec.ranked if c.model == "pretrained:distilbert")
+    assert any(r.startswith("How to use:") and "--pretrained DIR" in r for r in distil.reasons)

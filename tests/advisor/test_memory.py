@@ -99,7 +99,7 @@ def test_estimate_rejects_bad_sizes():
 
 
 
-@pytest.mark.parametrize("model", ["transformer", "tcn", "mamba2", "mingru", "minlstm",
+@pytest.mark.parametrize("model", ["transformer", "tcn", "wavenet", "mamba2", "mingru", "minlstm",
                                    "xlstm", "gla"])
 def test_estimates_track_what_autograd_saves(model):
     """The per-model constants stay calibrated (the full zoo: ``calibration_ratio`` over

@@ -35,8 +35,8 @@ def _splits(test_seed: int = 2) -> DatasetSplits:
 def test_auto_takes_the_tasks_fast_baselines_and_names_are_checked():
     splits = _splits()
     auto = parse_baselines("auto", splits)
-    takes_texts = {"tfidf_logreg"}  # series data: the text baseline is not offered
-    assert set(auto) == set(list_baselines("classify")) - set(SLOW_BASELINES) - takes_texts
+    takes_others = {"tfidf_logreg", "minirocket_logmel"}  # series: no text or audio baseline
+    assert set(auto) == set(list_baselines("classify")) - set(SLOW_BASELINES) - takes_others
     assert "majority" in auto and "minirocket" in auto
     assert parse_baselines("none", splits) == [] and parse_baselines(None, splits) == []
     assert parse_baselines("majority, multirocket_hydra", splits) == [

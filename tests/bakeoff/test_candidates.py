@@ -95,3 +95,30 @@ def test_a_long_series_cnn_gets_learned_patches_of_the_averaging_stride(length, 
                            class_names=["a", "b"])
     info = prepare("cnn1d", splits, params=20000, max_length=length)
     assert info["config"]["patch"] == patch
+
+
+def _raw_audio_advice(length=16_000):
+    advice = _advice("wavenet", "tcn", "crnn", "s4", "mamba", "conv_transformer")
+    advice["characteristics"] = {"data_type": "audio", "seq_len": length, "multivariate": False}
+    return advice
+
+
+def test_a_short_budget_on_long_raw_audio_puts_the_spectrogram_models_first():
+    from seqselect.bakeoff.candidates import SHORT_AUDIO_BUDGET_S
+
+    advice = _raw_audio_advice()
+    names, added = shortlist(advice, budget_s=300)
+    assert names == ["crnn", "conv_transformer"] and added is None  # no raw-waveform model
+    assert _families(names) & set(CONVOLUTIONAL) and _families(names) & set(RECURRENT)
+    assert any("Short budget for raw audio" in w for w in advice["warnings"])
+    # the advisor's own order when the budget is long, the clips short or no budget given
+    for budget, length in ((SHORT_AUDIO_BUDGET_S, 16_000), (300, 4_000), (None, 16_000)):
+        advice = _raw_audio_advice(length)
+        assert shortlist(advice, budget_s=budget)[0][:3] == ["wavenet", "tcn", "crnn"]
+        assert not advice.get("warnings")
+
+
+def test_a_spectrogram_input_is_not_raw_audio():
+    advice = _raw_audio_advice()
+    advice["characteristics"]["multivariate"] = True
+    assert shortlist(advice, budget_s=300)[0][0] == "wavenet"

@@ -106,3 +106,35 @@ def test_multirocket_hydra_separates_gunpoint(gunpoint):
     pred = model.predict(gunpoint.test)
     assert pred.dtype == np.int64 and pred.shape == (len(gunpoint.test),)
     assert (pred == gunpoint.test.y.numpy()).mean() > 0.9
+
+
+TONES = "audio:tones?n=8&clip_seconds=0.5&sample_rate=8000"
+
+
+def test_minirocket_on_log_mel_frames_beats_chance_on_the_tone_task():
+    splits = load_dataset("audio:tones?n=20&clip_seconds=1&sample_rate=16000", seed=0)
+    run = run_baseline("minirocket_logmel", splits, seed=0)
+    assert run.ok, run.error
+    assert run.options["sample_rate"] == 16_000  # the clips' rate, from the dataset
+    # 5 balanced classes, 20 test clips: chance is 0.2 (4 right); it scored 0.6 (12) here
+    assert run.test_metrics["accuracy"] >= 0.45, run.test_metrics
+
+
+def test_the_log_mel_panel_is_40_bands_by_100_frames_a_second():
+    splits = load_dataset(TONES, seed=0)
+    model = create_baseline("minirocket_logmel", sample_rate=8_000)
+    panel = model.to_panel(splits.test)
+    assert panel.shape == (len(splits.test), 40, 0.5 * 100 + 1)  # T = L // hop + 1
+
+
+def test_audio_data_gets_the_log_mel_minirocket_and_not_the_raw_one_by_default():
+    from seqselect.bakeoff.baseline_trials import parse_baselines
+
+    audio = parse_baselines("auto", load_dataset(TONES, seed=0))
+    assert "minirocket_logmel" in audio and "minirocket" not in audio
+    assert "minirocket" in parse_baselines("minirocket", load_dataset(TONES, seed=0))
+    series = load_dataset("ucr:ItalyPowerDemand")
+    assert "minirocket" in parse_baselines("auto", series)
+    assert "minirocket_logmel" not in parse_baselines("auto", series)
+    with pytest.raises(SeqSelectError, match="takes audio clips"):
+        run_baseline("minirocket_logmel", series)

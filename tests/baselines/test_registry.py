@@ -14,7 +14,7 @@ from seqselect.errors import SeqSelectError
 
 def test_every_task_has_its_baselines():
     assert list_baselines("classify") == [
-        "majority", "minirocket", "multirocket_hydra", "tfidf_logreg"
+        "majority", "minirocket", "minirocket_logmel", "multirocket_hydra", "tfidf_logreg"
     ]
     assert list_baselines("regress") == ["mean", "minirocket_ridge"]
     assert list_baselines("forecast") == ["auto_ets", "seasonal_naive"]

@@ -62,3 +62,16 @@ def test_verify_claims_runs_a_small_claims_document(monkeypatch, tmp_path):
     again = verify_claims(quick=True, claims=data, device="cpu", progress=False, cache=cache)
     assert [c.pid for c in again.cells] == [c.pid for c in report.cells]
     assert again.claims == report.claims
+
+
+def test_bench_sample_rate_adds_the_rtf_column(tmp_path):
+    out = tmp_path / "bench.json"
+    result = runner.invoke(app, [
+        "bench", "--models", "tcn", "--lengths", "8", "--batch", "1", "--params", "0",
+        "--modes", "stream", "--repeats", "1", "--warmup", "0", "--no-flops",
+        "--sample-rate", "16000", "--json", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "RTF" in result.output and "16,000 Hz" in result.output
+    (row,) = json.loads(out.read_text())["results"]
+    assert row["sample_rate"] == 16_000 and row["rtf"] > 0

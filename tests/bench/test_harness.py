@@ -184,3 +184,19 @@ def test_fixed_length_models_run_up_to_their_instance_max_len(monkeypatch, overr
     assert (row.status == "ok") is runs and (ran == [5000]) is runs
     if not runs:
         assert row.status == "unsupported" and "max_len=16" in row.error
+
+
+def test_a_stream_at_a_sample_rate_reports_its_real_time_factor():
+    report = run_bench(["wavenet"], [12], modes=("stream",), sample_rate=8_000,
+                       **{**TINY, "params": None})
+    (cell,) = report.results
+    assert cell.status == "ok", cell.error
+    # per-sample streaming: rtf is the row's own per-step seconds times the rate
+    assert cell.sample_rate == 8_000
+    # (the row keeps time_ms to 0.001 ms, the rtf unrounded)
+    assert cell.rtf == pytest.approx(cell.time_ms / 1000 * 8_000, abs=0.0005e-3 * 8_000)
+    assert report.settings["sample_rate"] == 8_000
+    row = report.to_dict()["results"][0]
+    assert row["rtf"] == cell.rtf
+    plain = run_bench(["wavenet"], [12], modes=("stream",), **{**TINY, "params": None})
+    assert plain.results[0].rtf is None and "rtf" not in plain.to_dict()["results"][0]

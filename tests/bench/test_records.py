@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from seqselect.bench.records import ALWAYS_WRITTEN, ROW_KEYS, BenchCell
 
 
@@ -38,3 +40,19 @@ def test_the_order_of_keys_is_the_harness_order():
     assert list(row) == ["model", "length", "batch", "params", "mode", "time_ms", "peak_mb",
                          "flops", "d_model", "device", "status", "pid", "wall_s",
                          "estimate_mb", "relative_pct"]
+
+
+def test_the_real_time_factor_is_step_seconds_times_the_rate_over_samples_per_step():
+    from seqselect.bench.records import real_time_factor
+
+    # one sample per step at 16 kHz: a 0.05 ms step is 0.8 s of work per second of audio
+    assert real_time_factor(0.05, 16_000) == pytest.approx(0.05e-3 * 16_000) == 0.8
+    # per frame (hop 160 = 10 ms at 16 kHz): a 2 ms step per 10 ms of audio is 0.2
+    assert real_time_factor(2.0, 16_000, samples_per_step=160) == pytest.approx(0.2)
+    # twice the rate doubles it; a frame of h samples divides it by h
+    assert real_time_factor(1.0, 32_000) == pytest.approx(2 * real_time_factor(1.0, 16_000))
+    with pytest.raises(ValueError, match="positive"):
+        real_time_factor(1.0, 0)
+    cell = BenchCell(model="wavenet", length=64, batch=1, mode="stream", status="ok",
+                     time_ms=0.1, sample_rate=16_000, rtf=1.6)
+    assert BenchCell.from_dict(json.loads(json.dumps(cell.to_dict()))) == cell

@@ -76,6 +76,8 @@ def test_tone_patterns_rise_fall_or_stay():
 @needs_espeak
 def test_spoken_digits_are_the_same_for_a_seed(tmp_path, monkeypatch):
     source = "audio:spoken-digits?n=2&sample_rate=8000&clip_seconds=1"
+    # both caches are this test's own: the user's may hold a set another run is writing
+    monkeypatch.setenv("SEQSELECT_CACHE", str(tmp_path / "first-cache"))
     first = load_dataset(source, seed=7)
     monkeypatch.setenv("SEQSELECT_CACHE", str(tmp_path / "second-cache"))
     second = load_dataset(source, seed=7)

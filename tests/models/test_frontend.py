@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import librosa
 import numpy as np
 import pytest
@@ -127,3 +129,34 @@ def test_audio_streamed_chunk_by_chunk_equals_forward(name):
     with torch.no_grad():
         streamed = torch.cat([y for y, _ in stream_chunks(model, pieces)], dim=1)
         torch.testing.assert_close(streamed, model(wave), atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["crnn", "conv_transformer"])
+def test_the_datasets_sample_rate_reaches_the_spectrogram_models(name):
+    from seqselect.bakeoff.candidates import prepare
+    from seqselect.data import load_dataset
+
+    splits = load_dataset("audio:tones?n=3&clip_seconds=0.2&sample_rate=8000", seed=0)
+    assert splits.model_kwargs()["data_sample_rate"] == 8_000
+    config = prepare(name, splits, params=None, max_length=None)["config"]
+    # 25 ms windows and 10 ms hops at 8 kHz, as at 16 kHz
+    assert (config["sample_rate"], config["n_fft"], config["hop"]) == (8_000, 200, 80)
+    model = create_model(name, **splits.model_kwargs())
+    assert model.embed.fbank.shape == (model.config.n_mels, 101)
+
+
+def test_models_without_a_spectrogram_ignore_the_sample_rate():
+    model = create_model("lstm", d_input=1, d_output=2, data_sample_rate=8_000, d_model=4)
+    assert not hasattr(model.config, "sample_rate")
+    with pytest.raises(ValueError, match="sample_rate"):
+        create_model("crnn", d_input=1, d_output=2, data_sample_rate=0)
+
+
+def test_a_full_config_given_back_rebuilds_the_same_spectrogram_model():
+    # what the bake-off's trials do: the dataset's kwargs plus the prepared config
+    first = create_model("crnn", d_input=1, d_output=2, data_sample_rate=8_000)
+    config = dataclasses.asdict(first.config)
+    again = create_model("crnn", d_input=1, d_output=2, data_sample_rate=8_000, **config)
+    assert again.config == first.config
+    other = create_model("crnn", d_input=1, d_output=2, data_sample_rate=16_000, **config)
+    assert other.config == first.config  # explicit fields win over the data's rate

@@ -20,6 +20,7 @@ from typing import Any
 from seqselect.bakeoff.protocol import trial_splits
 from seqselect.bakeoff.records import Protocol, Trial
 from seqselect.baselines import list_baselines, run_baseline
+from seqselect.baselines.registry import baseline_card
 from seqselect.baselines.run import check_fits
 from seqselect.data.types import DatasetSplits
 from seqselect.errors import SeqSelectError
@@ -55,6 +56,7 @@ def parse_baselines(text: str | list[str] | None, splits: DatasetSplits) -> list
         return [
             b for b in list_baselines(splits.task)
             if b not in SLOW_BASELINES and _can_take(b, splits)
+            and splits.metadata.get("data_type") not in baseline_card(b).slow_on
         ]
     known = list_baselines()
     unknown = [b for b in items if b not in known]

@@ -37,8 +37,19 @@ SHORTLIST = 3
 #: family the advisor's top models lack (after the advisor's own ranking of that family).
 BASELINES = ("lstm", "cnn1d", "gru", "tcn")
 #: Model families (``ModelCard.family``) the auto shortlist always includes one of.
-CONVOLUTIONAL = ("cnn", "tcn")
-RECURRENT = ("rnn",)
+CONVOLUTIONAL = ("cnn", "tcn", "cnn-rnn", "cnn-transformer")
+RECURRENT = ("rnn", "cnn-rnn")  # crnn: convolutions over frames, then a BiLSTM
+
+#: Raw audio longer than this (samples; a quarter second at 16 kHz) is costly to train on
+#: sample by sample, and a bake-off budget below SHORT_AUDIO_BUDGET_S seconds is short for
+#: it. On the 2-core CPU a training step of batch 16 at 16,000 samples and 20k parameters
+#: took 9.1 s for wavenet, 2.1 s for s4d and 1.5 s for tcn, but 0.08 s for crnn and
+#: 0.02 s for conv_transformer (their log-mel front-ends leave 101 frames); in a 5-minute
+#: bake-off of audio:spoken-digits, tcn (the cheapest raw-waveform model) got one training
+#: step per trial, stayed at chance (validation 0.08-0.10) and its six trials with their
+#: evaluation over 16,000-sample clips took about 200 of the 300 s the networks shared.
+RAW_AUDIO_STEPS = 4_000
+SHORT_AUDIO_BUDGET_S = 1_800
 
 #: Dataset tasks whose predictions must not look ahead (candidates are built causal).
 _CAUSAL_TASKS = ("forecast",)
@@ -109,7 +120,45 @@ def _first_of(families: tuple[str, ...], order: list[str], avoid: set[str]) -> s
     return next((m for m in fits if m not in avoid), fits[0] if fits else None)
 
 
-def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], str | None]:
+def _spectrogram_models(known: list[str]) -> list[str]:
+    """Models with a log-mel front-end (their config takes the audio's sample rate)."""
+    return [m for m in known if "sample_rate" in model_card(m).accepts]
+
+
+def short_audio_budget(advice: dict[str, Any], budget_s: float | None) -> bool:
+    """Raw audio of more than :data:`RAW_AUDIO_STEPS` samples and a budget under
+    :data:`SHORT_AUDIO_BUDGET_S` seconds (None: no budget, never short)."""
+    chars = advice.get("characteristics") or {}
+    # the advisor's own reading of the audio form when given, else its rule: one channel
+    # and no pretrained speech model is a raw waveform
+    form = chars.get("audio_form") or (
+        "waveform" if not chars.get("multivariate") and not chars.get("pretrained") else None)
+    return (budget_s is not None and budget_s < SHORT_AUDIO_BUDGET_S
+            and chars.get("data_type") == "audio" and form == "waveform"
+            and (chars.get("seq_len") or 0) > RAW_AUDIO_STEPS)
+
+
+def _short_audio_order(advice: dict[str, Any], ranked: list[str], known: list[str],
+                       n: int) -> list[str]:
+    """What a short budget on long raw audio trains: the spectrogram models only (the
+    advisor's order, then the zoo's), at most ``n``; says why in ``advice["warnings"]``."""
+    spectro = _spectrogram_models(known)
+    order = ([m for m in ranked if m in spectro] + [m for m in spectro if m not in ranked])[:n]
+    raw = [m for m in ranked if m not in spectro][:3]
+    length = advice["characteristics"]["seq_len"]
+    advice.setdefault("warnings", []).append(
+        f"Short budget for raw audio: clips of {length:,} samples and a bake-off budget under "
+        f"{SHORT_AUDIO_BUDGET_S // 60} minutes, where a model over every sample "
+        f"({', '.join(raw) or 'wavenet, s4, tcn'}) gets a few training steps at most (tcn, the "
+        "cheapest, got one per trial in a 5-minute bake-off of audio:spoken-digits and stayed "
+        f"at chance), so the auto shortlist trains the spectrogram models only "
+        f"({', '.join(order)}: 100 log-mel frames a second of audio); give --budget 30m or "
+        "more, or --models, for the advisor's own ranking with raw-waveform models.")
+    return order
+
+
+def shortlist(advice: dict[str, Any], n: int = SHORTLIST,
+              budget_s: float | None = None) -> tuple[list[str], str | None]:
     """``(models, added)``: the advisor's top ``n`` trainable models, plus a convolutional
     and a recurrent model when they have none (the advisor's best-ranked of that family,
     else the first of :data:`BASELINES`), filled up to ``n`` with :data:`BASELINES` when
@@ -119,11 +168,16 @@ def shortlist(advice: dict[str, Any], n: int = SHORTLIST) -> tuple[list[str], st
     So the list is never attention models only, whatever the data's size (the guide:
     "small dataset -> LSTM/TCN, Transformer overfits"; with a large one the comparison
     with the workhorses is still what a verdict needs).
-    ``pretrained:...`` entries and anything outside the zoo are skipped.
+    ``pretrained:...`` entries and anything outside the zoo are skipped. On long raw
+    audio with a short ``budget_s`` the list is :func:`_short_audio_order`'s.
     """
     known = list_models()
     ranked = [_model_name(e) for e in advice.get("ranked", [])]
     ranked = list(dict.fromkeys(m for m in ranked if m in known))
+    if short_audio_budget(advice, budget_s):
+        # crnn is both convolutional and recurrent, and no workhorse over every sample
+        # could train here: nothing is added
+        return _short_audio_order(advice, ranked, known, n), None
     avoid = {_model_name(e) for e in advice.get("avoid", [])}
     names = ranked[:n]
     order = ranked + [m for m in BASELINES if m in known] + known

@@ -92,8 +92,8 @@ def bakeoff(
     advisor's shortlist) or names; ``budget``: the whole bake-off's wall time, shared as
     :mod:`~seqselect.bakeoff.schedule` says, under :mod:`~seqselect.bakeoff.protocol`'s
     protocol; ``baselines``: ``"auto"``, ``"none"`` or names (leaderboard rows); ``tune``:
-    :mod:`.tune`; ``seeds`` per model; ``params`` every candidate's size (±10%); ``max_*`` the winner's
-    constraints; ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run;
+    :mod:`.tune`; ``seeds`` per model; ``params`` every candidate's size (±10%); ``max_*``
+    the winner's constraints; ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run;
     ``store``/``run`` the database and run name (an existing run resumes); ``export`` the
     winner's folder; ``scaling`` lengths to benchmark afterwards (outside the budget);
     ``on_event(kind, payload)`` progress; ``trim_to_budget=False`` keeps every seed and

@@ -29,9 +29,12 @@ class Baseline(Protocol):
 class BaselineCard:
     """What a baseline is, for the registry, the leaderboard and the report.
 
-    ``inputs`` names the inputs it takes ("real" = ``(N, L, C)`` float series), ``options``
-    the keyword arguments :func:`create_baseline` accepts, ``variable_length`` how it
-    treats padded (masked) sequences, ``requires`` the Python packages it imports.
+    ``inputs`` names the inputs it takes ("real" = ``(N, L, C)`` float series, "tokens",
+    "audio" = waveforms ``(N, L, C)`` of an audio dataset, whose sample rate it is given),
+    ``options`` the keyword arguments :func:`create_baseline` accepts, ``variable_length``
+    how it treats padded (masked) sequences, ``requires`` the Python packages it imports,
+    ``slow_on`` the data types on which the bake-off's ``auto`` leaves it out (too slow
+    there; it still runs when named).
     """
 
     name: str
@@ -43,6 +46,7 @@ class BaselineCard:
     variable_length: str = "uses the real steps only"
     options: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    slow_on: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,7 +54,7 @@ class BaselineCard:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> BaselineCard:
         fields = dict(data)
-        for key in ("inputs", "options", "requires"):
+        for key in ("inputs", "options", "requires", "slow_on"):
             fields[key] = tuple(fields.get(key, ()))
         return cls(**fields)
 

@@ -82,22 +82,30 @@ def check_fits(name: str, splits: DatasetSplits) -> None:
         raise SeqSelectError(
             f"baseline {name} takes real-valued series; {splits.name} holds token ids"
         )
-    if not tokens and "real" not in card.inputs:
+    audio = (splits.metadata or {}).get("data_type") == "audio"
+    if "audio" in card.inputs and not audio:
+        raise SeqSelectError(f"baseline {name} takes audio clips (an audio: set, folder or "
+                             f"table); {splits.name} is not audio")
+    if not tokens and not {"real", "audio"} & set(card.inputs):
         raise SeqSelectError(f"baseline {name} takes texts; {splits.name} holds real values")
     if splits.model_task == "per_step":
         raise SeqSelectError(f"baseline {name} cannot predict per-step targets ({splits.name})")
 
 
 def _options_for(
-    splits: DatasetSplits, options: dict[str, Any]
+    name: str, splits: DatasetSplits, options: dict[str, Any]
 ) -> tuple[dict[str, Any], ForecastLayout | None]:
     """The baseline's options (forecasting: the data's layout unless the caller set it)
     and the layout the metrics use.
 
-    The metrics' layout is the dataset's own, never a baseline option, so MASE divides
-    by one scale for every row of a leaderboard (a network has no season option).
+    An audio baseline gets the clips' sample rate. The metrics' layout is the dataset's
+    own, never a baseline option, so MASE divides by one scale for every row of a
+    leaderboard (a network has no season option).
     """
     if splits.task != "forecast":
+        audio = splits.metadata.get("audio") or {}
+        if "audio" in baseline_card(name).inputs and audio.get("sample_rate"):
+            return {"sample_rate": int(audio["sample_rate"]), **options}, None
         return dict(options), None
     layout = forecast_layout(splits)
     merged = {
@@ -146,7 +154,7 @@ def run_baseline(
             are returned as ``status="failed"``, never raised.
     """
     check_fits(name, splits)
-    merged, layout = _options_for(splits, options or {})
+    merged, layout = _options_for(name, splits, options or {})
     model = create_baseline(name, seed=seed, **merged)
     recorded = {k: list(v) if isinstance(v, tuple) else v for k, v in merged.items()}
     common = {

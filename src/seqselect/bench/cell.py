@@ -161,6 +161,7 @@ def _build_model(args: dict[str, Any], causal: bool):
         d_output=args.get("d_output", 2),
         causal=causal,
         params=args.get("params"),
+        data_sample_rate=args.get("sample_rate"),  # spectrogram front-ends lay out for it
         **(args.get("overrides") or {}),
     ).to(args["device"])
     return model, count_parameters(model)
@@ -220,6 +221,15 @@ def _stream_cell(model, args: dict[str, Any], clock: _Clock, mem: _Memory) -> di
         steps=L,
         passes=passes,
     )
+    if args.get("sample_rate"):
+        from seqselect.bench.records import real_time_factor
+
+        # Steady-state processing time over the audio it stands for, from the row's own
+        # per-step latency (the median, so one GC pause does not move it); each step() here
+        # consumes one sample, or a frame of `hop` samples for a model whose step takes frames.
+        out["sample_rate"] = int(args["sample_rate"])
+        out["rtf"] = real_time_factor(out["time_ms"], out["sample_rate"],
+                                      getattr(model, "hop", 1))
     if args.get("count_flops", True):
         steps = min(L, 256)  # per step, averaged over the first `steps` steps
         with torch.no_grad():

@@ -50,7 +50,7 @@ def measure_with(settings: BenchSettings, model_name: str, length: int, mode: st
         repeats=max(1, int(s.repeats)), warmup=max(0, int(s.warmup)), device=s.device,
         threads=s.threads, d_input=s.d_input, d_output=s.d_output, overrides=overrides or {},
         causal=s.causal, memory_limit_mb=s.memory_limit_mb, seed=seed, kind=kind,
-        count_flops=s.count_flops, **(attention or {}),
+        count_flops=s.count_flops, sample_rate=s.sample_rate, **(attention or {}),
     )
     row: dict[str, Any] = {
         "model": model_name, "length": int(length), "batch": int(s.batch), "params": None,
@@ -294,7 +294,9 @@ def run_bench(
             ``repeats``/``warmup`` (timed runs, median reported, after untimed ones),
             ``threads``, ``timeout_s`` (per cell), ``d_input``, ``d_output``, ``causal``,
             ``memory_check`` (skip a cell whose estimate exceeds the free memory, status
-            ``skipped`` with ``estimate_mb``), ``memory_limit_mb``, ``count_flops``.
+            ``skipped`` with ``estimate_mb``), ``memory_limit_mb``, ``count_flops``,
+            ``sample_rate`` (Hz: stream cells then report ``rtf``, the real-time factor,
+            and spectrogram models are built for that rate).
 
     Returns:
         A :class:`BenchReport`; no cell failure raises (it is recorded in the cell).
@@ -316,7 +318,7 @@ def run_bench(
                         warmup=config.warmup, timeout_s=config.timeout_s,
                         d_input=config.d_input, d_output=config.d_output,
                         causal=config.causal, overrides=overrides,
-                        memory_check=config.memory_check)
+                        memory_check=config.memory_check, sample_rate=config.sample_rate)
     environment = {**system.describe_environment(config.device, config.threads),
                    "dtype": "float32"}
     return BenchReport(environment=environment, results=results,

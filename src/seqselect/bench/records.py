@@ -24,6 +24,7 @@ CSV_COLUMNS = (
     "estimate_mb",
     "threads",
     "device",
+    "rtf",
     "error",
 )
 
@@ -66,6 +67,8 @@ class BenchCell:
     relative_pct: float | None = None  # time as % of the baseline model's (LSTM = 100)
     target_params: int | None = None  # the parameter budget (measure_cell rows)
     impl: str | None = None  # bare-attention cells: naive or sdpa
+    sample_rate: int | None = None  # stream: Hz of the audio the steps stand for
+    rtf: float | None = None  # stream: real-time factor, processing time / audio duration
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -96,8 +99,22 @@ _ORDER = (
     "model", "length", "batch", "params", "mode", "time_ms", "peak_mb", "flops", "d_model",
     "device", "status", "error", "times_ms", "time_p90_ms", "steps", "passes", "pid",
     "load_avg", "threads", "memory_method", "phases_s", "baseline_mb", "wall_s", "partial",
-    "estimate_mb", "relative_pct", "target_params", "impl",
+    "estimate_mb", "relative_pct", "target_params", "impl", "sample_rate", "rtf",
 )
 _FIELDS = frozenset(f.name for f in fields(BenchCell)) - {"extra"}
 
-__all__ = ["ALWAYS_WRITTEN", "CSV_COLUMNS", "MODES", "ROW_KEYS", "STATUSES", "BenchCell"]
+def real_time_factor(step_ms: float, sample_rate: int, samples_per_step: int = 1) -> float:
+    """Processing time over audio duration for a stream of steps of ``step_ms`` each.
+
+    One step consumes ``samples_per_step`` samples (1 for a per-sample ``step()``, the hop
+    for one that takes a frame), i.e. ``samples_per_step / sample_rate`` seconds of audio,
+    so ``rtf = step_s * sample_rate / samples_per_step``; below 1 keeps up with real time.
+    """
+    if sample_rate <= 0 or samples_per_step <= 0:
+        raise ValueError(f"sample_rate and samples_per_step must be positive, got "
+                         f"{sample_rate} and {samples_per_step}")
+    return step_ms / 1000.0 * sample_rate / samples_per_step
+
+
+__all__ = ["ALWAYS_WRITTEN", "CSV_COLUMNS", "MODES", "ROW_KEYS", "STATUSES", "BenchCell",
+           "real_time_factor"]

@@ -26,6 +26,7 @@ class BenchSettings:
     memory_check: bool = True  # skip a cell whose estimate exceeds the free memory
     memory_limit_mb: float | None = None  # cap the child's extra address space (CPU)
     count_flops: bool = True  # one more pass per cell to count FLOPs
+    sample_rate: int | None = None  # Hz of audio: stream cells report the real-time factor
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

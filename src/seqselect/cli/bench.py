@@ -63,13 +63,18 @@ def _write_json(payload: Any, target: str) -> None:
         Path(target).write_text(text)
 
 
+def _params_text(params: int | None) -> str:
+    """The title's parameter budget: ``100,000``, or ``default`` (each model's own width)."""
+    return f"{params:,}" if params else "default"
+
+
 def render_bench(report) -> None:
     """The results table (absolute numbers and the guide's view, LSTM = 100%) and the
     fitted exponents."""
     s = report.settings
     env = report.environment
     table = Table(
-        title=f"seqselect bench: batch {s.get('batch')}, params {s.get('params') or 'default':,}, "
+        title=f"seqselect bench: batch {s.get('batch')}, params {_params_text(s.get('params'))}, "
         f"median of {s.get('repeats')} after {s.get('warmup')} warm-up",
         caption=f"{env.get('device')} · {env.get('cpu')} · {env.get('threads')} threads · "
         f"torch {env.get('torch')}. vs LSTM: time as % of LSTM's at the same L and mode "
@@ -81,8 +86,13 @@ def render_bench(report) -> None:
     )
     table.add_column("model", no_wrap=True)
     table.add_column("mode", no_wrap=True)
-    for col in ("L", "params", "ms", "vs LSTM", "peak MB", "GFLOP"):
+    # the real-time factor only when --sample-rate gave the stream cells an audio rate
+    rtf = any(cell.rtf is not None for cell in report.results)
+    for col in ("L", "params", "ms", "vs LSTM", "peak MB", "GFLOP", *(("RTF",) if rtf else ())):
         table.add_column(col, justify="right", no_wrap=True)
+    if rtf:
+        table.caption += (f" RTF: stream processing time / audio duration at "
+                          f"{s.get('sample_rate'):,} Hz (below 1: faster than real time).")
     table.add_column("status", min_width=6)
     for cell in report.results:
         status = cell.status
@@ -95,6 +105,7 @@ def render_bench(report) -> None:
             f"{rel:.0f}%" if rel is not None else "-",
             format_compact(cell.peak_mb),
             format_compact(cell.flops / 1e9 if cell.flops else None),
+            *((format_compact(cell.rtf),) if rtf else ()),
             f"[{_STATUS_STYLE.get(status, 'white')}]{note}[/]",
         )
     console.print(table)
@@ -134,6 +145,10 @@ def bench_command(
     causal: bool = typer.Option(False, help="Build train/infer models causally."),
     memory_check: bool = typer.Option(True, help="Skip cells whose estimate exceeds free memory."),
     flops: bool = typer.Option(True, help="Count FLOPs (one more pass per cell)."),
+    sample_rate: int = typer.Option(None, "--sample-rate", min=1, help="Hz of the audio a "
+                                    "stream stands for (one sample per step): stream cells "
+                                    "then report the real-time factor, RTF = processing time "
+                                    "/ audio duration; spectrogram models are built for it."),
     json_out: str = typer.Option(None, "--json", metavar="FILE", help="Write the JSON report "
                                  "('-': print it on stdout instead of the table)."),
     csv_out: str = typer.Option(None, "--csv", metavar="FILE", help="Write the rows as CSV."),
@@ -150,6 +165,7 @@ def bench_command(
         device=device, threads=threads, timeout_s=timeout,
         overrides=_parse_overrides(override or []), causal=causal,
         progress=sys.stderr.isatty(), memory_check=memory_check, count_flops=flops,
+        sample_rate=sample_rate,
     )
     if json_out:
         _write_json(report.to_dict(), json_out)

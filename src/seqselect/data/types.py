@@ -92,12 +92,15 @@ class DatasetSplits:
         return len(self.class_names) if self.class_names is not None else None
 
     def model_kwargs(self) -> dict[str, Any]:
-        """The ``create_model`` keyword arguments this dataset needs."""
+        """The ``create_model`` keyword arguments this dataset needs (with
+        ``data_sample_rate`` for audio, so spectrogram front-ends match the clips' rate)."""
+        rate = (self.metadata.get("audio") or {}).get("sample_rate")
         return {
             "d_input": self.d_input,
             "vocab_size": self.vocab_size,
             "d_output": self.d_output,
             "task": self.model_task,
+            **({"data_sample_rate": int(rate)} if rate else {}),
         }
 
     def summary(self) -> dict[str, Any]:

@@ -207,6 +207,7 @@ def create_model(
     task: str = "classify",
     causal: bool = False,
     params: int | None = None,
+    data_sample_rate: int | None = None,
     **overrides: Any,
 ) -> nn.Module:
     """Build a registered model.
@@ -222,6 +223,11 @@ def create_model(
             offer ``init_state``/``step``).
         params: choose ``d_model`` so the model has this many parameters (±10%);
             cannot be combined with a ``d_model`` override.
+        data_sample_rate: Hz of raw audio input (the dataset's); a family with a
+            spectrogram front-end (a ``sample_rate`` config field) lays its filterbank and
+            STFT out for it (:func:`~seqselect.models.frontend.rate_fields`), others ignore
+            it. Explicit overrides (``sample_rate=``, ``n_fft=``, ``hop=``) win, so a full
+            config passed back as overrides rebuilds the same model.
         **overrides: the family's config fields (``d_model``, ``n_layers``, ...).
 
     Raises:
@@ -241,6 +247,10 @@ def create_model(
         task=task,
         causal=causal or entry.card.requires_causal,
     )
+    if data_sample_rate is not None and "sample_rate" in entry.card.accepts:
+        from seqselect.models.frontend import rate_fields
+
+        overrides = {**rate_fields(int(data_sample_rate)), **overrides}
     cfg = _make_config(entry, overrides)
     if params is not None:
         if params <= 0:
