@@ -18,3 +18,21 @@ def test_the_estimate_stays_linear_in_tokens_for_long_models():
         table = 8000 * estimate_memory(model, 1, 1).config["d_model"] * 16
         # activations grow 4x from 4K to 16K tokens (O(L)); the table does not grow
         assert abs((at[1] - table) / (at[0] - table) - 4.0) < 0.35, model
+
+
+def test_recommend_counts_the_vocabulary_a_text_profile_brings():
+    """A profile of token inputs carries its vocabulary to the advisor, whose per-model
+    memory estimate then includes the embedding table (what a trial will allocate)."""
+    from seqselect.advisor import characteristics_from_profile, recommend
+
+    profile = {"length": {"p95": 2048}, "n_train": 500, "data_type": "text",
+               "value_type": "tokens", "vocab_size": 30000}
+    chars = characteristics_from_profile(profile)
+    assert chars["vocab_size"] == 30000
+    def estimates(rec):
+        return {c.model: c.memory.bytes for c in rec.ranked if c.memory is not None}
+
+    with_vocab = estimates(recommend(**chars))
+    without = estimates(recommend(**{k: v for k, v in chars.items() if k != "vocab_size"}))
+    zoo = [m for m in with_vocab if not m.startswith("pretrained:")]
+    assert zoo and all(with_vocab[m] > without[m] for m in zoo)

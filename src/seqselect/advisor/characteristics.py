@@ -107,6 +107,7 @@ def validate_characteristics(**kw: Any) -> dict[str, Any]:
         "batch_size": _whole_number("batch_size", kw.get("batch_size", DEFAULT_BATCH_SIZE))
         or DEFAULT_BATCH_SIZE,
         "d_model": _whole_number("d_model", kw.get("d_model")),
+        "vocab_size": _whole_number("vocab_size", kw.get("vocab_size")),
     }
     chars["memory_gb"] = _memory_budget(kw.get("memory_gb"))
     chars["device"] = _device(kw.get("device", "cpu"))

@@ -215,6 +215,7 @@ def recommend(
     device: str = "cpu",
     d_model: int | None = None,
     measured: list[dict[str, Any]] | None = None,
+    vocab_size: int | None = None,
 ) -> Recommendation:
     """Which sequence model for this data? The guide's whole selection framework, applied.
 
@@ -238,6 +239,8 @@ def recommend(
         device: cpu, cuda[:i] or mps.
         measured: ``seqselect.bench`` rows (``model, length, batch, mode, peak_mb,
             status``); a row at this length and batch replaces that model's estimate.
+        vocab_size: token inputs' vocabulary: the memory estimate adds each zoo model's
+            V x D embedding table (weights, gradient, Adam state).
 
     Returns:
         A :class:`Recommendation` (``.ranked``, ``.avoid``, ``.warnings``, ``.unanswered``,
@@ -250,7 +253,7 @@ def recommend(
         seq_len=seq_len, data_type=data_type, n_examples=n_examples, latency=latency,
         deployment=deployment, pretrained=pretrained, speed_critical=speed_critical,
         multivariate=multivariate, batch_size=batch_size, memory_gb=memory_gb, device=device,
-        d_model=d_model,
+        d_model=d_model, vocab_size=vocab_size,
     )
     scorer = _Scorer(chars, _zoo_cards())
     scorer.apply_rules()
@@ -295,7 +298,7 @@ def _exclude_over_limits(scorer: _Scorer, pool: list[str],
                 f"[seqselect] {special['max_len']['text']}: it takes at most {max_len} "
                 f"steps, and L={length}")
         est = measured_memory(model, length, batch, measured) or estimate_memory(
-            model, length, batch, chars["d_model"])
+            model, length, batch, chars["d_model"], vocab_size=chars.get("vocab_size"))
         memory[model] = est
         if est.status != "ok":
             scorer.excluded.setdefault(model, []).append(

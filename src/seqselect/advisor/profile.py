@@ -47,6 +47,8 @@ def characteristics_from_profile(profile: dict[str, Any]) -> dict[str, Any]:
     data_type = profile.get("data_type")
     if data_type in ALLOWED["data_type"]:
         out["data_type"] = data_type
+    if profile.get("vocab_size"):  # token inputs: the memory estimate counts the embedding
+        out["vocab_size"] = int(profile["vocab_size"])
     if profile.get("multivariate") is not None:
         out["multivariate"] = bool(profile["multivariate"])
     elif profile.get("value_type") == "tokens":

@@ -141,7 +141,8 @@ class LogMelRocket(RocketClassifier):
 
     def __init__(self, name: str, estimator, sample_rate: int, n_mels: int) -> None:
         super().__init__(name, estimator, "resample")
-        from seqselect.models.frontend import LogMelSettings, rate_fields
+        from seqselect.models.base import rate_fields
+        from seqselect.models.frontend import LogMelSettings
 
         self.settings = LogMelSettings(**rate_fields(int(sample_rate)), n_mels=int(n_mels),
                                        freq_masks=0, time_masks=0)

@@ -237,3 +237,13 @@ def sinusoidal_positions(length: int, d_model: int, offset: int = 0, device=None
     )
     angles = pos * freq  # (L, half)
     return torch.cat([angles.sin(), angles.cos()], dim=-1)[:, :d_model]
+
+
+def rate_fields(sample_rate: int) -> dict[str, int]:
+    """A spectrogram config's fields for audio at ``sample_rate`` Hz: the rate itself and
+    the STFT window and hop kept at 25 ms and 10 ms (400 and 160 samples at 16 kHz), so a
+    model trained on 8 kHz audio sees the same time spans as one trained on 16 kHz."""
+    if sample_rate < 1:
+        raise ValueError(f"sample_rate must be >= 1 Hz, got {sample_rate}")
+    return {"sample_rate": sample_rate, "n_fft": max(2, round(0.025 * sample_rate)),
+            "hop": max(1, round(0.010 * sample_rate))}

@@ -53,16 +53,6 @@ class LogMelSettings:
             raise ValueError(f"hop={self.hop} must not exceed n_fft={self.n_fft}")
 
 
-def rate_fields(sample_rate: int) -> dict[str, int]:
-    """A spectrogram config's fields for audio at ``sample_rate`` Hz: the rate itself and
-    the STFT window and hop kept at 25 ms and 10 ms (400 and 160 samples at 16 kHz), so a
-    model trained on 8 kHz audio sees the same time spans as one trained on 16 kHz."""
-    if sample_rate < 1:
-        raise ValueError(f"sample_rate must be >= 1 Hz, got {sample_rate}")
-    return {"sample_rate": sample_rate, "n_fft": max(2, round(0.025 * sample_rate)),
-            "hop": max(1, round(0.010 * sample_rate))}
-
-
 def frame_mask(mask: Tensor | None, hop: int, n_frames: int) -> Tensor | None:
     """Real frames ``(B, T)`` from real samples ``(B, L)``: frame t is real if t*hop <= n."""
     if mask is None:

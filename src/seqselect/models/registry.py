@@ -225,7 +225,7 @@ def create_model(
             cannot be combined with a ``d_model`` override.
         data_sample_rate: Hz of raw audio input (the dataset's); a family with a
             spectrogram front-end (a ``sample_rate`` config field) lays its filterbank and
-            STFT out for it (:func:`~seqselect.models.frontend.rate_fields`), others ignore
+            STFT out for it (:func:`~seqselect.models.base.rate_fields`), others ignore
             it. Explicit overrides (``sample_rate=``, ``n_fft=``, ``hop=``) win, so a full
             config passed back as overrides rebuilds the same model.
         **overrides: the family's config fields (``d_model``, ``n_layers``, ...).
@@ -248,7 +248,7 @@ def create_model(
         causal=causal or entry.card.requires_causal,
     )
     if data_sample_rate is not None and "sample_rate" in entry.card.accepts:
-        from seqselect.models.frontend import rate_fields
+        from seqselect.models.base import rate_fields
 
         overrides = {**rate_fields(int(data_sample_rate)), **overrides}
     cfg = _make_config(entry, overrides)
