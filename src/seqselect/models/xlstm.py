@@ -290,8 +290,10 @@ class SLSTMBlock(nn.Module):
         inputs = self.w_in(self.norm(h)).unflatten(-1, (4, self.H, self.P))  # (B, L, 4, H, P)
         state = self.init_state(Bsz, h.device, h.dtype)
         cells = []
-        for t in range(L):  # the recurrence through h_{t-1} admits no parallel form
-            h_cell, state = self._cell(inputs[:, t], state)
+        # The recurrence through h_{t-1} admits no parallel form. unbind, not inputs[:, t]:
+        # an index's backward fills a full-length zero tensor per step (O(L^2) in all).
+        for inputs_t in inputs.unbind(dim=1):
+            h_cell, state = self._cell(inputs_t, state)
             cells.append(h_cell)
         return self._finish(h, torch.stack(cells, dim=1))
 
