@@ -9,7 +9,8 @@ Install the peers without touching torch: ``pip install --no-deps mingru-pytorch
 
 * ``mingru``/``minlstm``: one layer each side, ``(B, L, D) -> (B, L, D)``, expansion 1
   (both: a bias-free ``D -> 2D`` or ``3D`` projection, log-space Heinsen scan; mingru-pytorch
-  scans the whole length at once, ours in chunks of 256 steps that carry the state).
+  scans the whole length at once under autograd, ours in chunks of 256 steps that carry
+  the state, inside one autograd Function whose backward is a closed-form reverse scan).
 * ``xlstm``: the backbone each side, ``n_layers`` blocks with an sLSTM block at index 1,
   the others mLSTM; ``n_heads`` heads, up-projection 2, q/k/v block size 4, conv 4.
   Theirs: ``xLSTMBlockStack`` with the ``vanilla`` sLSTM backend (a Python loop, as ours)
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -123,6 +125,7 @@ def run(args) -> list[dict]:
             )
             rows.append({
                 "pair": pair, "length": L, "batch": args.batch, "d_model": args.d_model,
+                "load_avg_1min": round(os.getloadavg()[0], 2),
                 "ours_ms": round(ms["ours"], 2), "theirs_ms": round(ms["theirs"], 2),
                 "ratio": round(ms["ours"] / ms["theirs"], 3),
                 "ours_params": _count(ours), "theirs_params": _count(theirs),
@@ -130,7 +133,8 @@ def run(args) -> list[dict]:
             r = rows[-1]
             print(f"{pair:<8} L={L:>5}  ours {r['ours_ms']:>9.2f} ms  theirs "
                   f"{r['theirs_ms']:>9.2f} ms  ratio {r['ratio']:.3f}  params "
-                  f"{r['ours_params']} vs {r['theirs_params']}", flush=True)
+                  f"{r['ours_params']} vs {r['theirs_params']}  load {r['load_avg_1min']}",
+                  flush=True)
     return rows
 
 
@@ -143,7 +147,7 @@ def main() -> None:
     p.add_argument("--d-model", type=int, default=64)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--json", dest="json_path", default=None)

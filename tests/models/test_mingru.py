@@ -1,6 +1,7 @@
 """minGRU / minLSTM: the log-space parallel scan against the sequential twin.
 
 * ``log_linear_scan`` == the plain recurrence (float64), chunked or not, with a state;
+* ``reverse_linear_scan`` == the backward recurrence for gradients of either sign;
 * ``min_rnn_scan`` == ``min_rnn_ref`` for both kinds (float64 1e-10; gradients too);
 * float32 at L = 2048 with saturated gates stays finite and within 1e-3 of float64;
 * step == forward across the scan's chunk boundaries; the gates never read h.
@@ -13,7 +14,7 @@ import torch
 
 from seqselect.models import create_model
 from seqselect.models.mingru import g_positive, log_g, min_rnn_ref, min_rnn_scan, min_rnn_step
-from seqselect.models.scan import log_linear_scan
+from seqselect.models.scan import log_linear_scan, reverse_linear_scan
 
 F64 = {"atol": 1e-10, "rtol": 1e-10}
 PROJECTIONS = {"mingru": 2, "minlstm": 3}
@@ -38,6 +39,20 @@ def test_log_linear_scan_equals_the_recurrence(chunk):
     torch.testing.assert_close(got, torch.stack(hs, 1), **F64)
 
 
+@pytest.mark.parametrize("chunk", [1, 4, 256])
+def test_reverse_linear_scan_equals_the_backward_recurrence(chunk):
+    g = torch.Generator().manual_seed(1)
+    a = torch.rand(2, 17, 4, generator=g, dtype=torch.float64)
+    grad = torch.randn(2, 17, 4, generator=g, dtype=torch.float64)  # both signs
+    grad[0, 3] = 0.0  # zeros take neither sign's branch
+    G, Gs = torch.zeros(2, 4, dtype=torch.float64), []
+    for t in reversed(range(17)):
+        G = grad[:, t] + (a[:, t + 1] * G if t + 1 < 17 else 0)
+        Gs.append(G)
+    got = reverse_linear_scan(a.log(), grad, chunk=chunk)
+    torch.testing.assert_close(got, torch.stack(Gs[::-1], 1), **F64)
+
+
 def test_g_is_positive_and_log_g_is_its_log():
     x = torch.linspace(-30, 30, 601, dtype=torch.float64)
     assert (g_positive(x) > 0).all()
@@ -53,9 +68,10 @@ def test_parallel_scan_equals_the_sequential_twin(kind, L, chunk):
 
 
 @pytest.mark.parametrize("kind", ["mingru", "minlstm"])
-def test_gradients_equal_the_twins(kind):
+@pytest.mark.parametrize("chunk", [1, 5, 256])
+def test_gradients_equal_the_twins(kind, chunk):
     pre = _pre(kind, 23).requires_grad_()
-    (grad,) = torch.autograd.grad(min_rnn_scan(kind, pre).sin().sum(), pre)
+    (grad,) = torch.autograd.grad(min_rnn_scan(kind, pre, chunk).sin().sum(), pre)
     (grad_ref,) = torch.autograd.grad(min_rnn_ref(kind, pre).sin().sum(), pre)
     torch.testing.assert_close(grad, grad_ref, **F64)
 

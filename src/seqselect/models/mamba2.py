@@ -82,9 +82,11 @@ def ssd_scan(
     chunk_decay = torch.exp(a_cum[..., -1])  # (B, H, Z)
     h = x.new_zeros(Bsz, H, P, N) if initial_state is None else initial_state.to(x.dtype)
     starts = []
-    for z in range(Z):
+    # unbind, not indexing in the loop: an index's backward writes a full-size zero tensor
+    # per chunk (O(Z^2) in all); unbind's backward is one stack.
+    for keep, own in zip(chunk_decay.unbind(dim=2), chunk_states.unbind(dim=1), strict=True):
         starts.append(h)
-        h = chunk_decay[:, :, z, None, None] * h + chunk_states[:, z]
+        h = keep[..., None, None] * h + own
     incoming = torch.stack(starts, dim=1)  # (B, Z, H, P, N): state entering each chunk
 
     # 4. the incoming state's contribution, decayed to each step: exp(a_cum[t]) h c_t

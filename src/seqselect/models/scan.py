@@ -9,6 +9,8 @@ Symbols: B batch, L length, T steps per chunk, ``...`` any leading dimensions.
 * :func:`log_linear_scan` — ``h_t = a_t h_{t-1} + b_t`` for positive ``a, b`` given as
   logs, parallel over the length by Heinsen's log-cumsum-exp (Heinsen 2023, "Efficient
   Parallelization of a Ubiquitous Sequential Computation"), in chunks that carry the state.
+* :func:`reverse_linear_scan` — ``G_t = g_t + a_{t+1} G_{t+1}`` for signed ``g``, the
+  backward pass of that recurrence (hand-written backwards call it; no autograd inside).
 * :class:`BlockStack` — the backbone of blocks that each stream: ``forward(h, mask)``,
   ``init_state`` and ``step`` per block, stacked.
 """
@@ -22,7 +24,7 @@ from torch import Tensor, nn
 
 from seqselect.models.base import step_layers
 
-__all__ = ["BlockStack", "in_float32", "log_linear_scan", "segsum"]
+__all__ = ["BlockStack", "in_float32", "log_linear_scan", "reverse_linear_scan", "segsum"]
 
 # Steps per chunk of the log-space scan: inside a chunk the cumulative log-decay is
 # subtracted and added back, so its size bounds the float32 cancellation error.
@@ -86,6 +88,51 @@ def log_linear_scan(
         log_h0 = part[:, -1]
         outs.append(part)
     return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+
+
+def _reverse_logcumsumexp(x: Tensor, dim: int) -> Tensor:
+    """``out[j] = log sum_{t >= j} exp(x[t])`` along ``dim``."""
+    return torch.logcumsumexp(x.flip(dim), dim).flip(dim)
+
+
+def _reverse_scan_chunk(log_a: Tensor, g: Tensor) -> Tensor:
+    """``G_j = g_j + a_{j+1} G_{j+1}`` inside one chunk (``(B, T, ...)`` along dim 1), from
+    ``G_T = 0``: in log space with the signs of ``g`` split (``G = P - N``, ``P, N >= 0``).
+
+    ``G_j = sum_{t >= j} g_t exp(c_t - c_j)`` with ``c`` the chunk's cumulative log-decay.
+    """
+    c = log_a.cumsum(dim=1)  # (B, T, ...)
+    log_abs = g.abs().log() + c
+    neg_inf = torch.tensor(float("-inf"), dtype=g.dtype, device=g.device)
+    signed = torch.stack([torch.where(g > 0, log_abs, neg_inf),
+                          torch.where(g < 0, log_abs, neg_inf)])  # (2, B, T, ...)
+    pos_neg = torch.exp(_reverse_logcumsumexp(signed, dim=2) - c)  # (2, B, T, ...)
+    return pos_neg[0] - pos_neg[1]
+
+
+def reverse_linear_scan(log_a: Tensor, g: Tensor, chunk: int = LOG_SCAN_CHUNK) -> Tensor:
+    """``G_t = g_t + a_{t+1} G_{t+1}`` (``G_L = 0``): the backward pass of the recurrence
+    ``h_t = a_t h_{t-1} + b_t``, whose gradients are ``dL/d log b_t = b_t G_t`` and
+    ``dL/d log a_t = a_t h_{t-1} G_t`` for ``g = dL/dh``. ``g`` may have either sign.
+
+    Args:
+        log_a: ``(B, L, ...)`` log-decays. g: ``(B, L, ...)``.
+        chunk: steps per chunk; the carry ``a_s G_s`` enters the previous chunk's last ``g``.
+    Returns:
+        ``G: (B, L, ...)``.
+    """
+    L = log_a.shape[1]
+    parts = []
+    carry = None
+    for start in reversed(range(0, L, chunk)):
+        g_part = g[:, start : start + chunk]
+        if carry is not None:
+            g_part = g_part.clone()
+            g_part[:, -1] += carry
+        G = _reverse_scan_chunk(log_a[:, start : start + chunk], g_part)
+        carry = torch.exp(log_a[:, start]) * G[:, 0]
+        parts.append(G)
+    return parts[0] if len(parts) == 1 else torch.cat(parts[::-1], dim=1)
 
 
 class BlockStack(nn.Module):

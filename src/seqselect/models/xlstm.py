@@ -98,9 +98,10 @@ def mlstm_chunkwise(q: Tensor, k: Tensor, v: Tensor, pre_i: Tensor, pre_f: Tenso
     q = q / math.sqrt(P)
     log_f = F.logsigmoid(pre_f)
     outs = []
-    for start in range(0, L, chunk):
-        sl = slice(start, start + chunk)
-        qc, kc, vc, ic, fc = q[:, :, sl], k[:, :, sl], v[:, :, sl], pre_i[:, :, sl], log_f[:, :, sl]
+    # split, not slicing in the loop: a slice's backward writes a full-length zero tensor
+    # per chunk (O(L^2 / T) in all); split's backward is one cat.
+    parts = [t.split(chunk, dim=2) for t in (q, k, v, pre_i, log_f)]
+    for qc, kc, vc, ic, fc in zip(*parts, strict=True):
         b = fc.cumsum(-1)  # (B, H, T): log-decay from the chunk start to each step
         log_d = segsum(fc) + ic.unsqueeze(-2)  # (B, H, T, T): weight of step s at step t
         from_state = b + m.unsqueeze(-1)  # (B, H, T): weight of the carried memory
@@ -289,8 +290,10 @@ class SLSTMBlock(nn.Module):
         inputs = self.w_in(self.norm(h)).unflatten(-1, (4, self.H, self.P))  # (B, L, 4, H, P)
         state = self.init_state(Bsz, h.device, h.dtype)
         cells = []
-        for t in range(L):  # the recurrence through h_{t-1} admits no parallel form
-            h_cell, state = self._cell(inputs[:, t], state)
+        # The recurrence through h_{t-1} admits no parallel form. unbind, not inputs[:, t]:
+        # an index's backward fills a full-length zero tensor per step (O(L^2) in all).
+        for inputs_t in inputs.unbind(dim=1):
+            h_cell, state = self._cell(inputs_t, state)
             cells.append(h_cell)
         return self._finish(h, torch.stack(cells, dim=1))
 
