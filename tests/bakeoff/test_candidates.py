@@ -103,12 +103,13 @@ def _raw_audio_advice(length=16_000):
     return advice
 
 
-def test_a_short_budget_on_long_raw_audio_puts_the_spectrogram_models_first():
+def test_a_short_budget_on_long_raw_audio_trains_spectrogram_models_and_a_patch_cnn():
     from seqselect.bakeoff.candidates import SHORT_AUDIO_BUDGET_S
 
     advice = _raw_audio_advice()
     names, added = shortlist(advice, budget_s=300)
-    assert names == ["crnn", "conv_transformer"] and added is None  # no raw-waveform model
+    # the spectrogram models, and cnn1d as the raw-waveform model (learned patches)
+    assert names == ["crnn", "conv_transformer", "cnn1d"] and added is None
     assert _families(names) & set(CONVOLUTIONAL) and _families(names) & set(RECURRENT)
     assert any("Short budget for raw audio" in w for w in advice["warnings"])
     # the advisor's own order when the budget is long, the clips short or no budget given

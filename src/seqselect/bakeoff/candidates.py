@@ -138,21 +138,34 @@ def short_audio_budget(advice: dict[str, Any], budget_s: float | None) -> bool:
             and (chars.get("seq_len") or 0) > RAW_AUDIO_STEPS)
 
 
+#: The raw-waveform model a short audio budget can still train: cnn1d, whose first layer
+#: embeds learned patches of ``round(L / 256)`` samples (D filters of 62 samples at 16 kHz,
+#: a learned filterbank; :func:`seqselect.train.recipe.architecture_for`), so its
+#: convolutions run over about 256 windows, not 16,000 samples.
+RAW_WAVEFORM_SHORT = "cnn1d"
+
+
 def _short_audio_order(advice: dict[str, Any], ranked: list[str], known: list[str],
                        n: int) -> list[str]:
-    """What a short budget on long raw audio trains: the spectrogram models only (the
-    advisor's order, then the zoo's), at most ``n``; says why in ``advice["warnings"]``."""
+    """What a short budget on long raw audio trains: the spectrogram models (the advisor's
+    order, then the zoo's) and :data:`RAW_WAVEFORM_SHORT` over the raw samples, at most
+    ``n``; says why in ``advice["warnings"]``."""
     spectro = _spectrogram_models(known)
-    order = ([m for m in ranked if m in spectro] + [m for m in spectro if m not in ranked])[:n]
-    raw = [m for m in ranked if m not in spectro][:3]
+    order = ([m for m in ranked if m in spectro] + [m for m in spectro if m not in ranked])
+    if RAW_WAVEFORM_SHORT in known:
+        order = [*order[: n - 1], RAW_WAVEFORM_SHORT]
+    order = order[:n]
+    raw = [m for m in ranked if m not in spectro and m != RAW_WAVEFORM_SHORT][:3]
     length = advice["characteristics"]["seq_len"]
     advice.setdefault("warnings", []).append(
         f"Short budget for raw audio: clips of {length:,} samples and a bake-off budget under "
         f"{SHORT_AUDIO_BUDGET_S // 60} minutes, where a model over every sample "
         f"({', '.join(raw) or 'wavenet, s4, tcn'}) gets a few training steps at most (tcn, the "
         "cheapest, got one per trial in a 5-minute bake-off of audio:spoken-digits and stayed "
-        f"at chance), so the auto shortlist trains the spectrogram models only "
-        f"({', '.join(order)}: 100 log-mel frames a second of audio); give --budget 30m or "
+        f"at chance), so the auto shortlist trains the spectrogram models "
+        f"({', '.join(m for m in order if m in spectro)}: 100 log-mel frames a second of "
+        f"audio) and, over the raw samples, {RAW_WAVEFORM_SHORT} with learned patches of "
+        f"{max(1, round(length / 256))} samples as its first layer; give --budget 30m or "
         "more, or --models, for the advisor's own ranking with raw-waveform models.")
     return order
 
