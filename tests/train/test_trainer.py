@@ -201,3 +201,19 @@ def test_known_answer_per_step_with_sgd(tiny):
          "n": 12, "n_steps": 48, "sequence_accuracy": 0.0}, rel=1e-6)
     assert [h["val_loss"] for h in r.history][-2:] == pytest.approx(
         [1.6737380027770996, 1.6439263820648193], rel=1e-6)
+
+
+def test_subnormals_are_flushed_while_training_on_cpu_only():
+    """Inside the training loop a subnormal float32 reads as 0 (the flush is on); after
+    it, and for other devices, torch's default (kept) holds again."""
+    import torch
+
+    from seqselect.train.trainer import flushed_subnormals
+
+    tiny = torch.tensor([1e-40], dtype=torch.float32)
+    assert float(tiny * 1.0) != 0.0  # subnormals survive by default
+    with flushed_subnormals(torch.device("cpu")):
+        assert float(tiny * 1.0) == 0.0
+    assert float(tiny * 1.0) != 0.0
+    with flushed_subnormals(torch.device("meta")):
+        assert float(tiny * 1.0) != 0.0

@@ -27,6 +27,8 @@ Protocol (the same for every model, so that results compare):
   ``hparams["precision"]`` says which ran.
 * evaluation covers every example, including the last partial batch.
 * a non-finite training loss ends the run: ``status="diverged"`` with the step.
+* on CPU the training loop runs with subnormal floats flushed to zero
+  (:func:`flushed_subnormals`).
 
 The pieces: :class:`~seqselect.train.loop.TrainingLoop` (step, validate, should_stop),
 :func:`~seqselect.train.evaluate.evaluate`, :func:`~seqselect.train.loss.training_loss`,
@@ -85,6 +87,26 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def flushed_subnormals(device: torch.device) -> Iterator[None]:
+    """On CPU, subnormal floats (below ~1e-38 in float32) flushed to zero while training,
+    then torch's default (off) again.
+
+    Why: gradients that decay through thousands of gates (GLA, Mamba-2, the SSMs) fall
+    into the subnormal range, where x86 matrix multiplies run many times slower: a GLA
+    step at L=4,096 took 17.7x its L=2,048 time, and with the flush the five frontier
+    models' training time grew linearly in L (exponents 0.95-1.03, against 1.25-1.37
+    without; benchmarks/results/frontier-scaling.md). Values that small change no metric.
+    """
+    if device.type != "cpu" or not torch.set_flush_denormal(True):
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def train(
@@ -154,7 +176,8 @@ def train(
             generator=torch.Generator().manual_seed(seed),
         )
         description = f"train {type(module).__name__}"
-        with training_progress(progress, description, loop.progress_total) as bar:
+        with training_progress(progress, description, loop.progress_total) as bar, \
+                flushed_subnormals(run_device):
             stopped_by = loop.run(bar)
         val_metrics, test_metrics = loop.finish()
         hparams = {
