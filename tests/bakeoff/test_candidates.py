@@ -54,14 +54,17 @@ def test_a_short_advisor_list_is_filled_to_three_with_the_workhorses():
     assert names == ["tcn", "lstm", "cnn1d"] and added == "cnn1d"
 
 
-@pytest.mark.parametrize("length,levels", [(24, 4), (150, 6), (251, 6), (427, 7), (5000, 8)])
-def test_a_tcn_is_built_deep_enough_to_see_the_whole_sequence(length, levels):
-    """The recipe's depth rule: the smallest depth (4 to 8) whose receptive field covers
-    the training sequences."""
+@pytest.mark.parametrize("length,levels,patch", [
+    (24, 4, None), (150, 6, None), (251, 6, None), (427, 6, 2), (1460, 6, 6), (40_000, 7, 156),
+])
+def test_a_tcn_is_built_deep_enough_to_see_the_whole_sequence(length, levels, patch):
+    """The recipe's rules: learned patches of round(L / 256) steps on long series, and the
+    smallest depth (4 to 8) whose receptive field covers the (patched) sequence."""
     import torch
 
     from seqselect.bakeoff.candidates import prepare
     from seqselect.data.types import DatasetSplits, SequenceData
+    from seqselect.models import create_model
     from seqselect.models.tcn import receptive_field
 
     def part(n):
@@ -73,10 +76,12 @@ def test_a_tcn_is_built_deep_enough_to_see_the_whole_sequence(length, levels):
                            class_names=["a", "b"])
     info = prepare("tcn", splits, params=20000, max_length=length)
     assert "error" not in info, info.get("error")
-    k, n = info["config"]["kernel_size"], info["config"]["n_layers"]
-    assert n == levels
-    assert receptive_field(k, n) >= length or n == 8
-    assert n == 4 or receptive_field(k, n - 1) < length  # no deeper than needed
+    config = info["config"]
+    assert (config["n_layers"], config["patch"]) == (levels, patch)
+    model = create_model("tcn", d_input=1, d_output=2, **config)
+    assert model.backbone.receptive_field >= length  # every output sees the whole series
+    windows = -(-length // (patch or 1))
+    assert levels == 4 or receptive_field(config["kernel_size"], levels - 1) < windows
 
 
 @pytest.mark.parametrize("length,patch", [(150, None), (300, None), (427, 2), (1460, 6)])

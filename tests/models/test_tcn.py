@@ -55,3 +55,24 @@ def test_tcn_weight_norm_equals_torchs():
     torch.testing.assert_close(ours(x), theirs(x))
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters(), strict=True):
         torch.testing.assert_close(p.grad, q.grad, msg=name)
+
+
+def test_patched_levels_are_padding_invariant_and_ignored_where_every_step_counts():
+    import torch
+
+    from seqselect.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("tcn", d_input=2, d_output=3, d_model=8, n_layers=2, patch=3).double()
+    model.eval()
+    assert model.backbone.receptive_field == 3 * (1 + 2 * 2 * 3)
+    x = torch.randn(2, 13, 2, dtype=torch.float64)
+    mask = torch.ones(2, 13, dtype=torch.bool)
+    mask[1, 8:] = False  # ends mid-window
+    padded = torch.cat([x, torch.full((2, 5, 2), 1e3, dtype=torch.float64)], dim=1)
+    long_mask = torch.cat([mask, torch.zeros(2, 5, dtype=torch.bool)], dim=1)
+    assert torch.allclose(model(x, mask), model(padded, long_mask), atol=1e-9)
+    assert torch.allclose(model(x[1:, :8]), model(x, mask)[1:], atol=1e-9)
+    for kwargs in ({"causal": True}, {"task": "per_step"}):
+        other = create_model("tcn", d_input=2, d_output=3, d_model=8, patch=3, **kwargs)
+        assert other.backbone.patch is None

@@ -25,8 +25,8 @@ accuracy with stride 2 (more steps per second, a wider receptive field); GunPoin
 JapaneseVowels and BasicMotions (stride 1) are unchanged (recipe issue 13).
 
 With ``patch`` set (the bake-off's recipe sets it to that same stride,
-:func:`seqselect.train.recipe.architecture_for`), the windows are embedded by a learned
-depthwise convolution (kernel = stride = ``patch``) instead of averaged: averaging blurs the short
+:func:`seqselect.train.recipe.architecture_for`), the windows are embedded by learned
+patches (:mod:`seqselect.models.patching`) instead of averaged: averaging blurs the short
 spikes that tell ACSF1's appliances apart (1,460 steps, stride 6: 0.61 test accuracy at
 60 epochs, 0.78-0.79 with the learned patches at the same speed; OSULeaf unchanged).
 """
@@ -40,6 +40,7 @@ from torch import Tensor, nn
 
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.norm import MaskedBatchNorm1d
+from seqselect.models.patching import PatchEmbed, patch_size
 from seqselect.models.registry import ModelCard, register_model
 from seqselect.models.tcn import TemporalConv
 
@@ -88,22 +89,15 @@ class CNNBackbone(nn.Module):
         )
         self.norms = nn.ModuleList(MaskedBatchNorm1d(cfg.d_model) for _ in kernels)
         self.drop = nn.Dropout(cfg.dropout)
-        patch = None if causal or per_step or (cfg.patch or 1) <= 1 else cfg.patch
-        self.patch = (
-            None if patch is None
-            # depthwise: D filters of P steps. After the input projection a full D x D x P
-            # convolution reads one channel's waveform as a rank-1 mix, so on one input
-            # channel it is no more expressive, and its D^2 P weights (76k at P=62) would
-            # crowd out the stack at a matched parameter count; on ACSF1 the two tested alike
-            else nn.Conv1d(cfg.d_model, cfg.d_model, patch, stride=patch, groups=cfg.d_model)
-        )
+        patch = patch_size(cfg.patch, causal, per_step)
+        self.patch = None if patch is None else PatchEmbed(cfg.d_model, patch)
 
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         x = h.transpose(1, 2).contiguous()  # (B, D, L); contiguous: see tcn.py
         length = x.shape[2]
         if self.patch is not None:
-            stride = self.patch.stride[0]
-            x, mask = _patches(self.patch, x, mask)  # (B, D, ceil(L / stride))
+            stride = self.patch.patch
+            x, mask = self.patch(x, mask)  # (B, D, ceil(L / stride))
         else:
             stride = self._stride(mask, length)
         if stride > 1 and self.patch is None:
@@ -134,24 +128,6 @@ class CNNBackbone(nn.Module):
             h_t = torch.relu(norm.step(y))
             new_state.append(buffer)
         return h_t, new_state
-
-
-def _patches(embed: nn.Conv1d, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
-    """``x: (B, D, L)`` cut into windows of ``P = embed.stride`` steps from step 0, each
-    embedded by ``embed`` -> ``((B, D, W), mask (B, W))``, ``W = ceil(L / P)``. Padded
-    steps are zeroed first and the last window is zero-filled, so a real window reads the
-    same numbers however much padding follows; a window is real when any of its steps is."""
-    batch, _, length = x.shape
-    stride = embed.stride[0]
-    real = (
-        torch.ones(batch, length, dtype=x.dtype, device=x.device)
-        if mask is None else mask.to(x.dtype)
-    )
-    extra = -length % stride
-    x = torch.nn.functional.pad(x * real.unsqueeze(1), (0, extra))
-    real = torch.nn.functional.pad(real, (0, extra))
-    windows = real.view(batch, -1, stride).amax(dim=-1) > 0  # (B, W)
-    return embed(x), windows
 
 
 def _window_mean(x: Tensor, mask: Tensor | None, stride: int) -> tuple[Tensor, Tensor]:

@@ -7,6 +7,12 @@ A level is a residual block of two weight-normalised dilated convolutions with d
 2^i, so N levels see ``1 + 2 (K - 1) (2^N - 1)`` steps (the receptive field). Causal
 convolutions pad on the left only; the non-causal variant centres the kernel.
 Streaming keeps, per convolution, the last ``(K - 1) d`` inputs.
+
+Long series (sequence-level, non-causal; ``patch`` set by the bake-off's recipe): the
+levels run over learned patches of ``patch`` steps (:mod:`seqselect.models.patching`), so
+an epoch costs ``patch`` times less and fewer levels cover the sequence. On ACSF1 (1,460
+steps) a TCN with 8 levels over every step got 31 epochs in its 14 s share and tested
+0.40-0.58 (issue 13).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from seqselect.models.base import ModelSpec, SequenceModel, step_layers
+from seqselect.models.patching import PatchEmbed, patch_size
 from seqselect.models.registry import ModelCard, register_model
 
 
@@ -34,6 +41,9 @@ class TCNConfig:
     # problem at T=200 from solved (MSE 1e-4) to stuck at the constant predictor's 0.16
     # within the same 3,000 steps (benchmarks/reproduce_bai.py).
     final_norm: bool = False
+    # long series, sequence-level and non-causal only: the levels run over learned patches
+    # of this many steps (:mod:`seqselect.models.patching`); the recipe sets it
+    patch: int | None = None
 
     def __post_init__(self) -> None:
         if self.kernel_size < 1:
@@ -141,10 +151,13 @@ class TCNBlock(nn.Module):
 class TCNBackbone(nn.Module):
     """N residual levels with dilation 2^i: ``(B, L, D) -> (B, L, D)``."""
 
-    def __init__(self, cfg: TCNConfig, causal: bool):
+    def __init__(self, cfg: TCNConfig, causal: bool, per_step: bool = False):
         super().__init__()
         self.d_out = cfg.d_model
-        self.receptive_field = receptive_field(cfg.kernel_size, cfg.n_layers)
+        patch = patch_size(cfg.patch, causal, per_step)
+        self.patch = None if patch is None else PatchEmbed(cfg.d_model, patch)
+        # in steps: a window's level sees receptive_field windows of `patch` steps
+        self.receptive_field = receptive_field(cfg.kernel_size, cfg.n_layers) * (patch or 1)
         self.blocks = nn.ModuleList(
             TCNBlock(cfg.d_model, 2**i, causal, cfg) for i in range(cfg.n_layers)
         )
@@ -153,8 +166,13 @@ class TCNBackbone(nn.Module):
         # (B, D, L), made contiguous: a transposed view keeps a channels-last layout that
         # oneDNN convolutions and the residual adds run slower on (measured ~15%).
         x = h.transpose(1, 2).contiguous()
+        length = x.shape[2]
+        if self.patch is not None:
+            x, mask = self.patch(x, mask)  # (B, D, W)
         for block in self.blocks:
             x = block(x, mask)
+        if self.patch is not None:
+            x = self.patch.unpatch(x, length)  # (B, D, L)
         return x.transpose(1, 2)  # (B, L, D)
 
     def init_state(self, batch_size: int, device, dtype):
@@ -188,6 +206,7 @@ class TCNBackbone(nn.Module):
 )
 def tcn(spec: ModelSpec, cfg: TCNConfig) -> SequenceModel:
     pooling = "last" if spec.causal else "mean"
-    model = SequenceModel(spec, cfg.d_model, TCNBackbone(cfg, spec.causal), pooling, cfg.final_norm)
+    backbone = TCNBackbone(cfg, spec.causal, per_step=spec.task == "per_step")
+    model = SequenceModel(spec, cfg.d_model, backbone, pooling, cfg.final_norm)
     model.receptive_field = model.backbone.receptive_field
     return model

@@ -50,8 +50,8 @@ __all__ = [
 RECIPE_LR = 3e-3
 #: TCN levels the depth rule chooses between (receptive field 61 to 1,021 steps at K=3).
 TCN_LEVELS = (4, 8)
-#: cnn1d's averaging target, the length its learned patches bring a long series down to.
-CNN_POOL_TO = CNNConfig.pool_to or 256
+#: cnn1d's averaging target: the windows learned patches bring a long series down to.
+PATCHES_TO = CNNConfig.pool_to or 256
 SMALL_DATA = 1_000  # training sequences below which default_params sizes models down
 SMALL_DATA_PARAMS = 20_000
 SMALL_DATA_TOKEN_WIDTH = 32  # embedding width counted per vocabulary entry (token inputs)
@@ -103,17 +103,21 @@ def architecture_for(model: str, splits: DatasetSplits) -> dict[str, Any]:
       ``round(length / 256)`` steps instead of averaged windows (:mod:`seqselect.models.
       cnn`): ACSF1 0.61 -> 0.78 test accuracy at 60 epochs, OSULeaf unchanged.
 
-    * ``tcn``: enough levels that one output sees the whole sequence (Bai et al.'s
-      advice), 4 to 8: at 4 levels (61 steps) a TCN tested 0.47-0.60 on ArrowHead (251
-      steps); at 6 levels, the same parameters, 0.70-0.76 (150 epochs, two seeds; issue 13).
+    * ``tcn``: the same learned patches on long series, and enough levels that one output
+      sees the whole sequence (of windows; Bai et al.'s advice), 4 to 8: at 4 levels (61
+      steps) a TCN tested 0.47-0.60 on ArrowHead (251 steps); at 6 levels, the same
+      parameters, 0.70-0.76 (150 epochs, two seeds; issue 13).
     """
     length = int(splits.train.mask.shape[1]) if len(splits.train) else 0
+    # the stride the FCN stack would average long series with, as learned patches (the
+    # models ignore it where they must keep every step: causal or per-step outputs)
+    stride = round(length / PATCHES_TO)
+    patch = {"patch": stride} if stride > 1 and splits.model_task != "per_step" else {}
     if model == "cnn1d":
-        # the stride the FCN stack would average long series with, as learned patches
-        stride = round(length / CNN_POOL_TO)
-        return {"patch": stride} if stride > 1 and splits.model_task != "per_step" else {}
+        return patch
     if model != "tcn":
         return {}
-    levels = _levels_to_cover(length, TCNConfig.kernel_size)
+    covered = -(-length // patch["patch"]) if patch else length  # windows the levels see
+    levels = _levels_to_cover(covered, TCNConfig.kernel_size)
     low, high = TCN_LEVELS
-    return {"n_layers": min(high, max(low, levels))}
+    return {"n_layers": min(high, max(low, levels)), **patch}

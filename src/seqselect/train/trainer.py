@@ -142,8 +142,7 @@ def train(
         budget: a :class:`~seqselect.budget.Budget` or its text form (``"90s"``, ``"5 epochs"``).
         lr, weight_decay: base values (``seqselect.models.optim.param_groups``: tagged).
         clip, patience: gradient-norm clipping (None or 0: off); stop after this many
-            validations without improvement (None: never).
-        seed: recorded in the result; the same seed gives the same metrics.
+            validations without improvement (None: never). seed: the same, same metrics.
         device, threads: ``cpu``, ``cuda[:n]``, ``mps`` or ``auto``; torch threads (restored).
         optimizer: ``adamw`` (default), ``adam``, ``rmsprop`` or ``sgd``.
         eval_every: validate every this many steps (default: see the module docstring).
