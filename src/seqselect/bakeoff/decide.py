@@ -6,7 +6,8 @@ only. A row's *validation* score is the mean ± std over its "fold" trials (cros
 inside the training split) or over its hold-out trials' validation metrics; its *test*
 score is the mean ± std over the trials that were tested ("refit" or "trial"), reported
 and never used to rank. The leaderboard is ordered by validation (ties: the smaller model,
-then the name), the winner is the best validation score among the rows that meet the
+then the name; on small folds the networks among themselves by validation cross-entropy,
+:mod:`~seqselect.bakeoff.ranking`), the winner is the first row that meets the
 constraints, and the seed to export is the seed whose validation score is best. The
 winner is then compared with the runner-up on the same test examples
 (:func:`seqselect.stats.paired_bootstrap`); the two are "tied" only when that interval
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from seqselect.bakeoff.ranking import LOSS, loss_sentence, order_networks_by_loss
 from seqselect.bakeoff.records import LeaderboardRow, Protocol, Trial, Winner
 from seqselect.errors import SeqSelectError
 from seqselect.formatting import format_number
@@ -166,6 +168,7 @@ def _model_row(name: str, trials: list[Trial], metric: str, kind: str) -> Leader
         val_value=_mean(val_values),
         val_std=_std(val_values),
         n_val=len(val_values),
+        val_loss=_mean([v for vs in _selection_scores(ok, LOSS).values() for v in vs]),
     )
 
 
@@ -186,6 +189,7 @@ def build_leaderboard(
     rows.sort(key=lambda r: (
         r.val_value is None, sign * (r.val_value or 0.0), r.params or 0, r.model,
     ))
+    rows = order_networks_by_loss(rows, trials)  # small folds: networks by cross-entropy
     return [
         replace(row, rank=rank if row.val_value is not None else None)
         for rank, row in enumerate(rows, 1)
@@ -426,6 +430,10 @@ def choose_winner(
     best = eligible[0]
     network = next((r for r in eligible if r.kind != "baseline"), None)
     reasons = [_ranking_sentence(best, len(eligible), metric)]
+    trials = list(trials)
+    by_loss = loss_sentence(leaderboard, trials)
+    if by_loss:
+        reasons.append(by_loss)
     if best.kind == "baseline":
         reasons.append(_baseline_sentence(best, network))
     comparison, second = None, eligible[1] if len(eligible) > 1 else None

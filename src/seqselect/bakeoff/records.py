@@ -139,6 +139,9 @@ class LeaderboardRow:
     val_value: float | None = None
     val_std: float | None = None
     n_val: int = 0  # validation scores behind val_value
+    # Mean validation cross-entropy (classification networks): what ranks networks among
+    # themselves on small folds (:mod:`seqselect.bakeoff.ranking`).
+    val_loss: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,6 +150,7 @@ class LeaderboardRow:
             f"val_{self.metric}": self.val_value,
             f"val_{self.metric}_std": self.val_std,
             "n_val": self.n_val,
+            "val_cross_entropy": self.val_loss,
             self.metric: self.value,
             f"{self.metric}_std": self.std,
             "n_seeds": self.n_seeds,
@@ -172,6 +176,7 @@ class LeaderboardRow:
         return _read(
             cls, data, metric,
             val_value=data.get(f"val_{metric}"), val_std=data.get(f"val_{metric}_std"),
+            val_loss=data.get("val_cross_entropy"),
         )
 
 
