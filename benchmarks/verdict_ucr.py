@@ -18,6 +18,7 @@ time and whether the run ended within its budget + 10%.
     ... benchmarks/verdict_ucr.py --budget 40s --datasets GunPoint,ItalyPowerDemand \\
         --out benchmarks/results/verdict-ucr-smoke
     ... benchmarks/verdict_ucr.py --resume      # skip datasets already in the JSON
+    ... benchmarks/verdict_ucr.py --rescore     # decide the stored runs again, no training
 
 Writes ``<out>.md`` and ``<out>.json`` (default ``benchmarks/results/verdict-ucr``) after
 every dataset, so an interrupted run keeps what it finished. The full run takes about
@@ -134,8 +135,24 @@ def minirocket_direct(name: str, seeds: int = 3) -> tuple[float | None, float | 
 
 def measure(name: str, budget: str, work: Path, extra: list[str]) -> dict[str, Any]:
     """One dataset's row of the table."""
-    info = describe_archive(name)
     doc, wall, error = run_bakeoff(name, budget, work, extra)
+    return row_of(name, budget, doc, wall, error)
+
+
+def rescore(row: dict[str, Any], work: Path) -> dict[str, Any]:
+    """``row`` decided again from its stored run with today's decision code (leaderboard,
+    ranking, winner; nothing retrained); its wall time and timing stay as measured."""
+    from seqselect.bakeoff.result import result_from_store
+    from seqselect.bakeoff.store import ResultsStore
+
+    doc = result_from_store(ResultsStore(work / "runs.db"), row["run"]).to_dict()
+    doc["timing"] = row.get("timing") or doc.get("timing", {})
+    return row_of(row["dataset"], row["budget"], doc, row["wall_s"], row.get("error"))
+
+
+def row_of(name: str, budget: str, doc: dict, wall: float, error: str | None) -> dict[str, Any]:
+    """One dataset's row from its bake-off document and wall time."""
+    info = describe_archive(name)
     summary = summarise(doc) if doc else summarise({})
     published = PUBLISHED.get(name, {})
     mini = summary["baselines"].get("minirocket")
@@ -261,6 +278,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "verdict-ucr")
     parser.add_argument("--work", type=Path, help="stores and JSON of the runs")
     parser.add_argument("--resume", action="store_true", help="skip datasets in <out>.json")
+    parser.add_argument("--rescore", action="store_true",
+                        help="decide every row of <out>.json again from its stored run")
     parser.add_argument("extra", nargs="*", help="more bakeoff flags, after --")
     args = parser.parse_args()
     names = args.datasets.split(",") if args.datasets else classification_problems()
@@ -268,13 +287,16 @@ def main() -> None:
     json_path = args.out.with_suffix(".json")
     command = " ".join(["benchmarks/verdict_ucr.py", *sys.argv[1:]])
     rows: list[dict] = []
-    if args.resume and json_path.is_file():
+    if (args.resume or args.rescore) and json_path.is_file():
         previous = json.loads(json_path.read_text())
         rows = previous.get("rows", [])
         if previous.get("command") and set(names) - {r["dataset"] for r in rows}:
             command = f"{previous['command']}; resumed by: {command}"
         else:  # nothing new to run: the table is the earlier command's
             command = previous.get("command") or command
+    if args.rescore:
+        rows = [rescore(row, work) for row in rows]
+        command = f"{command} (rescored from the stored runs)"
     done = {r["dataset"] for r in rows}
     print_row()
     for row in rows:
