@@ -56,6 +56,35 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def _cpu_times() -> tuple[float, float] | None:
+    """(busy, total) jiffies of all CPUs from ``/proc/stat`` (None where it is absent)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    values = [float(v) for v in fields[:8]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def busy_cores(interval: float = 0.5) -> float | None:
+    """How many cores other work keeps busy now: CPU time spent over ``interval`` seconds
+    of wall time, in cores (Linux ``/proc/stat``; None elsewhere).
+
+    Why not the 1-minute load average: it lags by a minute, so a bake-off started right
+    after another read its predecessor's load as "busy" (every other dataset of a
+    benchmark ran single-threaded)."""
+    first = _cpu_times()
+    if first is None:
+        return None
+    time.sleep(interval)
+    second = _cpu_times()
+    if second is None or second[1] <= first[1]:
+        return None
+    cores = os.cpu_count() or 1
+    return cores * (second[0] - first[0]) / (second[1] - first[1])
+
+
 def cpu_model() -> str:
     """The CPU's marketing name from ``/proc/cpuinfo`` (or what ``platform`` knows)."""
     try:

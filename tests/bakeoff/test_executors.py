@@ -4,6 +4,7 @@ them) and Ray (an optional extra)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import pytest
 
@@ -97,3 +98,25 @@ def test_bakeoff_on_local_ray_with_two_cpus(tmp_path):
 def test_ray_executor_divides_cpus():
     ex = RayExecutor(cpus_per_trial=3)
     assert ex.cpus_per_trial == 3 and ex.describe()["executor"] == "ray"
+
+
+def test_a_busy_machine_gets_one_thread_per_trial_read_from_cpu_use_now(monkeypatch):
+    """Threads follow the cores other work uses now (not the lagging load average)."""
+    from seqselect.bakeoff import executors
+
+    monkeypatch.setattr(executors, "usable_cores", lambda: 4)
+    monkeypatch.setattr(executors.os, "getloadavg", lambda: (9.0, 9.0, 9.0))  # stale
+    monkeypatch.setattr(executors, "busy_cores", lambda: 0.2)
+    assert executors.default_threads(1)[0] == 4  # a high load average alone is not busy
+    monkeypatch.setattr(executors, "busy_cores", lambda: 3.5)
+    threads, why = executors.default_threads(1)
+    assert threads == 1 and "busy" in why
+    monkeypatch.setattr(executors, "busy_cores", lambda: None)  # no /proc/stat: load
+    assert executors.default_threads(1)[0] == 1
+
+
+def test_busy_cores_reads_cpu_time_over_an_interval():
+    from seqselect.system import busy_cores
+
+    busy = busy_cores(0.05)
+    assert busy is None or 0.0 <= busy <= (os.cpu_count() or 1) + 1e-6

@@ -25,7 +25,7 @@ from typing import Any
 from seqselect.bakeoff.records import Trial
 from seqselect.bakeoff.trial import TrialSpec, run_trial, warm_up
 from seqselect.errors import SeqSelectError
-from seqselect.system import usable_cores
+from seqselect.system import busy_cores, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -36,21 +36,31 @@ __all__ = [
 EXECUTORS = ("local", "ray")
 
 
+#: Busy cores (a fraction of all) from which trials get one thread each.
+BUSY_FRACTION = 0.75
+
+
 def default_threads(slots: int) -> tuple[int, str]:
     """Torch threads per trial when ``slots`` trials share this machine, and why.
 
-    ``cores // slots``, except on a machine already busy (1-minute load average at or
-    above its cores): there spinning OpenMP threads fight the other processes and a
-    2-thread step can run 10-20x slower than a 1-thread one, so each trial gets 1.
+    ``cores // slots``, except on a machine already busy (other work keeping at least
+    :data:`BUSY_FRACTION` of its cores busy, measured over half a second; the 1-minute
+    load average where that cannot be read): there spinning OpenMP threads fight the
+    other processes and a 2-thread step can run 10-20x slower than a 1-thread one, so
+    each trial gets 1.
     """
     cores = max(1, usable_cores())
     threads = max(1, cores // max(1, slots))
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = 0.0
-    if threads > 1 and load >= cores:
-        return 1, f"machine busy (load {load:.1f} on {cores} cores): 1 thread per trial"
+    if threads == 1:
+        return 1, f"{cores} cores / {slots} trial(s) at a time"
+    busy = busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            busy = 0.0
+    if busy >= BUSY_FRACTION * cores:
+        return 1, f"machine busy ({busy:.1f} of {cores} cores in use): 1 thread per trial"
     return threads, f"{cores} cores / {slots} trial(s) at a time"
 
 
