@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -55,3 +57,17 @@ def test_critical_difference_diagram_is_a_png_from_aeon():
     assert critical_difference_png(summarize(one, "accuracy", True)) is None  # 1 dataset
     two = {f"d{i}": {"a": 1.0, "b": 0.5} for i in range(3)}
     assert critical_difference_png(summarize(two, "accuracy", True)) is None  # 2 models
+
+
+def test_when_no_dataset_has_every_model_the_common_models_are_ranked():
+    """Auto shortlists differ by dataset: the models every dataset has are ranked on all
+    of them; a model missing somewhere keeps its pairwise counts, with no rank."""
+    scores = {"d1": {"a": 0.9, "b": 0.8, "x": 0.7}, "d2": {"a": 0.7, "b": 0.75, "y": 0.1},
+              "d3": {"a": 0.6, "b": 0.5, "c": 0.4}}
+    s = summarize(scores, "accuracy", True)
+    assert s.datasets == ["d1", "d2", "d3"]
+    assert s.mean_rank["a"] == pytest.approx((1 + 2 + 1) / 3)
+    assert s.mean_rank["b"] == pytest.approx((2 + 1 + 2) / 3)
+    assert all(math.isnan(s.mean_rank[m]) for m in ("c", "x", "y"))
+    assert s.models[:2] == ["a", "b"]
+    assert critical_difference_png(s) is None  # two ranked models: no Friedman test

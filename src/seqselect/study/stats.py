@@ -66,7 +66,8 @@ class Pair:
 @dataclass(frozen=True)
 class Summary:
     models: list[str]  # by mean rank, best first
-    datasets: list[str]  # those every model has a score on
+    datasets: list[str]  # those every model has a score on (else: every dataset, ranking
+    # only the models every dataset has)
     mean_rank: dict[str, float]
     pairs: list[Pair]
     metric: str
@@ -108,11 +109,18 @@ def summarize(scores: dict[str, dict[str, float]], metric: str, higher: bool,
     clean = {d: {m: float(v) for m, v in s.items() if v is not None and math.isfinite(v)}
              for d, s in scores.items()}
     models = sorted({m for s in clean.values() for m in s})
+    ranked = models
     complete = [d for d, s in clean.items() if models and all(m in s for m in models)]
-    ranks = [rank_row(clean[d], higher) for d in complete]
-    mean_rank = {m: float(np.mean([r[m] for r in ranks])) if ranks else math.nan
-                 for m in models}
-    order = sorted(models, key=lambda m: (mean_rank[m], m))
+    if not complete:
+        # No dataset has every model (auto shortlists differ by dataset): rank the models
+        # every dataset has, on every dataset; the others get pairwise counts only.
+        ranked = [m for m in models if all(m in s for s in clean.values())]
+        complete = list(clean) if len(ranked) >= 2 else []
+    ranks = [rank_row({m: clean[d][m] for m in ranked}, higher) for d in complete]
+    mean_rank = {m: float(np.mean([r[m] for r in ranks])) if ranks and m in ranked
+                 else math.nan for m in models}
+    order = sorted(models, key=lambda m: (not math.isfinite(mean_rank[m]),
+                                          mean_rank[m] if math.isfinite(mean_rank[m]) else 0, m))
     pairs = [_pair(a, b, clean, higher) for a, b in itertools.combinations(order, 2)]
     tested = [i for i, p in enumerate(pairs) if p.p is not None]
     adjusted = holm([pairs[i].p for i in tested])
@@ -124,7 +132,8 @@ def summarize(scores: dict[str, dict[str, float]], metric: str, higher: bool,
 def critical_difference_png(summary: Summary) -> bytes | None:
     """aeon's critical-difference diagram of the complete datasets (PNG), or None with
     fewer than 3 models (aeon's Friedman test needs three) or 2 datasets."""
-    if len(summary.models) < 3 or len(summary.datasets) < 2:
+    models = [m for m in summary.models if math.isfinite(summary.mean_rank[m])]
+    if len(models) < 3 or len(summary.datasets) < 2:
         return None
     import matplotlib
 
@@ -132,11 +141,11 @@ def critical_difference_png(summary: Summary) -> bytes | None:
     import matplotlib.pyplot as plt
     from aeon.visualisation import plot_critical_difference
 
-    table = np.array([[summary.scores[d][m] for m in summary.models] for d in summary.datasets])
+    table = np.array([[summary.scores[d][m] for m in models] for d in summary.datasets])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fig, _ = plot_critical_difference(
-            table, list(summary.models), lower_better=not summary.higher, alpha=summary.alpha,
+            table, models, lower_better=not summary.higher, alpha=summary.alpha,
             test="wilcoxon", correction="holm",
         )
     buffer = io.BytesIO()
