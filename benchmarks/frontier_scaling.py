@@ -93,7 +93,8 @@ def run_interleaved(args) -> dict:
     for name in args.models.split(","):
         torch.manual_seed(0)
         model = create_model(name, d_input=args.d_input, d_output=2, causal=True,
-                             params=args.params, **{"dropout": 0.0, **per_model.get(name, {})})
+                             params=args.params or None,  # 0: the overrides give d_model
+                             **{"dropout": 0.0, **per_model.get(name, {})})
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         data = {n: (torch.randn(args.batch, n, args.d_input), torch.randint(0, 2, (args.batch,)))
                 for n in lengths}
@@ -145,7 +146,7 @@ def main() -> None:
     p.add_argument("--lengths", default="512,2048")
     p.add_argument("--mode", default="train", choices=("train", "infer", "stream"),
                    help="stream: the median latency of one step() (flat: exponent ~0)")
-    p.add_argument("--params", type=int, default=100_000)
+    p.add_argument("--params", type=int, default=100_000, help="0: no matching (give d_model)")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--d-input", type=int, default=1)
     p.add_argument("--repeats", type=int, default=3)
