@@ -20,7 +20,11 @@ from seqselect.models import (
     model_card,
     register_model,
 )
+from seqselect.system import keep_numba_off_torch_openmp
 from seqselect.version import __version__
+
+# before aeon or librosa runs a parallel numba function (why: see its docstring)
+keep_numba_off_torch_openmp()
 
 __all__ = [
     "BakeoffResult",

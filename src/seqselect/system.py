@@ -22,6 +22,29 @@ from seqselect.version import __version__
 MB = 1024 * 1024
 
 
+#: The numba threading layer seqselect asks for (see :func:`keep_numba_off_torch_openmp`).
+NUMBA_LAYER = "workqueue"
+
+
+def keep_numba_off_torch_openmp() -> None:
+    """Ask numba (aeon's MiniRocket, librosa) for its own thread pool, not OpenMP's.
+
+    Why: numba's default ``omp`` layer loads ``libgomp.so.1``; torch already holds a
+    library of that name, so the two share one OpenMP runtime, and after one MiniRocket
+    fit every later torch training step ran about 30% slower, for the rest of the process
+    (OSULeaf, cnn1d, 2 threads: 1,137 steps in a 16 s trial without the baseline before
+    it, 804 with it; with the ``workqueue`` layer the slowdown is gone and MiniRocket is
+    as fast). A user's own ``NUMBA_THREADING_LAYER`` is kept. It works until numba first
+    runs a parallel function, so :mod:`seqselect` calls it on import.
+    """
+    if os.environ.get("NUMBA_THREADING_LAYER"):
+        return
+    os.environ["NUMBA_THREADING_LAYER"] = NUMBA_LAYER  # numba not loaded yet: read on import
+    numba = sys.modules.get("numba")
+    if numba is not None:  # already loaded: the layer is chosen at the first parallel launch
+        numba.config.THREADING_LAYER = NUMBA_LAYER
+
+
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``"auto"`` (or None) picks CUDA, then MPS, then CPU; a named device must be usable.
 

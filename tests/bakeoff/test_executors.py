@@ -45,10 +45,11 @@ def test_two_jobs_run_trials_in_worker_processes(tmp_path):
         ("cnn1d", "fold", "ok"), ("cnn1d", "refit", "ok"), ("gru", "fold", "ok"),
         ("gru", "refit", "ok"),
     ]
-    # Both trials of a phase run in the same wave: each is planned half the networks'
-    # budget (one wave per phase), not a quarter of it.
+    # Both trials of a phase run in the same wave: one wave per phase, not two. A fold
+    # trial's share is 1 part and a refit's k/(k-1) parts of the networks' budget.
     setup = next(payload for kind, payload in events if kind == "setup")
-    assert setup["share_s"] == pytest.approx(setup["network_budget_s"] / 2)
+    k = setup["protocol"]["n_folds"]
+    assert setup["share_s"] == pytest.approx(setup["network_budget_s"] / (1 + k / (k - 1)))
     kinds = [kind for kind, _ in events if kind.startswith("trial_")]
     assert kinds == ["trial_start", "trial_start", "trial_done", "trial_done"] * 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,63 @@ def test_the_recipes_options_lie_under_the_users(monkeypatch):
     options = schedule.spec(("a", 0, "trial"), 3.0, []).train_options
     assert options["lr"] == 1e-2 and options["batch_size"] == 16
     assert options["weight_decay"] == 0.05
+
+
+def _cv_schedule(budget_s: float, overhead=None) -> Schedule:
+    """2 models x 2 seeds under 5-fold cv: 4 fold trials then 4 refits, one at a time."""
+    from seqselect.bakeoff.records import Protocol
+    from seqselect.bakeoff.schedule import make_schedule
+
+    base = _schedule()
+    plan = dataclasses.replace(base.plan, protocol=Protocol(kind="cv", n_folds=5))
+    return make_schedule(
+        plan, "r", done=set(), slots=1, threads=1, runs_dir=Path("."), budget_s=budget_s,
+        overhead=overhead or {"a": 0.5, "b": 0.5},
+    )
+
+
+def test_a_refit_gets_k_over_k_minus_1_times_a_folds_share():
+    from seqselect.bakeoff.records import Protocol
+    from seqselect.bakeoff.schedule import phase_weights
+
+    assert phase_weights(Protocol(kind="cv", n_folds=5)) == {"fold": 1.0, "refit": 1.25}
+    assert phase_weights(Protocol(kind="holdout")) == {}
+    schedule = _cv_schedule(budget_s=18.0)  # 4 x 1 + 4 x 1.25 = 9 units of 2 s
+    assert schedule.nominal("fold") == pytest.approx(2.0)
+    assert schedule.nominal("refit") == pytest.approx(2.5)
+    assert schedule.phase_budget("fold") + schedule.phase_budget("refit") == pytest.approx(18.0)
+    # On time, every trial gets its nominal share and the budget is spent exactly.
+    shares, elapsed = [], 0.0
+    for i in range(4):
+        shares.append(schedule.share(elapsed, 4 - i, "fold", later=4))
+        elapsed += shares[-1]
+    for i in range(4):
+        shares.append(schedule.share(elapsed, 4 - i, "refit"))
+        elapsed += shares[-1]
+    assert shares == pytest.approx([2.0] * 4 + [2.5] * 4)
+    assert elapsed == pytest.approx(18.0)
+    # A late fold phase (6 s gone after one fold): the 3 folds and 4 refits left share
+    # the 12 s in proportion, 3 x 1 + 4 x 1.25 = 8 units of 1.5 s.
+    assert schedule.share(6.0, 3, "fold", later=4) == pytest.approx(1.5)
+
+
+def test_trials_that_ended_early_give_their_unused_overhead_back():
+    schedule = _schedule(overhead={"a": 1.0})
+    # the last trials each ended 0.6 s inside their share: the overhead was over-estimated
+    assert schedule.spec(("a", 1, "trial"), 3.0, [-0.6, -0.6, -0.6]).train_seconds == 2.6
+    # never more than the share itself
+    assert schedule.spec(("a", 1, "trial"), 3.0, [-5.0]).train_seconds == 3.0
+
+
+def test_only_trials_that_used_their_seconds_correct_the_overhead():
+    from seqselect.bakeoff.records import Trial
+    from seqselect.bakeoff.run import _trained_to_its_share
+
+    def trial(stopped_by, status="ok"):
+        return Trial(model="a", seed=0, status=status, extra={"stopped_by": stopped_by})
+
+    assert _trained_to_its_share(trial("seconds"), wall=2.5, share=3.0)
+    assert _trained_to_its_share(trial("epochs"), wall=3.4, share=3.0)  # ran over
+    # ended early at its epochs: says nothing about the overhead
+    assert not _trained_to_its_share(trial("epochs"), wall=1.0, share=3.0)
+    assert not _trained_to_its_share(trial("seconds", status="failed"), wall=1.0, share=3.0)

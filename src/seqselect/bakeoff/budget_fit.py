@@ -63,17 +63,20 @@ def needed_share(overhead_s: float) -> float:
 def fit_to_budget(
     models: list[str], seeds: int, overhead: dict[str, float], *,
     budget_s: float, slots: int, phases: int, may_drop: bool = True,
+    weights: tuple[float, ...] | None = None,
 ) -> BudgetFit:
     """The seeds and candidates that fit ``budget_s`` (the networks' part of the budget)
     when ``models`` each run ``seeds`` trials in each of ``phases`` phases, ``slots`` at
-    a time; ``overhead`` is each model's calibrated fixed cost per trial. ``may_drop``
-    False (models the user named): seeds only, never a model."""
+    a time (phase ``i``'s trials weighing ``weights[i]``: see
+    :func:`~seqselect.bakeoff.schedule.phase_weights`; the share checked is that of a
+    trial of weight 1, the smallest); ``overhead`` is each model's calibrated fixed cost
+    per trial. ``may_drop`` False (models the user named): seeds only, never a model."""
     kept, n_seeds = list(models), seeds
     if not kept:
         return BudgetFit(seeds)
 
     def share() -> float:
-        return nominal_share(budget_s, len(kept) * n_seeds * phases, slots, phases)
+        return nominal_share(budget_s, len(kept) * n_seeds * phases, slots, phases, weights)
 
     def worst() -> str:
         return max(kept, key=lambda m: overhead.get(m, 0.0))

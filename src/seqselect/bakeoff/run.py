@@ -172,8 +172,8 @@ def run_trials(
     def dispatch() -> None:
         while pending and len(in_flight) < schedule.slots:
             key = pending.pop(0)
-            waiting = len(pending) + 1 + len(in_flight) + later
-            share = schedule.share(time.perf_counter() - start, waiting)
+            waiting = len(pending) + 1 + len(in_flight)  # of this phase, this trial included
+            share = schedule.share(time.perf_counter() - start, waiting, key[2], later)
             spec = schedule.spec(key, share, excess, max_epochs=epochs.get(key[0]))
             spec = apply_choice(spec, schedule.plan)  # issue 16: the --tune choice
             db.start_trial(schedule.run, spec.model, spec.seed, role=spec.role)
@@ -193,7 +193,7 @@ def run_trials(
             except Exception as exc:
                 trial = _worker_failure(spec, exc)
             wall = time.perf_counter() - started
-            if trial.status in FINISHED:
+            if _trained_to_its_share(trial, wall, share):
                 excess.append(wall - share)
             trial = replace(trial, extra={**trial.extra, "wall_s": round(wall, 3)})
             db.finish_trial(schedule.run, trial)
@@ -201,6 +201,15 @@ def run_trials(
                  result=trial)
         dispatch()
     return time.perf_counter() - began
+
+
+def _trained_to_its_share(trial: Trial, wall: float, share: float) -> bool:
+    """Does ``trial`` say how far a trial's overhead was off? Yes if it finished and ran
+    over its share, or trained until its seconds ran out; not when it stopped early
+    (epochs reached, early stopping), which would look like an over-estimated overhead."""
+    if trial.status not in FINISHED:
+        return False
+    return wall > share or (trial.extra or {}).get("stopped_by") == "seconds"
 
 
 def scaling_cells(

@@ -42,6 +42,7 @@ from seqselect.bakeoff.schedule import (
     make_schedule,
     measure_seconds,
     nominal_share,
+    phase_weights,
     timing,
 )
 from seqselect.bakeoff.store import DEFAULT_STORE, ResultsStore
@@ -53,6 +54,8 @@ __all__ = ["MIN_NETWORK_SHARE", "bakeoff"]
 #: costing more than the rest makes the run overrun, which ``timing`` reports, rather
 #: than train every candidate for nothing.
 MIN_NETWORK_SHARE = 0.25
+#: The timing document's phase names and the trial roles they run.
+_PHASE_ROLES = {"folds": "fold", "refits": "refit", "trials": "trial"}
 
 
 def bakeoff(
@@ -183,7 +186,7 @@ def _set_up_and_run(
     if plan.args.get("tune"):  # issue 16
         planned["tune"] = tune_plan
     for phase in phases:
-        planned[phase] = schedule.budget_s / len(phases)
+        planned[phase] = schedule.phase_budget(_PHASE_ROLES[phase])
     actual = {"setup": setup_s, "baselines": baselines_s, **phases}
     if plan.args.get("tune"):  # issue 16
         actual["tune"] = tune_s
@@ -204,6 +207,7 @@ def _fit_plan(
         fit = fit_to_budget(
             plan.runnable, plan.args["seeds"], overhead, budget_s=left * share_of_run,
             slots=workers.slots, phases=len(plan.roles),
+            weights=tuple(phase_weights(plan.protocol).values()) or None,
             may_drop=plan.args.get("models_arg") == "auto",
         )
     fitted = apply_fit(plan, fit)

@@ -4,13 +4,16 @@
 building and the once-per-model calibration) and the baselines are measured as they run
 and taken off it; what is left is the networks' budget, split equally among their trials
 in waves of ``slots`` parallel trials. With cross-validation every (model, seed) has a
-"fold" trial and a "refit" trial, and each gets the same nominal share: the fold phase
-and the refit phase get half each, so neither phase and no candidate starves. A trial's
-share is ``min(nominal, time left / waves left)`` (waves of every phase still to run
-counted, so a late overrun cannot eat the refits); the trainer gets the share less the
-trial's own overhead (building, final validation and test passes, latency measurement,
-saving), which set-up measures once per model. The whole bake-off thus ends within the
-budget + 10%.
+"fold" trial and a "refit" trial. A refit trains as many epochs as its folds did on the
+whole pool, ``k/(k-1)`` times a fold's training rows, so a refit's share is ``k/(k-1)``
+times a fold trial's (:func:`phase_weights`; with equal shares a 5-fold refit ran out of
+time at 75-82% of its folds' epochs on OSULeaf, its one-cycle schedule re-planned
+shorter). Every candidate gets the same shares, so neither phase and no candidate
+starves. A trial's share is ``min(nominal, time left / weighted waves left)`` (waves of
+every phase still to run counted, so a late overrun cannot eat the refits); the trainer
+gets the share less the trial's own overhead (building, final validation and test
+passes, latency measurement, saving), which set-up measures once per model and the
+recent trials' wall times correct. The whole bake-off thus ends within the budget + 10%.
 
 """
 
@@ -20,19 +23,20 @@ import inspect
 import math
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from seqselect.bakeoff.plan import Plan
 from seqselect.bakeoff.protocol import fold_of
+from seqselect.bakeoff.records import Protocol
 from seqselect.bakeoff.trial import TrialSpec, calibrate
 from seqselect.train import train
 from seqselect.train.recipe import train_options_for
 
 __all__ = [
     "BUDGET_TOLERANCE", "Schedule", "calibrate_models", "make_schedule", "measure_seconds",
-    "nominal_share",
+    "nominal_share", "phase_weights",
 ]
 
 #: A trial key: (model, seed, role), as :attr:`~seqselect.bakeoff.records.Trial.key`.
@@ -52,8 +56,10 @@ class Schedule:
     """The trials still to run and the shares they get.
 
     ``budget_s`` is the wall time of this phase (the resumed part of a run gets the
-    resumed part of the budget); ``nominal_s`` the share of one trial when every trial
-    runs on time; ``overhead`` the calibrated seconds per model outside training.
+    resumed part of the budget); ``nominal_s`` the share of one trial of weight 1 (a fold
+    or hold-out trial) when every trial runs on time; ``weights`` each role's share
+    relative to that (:func:`phase_weights`; a role not in it: 1); ``overhead`` the
+    calibrated seconds per model outside training.
     """
 
     run: str
@@ -66,15 +72,32 @@ class Schedule:
     overhead: dict[str, float]
     plan: Plan
     weights_dir: Path
+    weights: dict[str, float] = field(default_factory=dict)
 
-    def share(self, elapsed: float, waiting: int) -> float:
-        """Wall seconds for the next trial when ``waiting`` trials (it included) have not
-        finished and ``elapsed`` seconds of the phase have gone."""
+    def weight(self, role: str) -> float:
+        return self.weights.get(role, 1.0)
+
+    def nominal(self, role: str) -> float:
+        """The share of one trial of ``role`` when every trial runs on time."""
+        return self.nominal_s * self.weight(role)
+
+    def phase_budget(self, role: str) -> float:
+        """The seconds the trials of ``role`` get in the plan."""
+        trials = sum(1 for key in self.todo if key[2] == role)
+        return self.nominal(role) * math.ceil(trials / self.slots)
+
+    def share(self, elapsed: float, waiting: int, role: str = "trial", later: int = 0) -> float:
+        """Wall seconds for the next trial of ``role`` when ``waiting`` trials of its phase
+        (it included) and ``later`` trials of the phase after it have not finished, and
+        ``elapsed`` seconds of the networks' budget have gone."""
         remaining = max(0.0, self.budget_s - elapsed)
         if remaining <= 0:
             return 0.0
-        waves_left = math.ceil(waiting / self.slots)
-        return min(self.nominal_s, remaining / max(1, waves_left))
+        roles = self.plan.roles
+        after = roles[roles.index(role) + 1] if role in roles[:-1] else role
+        units = (math.ceil(waiting / self.slots) * self.weight(role)
+                 + math.ceil(later / self.slots) * self.weight(after))
+        return self.weight(role) * min(self.nominal_s, remaining / max(1e-9, units))
 
     def spec(
         self, key: Key, share: float, excess: list[float], *, max_epochs: int | None = None
@@ -83,13 +106,15 @@ class Schedule:
         epochs, chosen by its folds; else the run's ``--max-epochs``).
 
         The trainer gets the share less what the trial costs beyond its training loop:
-        calibrated per model in set-up, plus, when recent trials ran over their shares (a
-        machine getting busier), their median excess.
+        calibrated per model in set-up, corrected by the median excess of the last
+        trials that trained to the end of their seconds (``excess``: wall time minus
+        share; positive on a machine getting busier, negative where set-up's calibration
+        over-estimated the overhead: then the trainer gets that time back).
         """
         model, seed, role = key
         limit = measure_seconds(share)
-        extra = max(0.0, statistics.median(excess[-3:])) if excess else 0.0
-        cost = self.overhead.get(model, 0.2 * share + limit) + extra
+        extra = statistics.median(excess[-3:]) if excess else 0.0
+        cost = max(0.0, self.overhead.get(model, 0.2 * share + limit) + extra)
         prepared = self.plan.prepared[model]
         args = self.plan.args
         protocol = self.plan.protocol
@@ -133,12 +158,27 @@ class Schedule:
 _TRAIN_PARAMETERS = frozenset(inspect.signature(train).parameters)
 
 
-def nominal_share(budget_s: float, n_trials: int, slots: int, phases: int = 1) -> float:
-    """One trial's wall seconds when ``n_trials`` trials in ``phases`` equal phases (each
-    run in waves of ``slots``) share ``budget_s``."""
+def nominal_share(
+    budget_s: float, n_trials: int, slots: int, phases: int = 1,
+    weights: tuple[float, ...] | None = None,
+) -> float:
+    """The wall seconds of one trial of weight 1 when ``n_trials`` trials in ``phases``
+    phases of equal size (each run in waves of ``slots``; phase ``i``'s trials weighing
+    ``weights[i]``, default 1) share ``budget_s``."""
     per_phase = math.ceil(n_trials / max(1, phases))
-    waves = phases * math.ceil(per_phase / max(1, slots))
-    return budget_s / max(1, waves)
+    waves = math.ceil(per_phase / max(1, slots))
+    units = waves * sum(weights or (1.0,) * max(1, phases))
+    return budget_s / max(1e-9, units) if units else budget_s
+
+
+def phase_weights(protocol: Protocol) -> dict[str, float]:
+    """Each role's share relative to a fold trial's: ``{"fold": 1, "refit": k/(k-1)}``
+    under k-fold cross-validation (a refit trains its folds' epochs on k/(k-1) times the
+    rows), else empty (every trial alike)."""
+    k = protocol.n_folds or 0
+    if protocol.kind != "cv" or k < 2:
+        return {}
+    return {"fold": 1.0, "refit": k / (k - 1)}
 
 
 def weights_folder(runs_dir: Path, run: str) -> Path:
@@ -174,17 +214,25 @@ def make_schedule(
     """Share ``budget_s`` (the networks' part of the budget) among ``plan``'s trials not
     in ``done``; ``overhead`` is :func:`calibrate_models`'s answer."""
     todo = [key for key in plan.trials if key not in done]
+    weights = phase_weights(plan.protocol)
+    # the waves still to run, each counted at its role's weight
+    units = sum(
+        math.ceil(sum(1 for key in todo if key[2] == role) / max(1, slots))
+        * weights.get(role, 1.0)
+        for role in plan.roles
+    )
     return Schedule(
         run=run,
         todo=todo,
         n_trials=len(plan.trials),
         budget_s=max(0.0, budget_s),
-        nominal_s=nominal_share(budget_s, len(todo), slots, len(plan.roles)),
+        nominal_s=max(0.0, budget_s) / units if units else max(0.0, budget_s),
         slots=slots,
         threads=threads,
         overhead=overhead,
         plan=plan,
         weights_dir=weights_folder(runs_dir, run),
+        weights=weights,
     )
 
 
