@@ -128,3 +128,32 @@ def test_a_spectrogram_input_is_not_raw_audio():
     advice = _raw_audio_advice()
     advice["characteristics"]["multivariate"] = True
     assert shortlist(advice, budget_s=300)[0][0] == "wavenet"
+
+
+def _series(n_examples, *ranked):
+    advice = _advice(*ranked)
+    advice["characteristics"] = {"data_type": "time-series", "n_examples": n_examples}
+    return advice
+
+
+def test_small_series_classification_trades_the_spare_model_for_the_fcn_like_cnn():
+    # what the advisor ranks for 85 series of 1,460 steps: tcn, s4, lstm
+    names, added = shortlist(_series(85, "tcn", "s4", "lstm"), task="classify")
+    assert names == ["tcn", "lstm", "cnn1d"] and added == "cnn1d"
+    assert _families(names) & set(CONVOLUTIONAL) and _families(names) & set(RECURRENT)
+
+
+@pytest.mark.parametrize("advice,task", [
+    (_series(85, "tcn", "s4", "lstm"), "regress"),      # not classification
+    (_series(5_000, "tcn", "s4", "lstm"), "classify"),  # not small
+    ({**_advice("tcn", "s4", "lstm"),
+      "characteristics": {"data_type": "text", "n_examples": 85}}, "classify"),
+])
+def test_the_series_classifier_rule_holds_only_for_small_numeric_classification(advice, task):
+    assert shortlist(advice, task=task)[0] == ["tcn", "s4", "lstm"]
+
+
+def test_the_series_classifier_never_costs_a_family_its_only_model():
+    # gru is the only recurrent model, tcn the only convolutional one: the spare is s4
+    names, _ = shortlist(_series(85, "gru", "tcn", "s4"), task="classify")
+    assert names == ["gru", "tcn", "cnn1d"]

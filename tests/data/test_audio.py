@@ -92,6 +92,20 @@ def test_spoken_digits_are_the_same_for_a_seed(tmp_path, monkeypatch):
     assert not np.array_equal(a, b)
 
 
+def test_a_word_espeak_renders_differently_is_the_rendering_two_calls_agree_on(
+    monkeypatch, tmp_path
+):
+    a, b, c, d = (np.full(5, v, dtype=np.float32) for v in (0.1, 0.2, 0.3, 0.4))
+    renderings = iter([(a, 22_050), (b, 22_050), (a, 22_050)])
+    monkeypatch.setattr(audio_synth, "_speak_once", lambda *args: next(renderings))
+    wave, rate = audio_synth._speak("seven", "en-us", 150, 50, tmp_path)
+    np.testing.assert_array_equal(wave, a)
+    assert rate == 22_050
+    renderings = iter([(a, 22_050), (b, 22_050), (c, 22_050), (d, 22_050)])
+    with pytest.raises(DataError, match=r"differently on each of 4 calls"):
+        audio_synth._speak("seven", "en-us", 150, 50, tmp_path)
+
+
 def test_missing_espeak_names_the_package(monkeypatch):
     monkeypatch.setattr(audio_synth.shutil, "which", lambda _name: None)
     with pytest.raises(DataError, match=r"install the Debian/Ubuntu package espeak-ng"):

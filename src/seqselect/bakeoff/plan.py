@@ -162,11 +162,11 @@ def _load(data: Any, request: BakeoffRequest) -> tuple[Any, str]:
 
 
 def _candidates(advice: dict[str, Any], explicit: list[str] | None,
-                budget_s: float | None = None) -> list[str]:
+                budget_s: float | None = None, task: str | None = None) -> list[str]:
     """The models to train; records the shortlist, the model added to it and the mode in
     ``advice``."""
     if explicit is None:
-        candidates, baseline = shortlist(advice, budget_s=budget_s)
+        candidates, baseline = shortlist(advice, budget_s=budget_s, task=task)
         if not candidates:
             raise SeqSelectError("the advisor returned no trainable model; give --models a,b,c")
     else:
@@ -214,7 +214,7 @@ def make_plan(data: Any, request: BakeoffRequest) -> Plan:
     splits, source = _load(data, request)
     profile = profile_dataset(splits).to_dict()
     advice = advise(profile, device=request.device)
-    candidates = _candidates(advice, request.explicit_models, request.budget_s)
+    candidates = _candidates(advice, request.explicit_models, request.budget_s, splits.task)
     # a model the data brings (the --pretrained checkpoint's) is always a candidate
     candidates = candidates + [
         m for m in splits.metadata.get("model_overrides", {}) if m not in candidates

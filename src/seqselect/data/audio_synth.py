@@ -17,6 +17,7 @@ tone - each at a random base frequency, onset and SNR. Needs nothing installed.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -28,6 +29,8 @@ import soundfile
 
 from seqselect.errors import DataError
 from seqselect.inputs.audio import read_audio, resample, to_mono
+
+log = logging.getLogger(__name__)
 
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 #: espeak-ng's own English voices (no MBROLA data needed) and its voice variants.
@@ -55,7 +58,29 @@ def espeak_path() -> str:
 
 
 def _speak(word: str, voice: str, speed: int, pitch: int, workdir: Path) -> tuple[np.ndarray, int]:
-    """One word from espeak-ng: ``(L,)`` float32 mono and its sample rate (22,050 Hz)."""
+    """One word from espeak-ng, the same for the same arguments: ``(L,)`` float32 mono and
+    its sample rate (22,050 Hz).
+
+    Why twice: a set is promised to be the same for a seed, and espeak-ng was seen (once,
+    in CI, not reproduced) to render a word differently. Two renderings that agree are
+    kept; when they differ, the rendering two of up to four attempts agree on is.
+    """
+    seen: list[tuple[np.ndarray, int]] = []
+    for _ in range(4):
+        wave, rate = _speak_once(word, voice, speed, pitch, workdir)
+        for earlier, earlier_rate in seen:
+            if earlier_rate == rate and np.array_equal(earlier, wave):
+                if len(seen) > 1:
+                    log.warning("espeak-ng rendered %r (%s) differently on %d of %d calls",
+                                word, voice, len(seen) - 1, len(seen) + 1)
+                return wave, rate
+        seen.append((wave, rate))
+    raise DataError(f"espeak-ng rendered {word!r} with voice {voice} differently on each of "
+                    "4 calls; the spoken-digits set cannot be made the same for a seed here")
+
+
+def _speak_once(word: str, voice: str, speed: int, pitch: int,
+                workdir: Path) -> tuple[np.ndarray, int]:
     out = workdir / "word.wav"
     cmd = [espeak_path(), "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", str(out), word]
     try:
