@@ -3,9 +3,10 @@ classification problems twice at the same budget per dataset: with default
 hyper-parameters, and with ``--tune auto`` (each candidate's search inside the same equal
 budget; issue 16, item 5).
 
-Each study runs as a user would run it: the CLI in its own process, its own study name in
-one store under ``--work`` (default ``seqselect-runs/study-ucr/``, ignored by git), ``--json``
-and ``--html`` to read and show it. Both studies are resumable (run the command again).
+Each study runs as a user would run it: the CLI in its own process, its own study name and
+store under ``--work`` (default ``seqselect-runs/study-ucr/``, ignored by git), ``--json``
+and ``--html`` to read and show it. Both studies are resumable (run the command again);
+``--side-by-side`` runs them at once, one CPU each.
 
 Writes to ``<out>.md`` / ``<out>.json`` (default ``benchmarks/results/study-ucr``):
 
@@ -48,23 +49,45 @@ def classification_problems() -> list[str]:
     return [name for name, p in archive_problems().items() if p.kind == "classification"]
 
 
-def run_study(label: str, datasets: list[str], budget: str, work: Path, extra: list[str],
-              out: Path) -> tuple[dict[str, Any], float]:
-    """``seqselect study`` in its own process; (its JSON document, wall seconds)."""
+def study_command(label: str, datasets: list[str], budget: str, work: Path,
+                  extra: list[str], out: Path) -> list[str]:
+    """The ``seqselect study`` command line of one study (its own store: two studies
+    side by side never write one SQLite file at once)."""
     work.mkdir(parents=True, exist_ok=True)
-    doc_path = work / f"{label}.json"
-    command = [
+    return [
         sys.executable, "-m", "seqselect", "study", *(f"ucr:{d}" for d in datasets),
-        "--budget-per-dataset", budget, "--store", str(work / "runs.db"),
-        "--name", f"{label}-{budget}", "--json", str(doc_path),
+        "--budget-per-dataset", budget, "--store", str(work / f"{label}.db"),
+        "--name", f"{label}-{budget}", "--json", str(work / f"{label}.json"),
         "--html", str(out.with_name(f"{out.name}-{label}.html")), "--quiet", *extra,
     ]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def run_studies(commands: dict[str, list[str]], work: Path,
+                side_by_side: bool) -> dict[str, tuple[dict[str, Any], float]]:
+    """Each study in its own process, one after the other or all at once;
+    ``{label: (its JSON document, wall seconds)}``."""
+    results: dict[str, tuple[dict[str, Any], float]] = {}
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    for label, command in commands.items():
+        # stderr to a file: a pipe nobody reads while the other study runs could fill
+        with open(work / f"{label}.log", "w") as log:
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
+        running[label] = (process, time.perf_counter())
+        if not side_by_side:
+            results[label] = _finished(label, *running.pop(label), work)
+    for label, (process, start) in running.items():
+        results[label] = _finished(label, process, start, work)
+    return results
+
+
+def _finished(label: str, process: subprocess.Popen, start: float,
+              work: Path) -> tuple[dict[str, Any], float]:
+    process.wait()
     wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{label} study failed (exit {done.returncode}): {done.stderr[-1500:]}")
-    return json.loads(doc_path.read_text()), wall
+    if process.returncode != 0:
+        stderr = (work / f"{label}.log").read_text()
+        raise SystemExit(f"{label} study failed (exit {process.returncode}): {stderr[-1500:]}")
+    return json.loads((work / f"{label}.json").read_text()), wall
 
 
 def _mean(values: list[float]) -> float | None:
@@ -102,6 +125,11 @@ def together(untuned: dict[str, Any], tuned: dict[str, Any]) -> dict[str, dict[s
     return scores
 
 
+def _wall(report: dict[str, Any]) -> float:
+    walls = report["wall_s"].values()
+    return max(walls) if report.get("side_by_side") else sum(walls)
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# seqselect study on {len(report['datasets'])} bundled UCR/UEA problem(s), "
@@ -110,12 +138,14 @@ def markdown(report: dict[str, Any]) -> str:
         f"Command: `{report['command']}`  ",
         f"Cost (the bake-offs' stored wall time, set-up included): untuned "
         f"{report['cost_s']['untuned']:.0f} s, tuned {report['cost_s']['tuned']:.0f} s; "
-        f"this call's wall time {report['wall_s']['untuned'] + report['wall_s']['tuned']:.0f} s "
+        f"this call's wall time {_wall(report):.0f} s "
         f"(a rerun reads finished studies back); load average at start "
         f"{report['load_start']}, at end {report['load_end']}.",
         "",
         "Ranks: mean rank of the mean test accuracy per dataset (1 = best; each bake-off "
-        "selected on validation only).",
+        "selected on validation only)."
+        + (" Both studies ran side by side, each with one CPU (--cpus-per-trial 1)."
+           if report.get("side_by_side") else ""),
         "",
         "| model | rank untuned | rank tuned | change | acc untuned | acc tuned | change |",
         "|---|---|---|---|---|---|---|",
@@ -147,14 +177,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", default=None, help="comma-separated (default: all)")
     parser.add_argument("--work", default="seqselect-runs/study-ucr")
     parser.add_argument("--out", default=str(RESULTS / "study-ucr"))
+    parser.add_argument(
+        "--side-by-side", action="store_true",
+        help="run both studies at once, each with --cpus-per-trial 1 (half the wall time; "
+             "on 2 cores each study has one, so every trial trains single-threaded)")
     args = parser.parse_args(argv)
     datasets = args.datasets.split(",") if args.datasets else classification_problems()
     out, work = Path(args.out), Path(args.work)
     out.parent.mkdir(parents=True, exist_ok=True)
     load_start = [round(v, 2) for v in __import__("os").getloadavg()]
-    untuned, wall_untuned = run_study("untuned", datasets, args.budget, work, extra, out)
-    tuned, wall_tuned = run_study("tuned", datasets, args.budget, work,
-                                  ["--tune", "auto", *extra], out)
+    if args.side_by_side:
+        extra = ["--cpus-per-trial", "1", *extra]
+    commands = {
+        "untuned": study_command("untuned", datasets, args.budget, work, extra, out),
+        "tuned": study_command("tuned", datasets, args.budget, work,
+                               ["--tune", "auto", *extra], out),
+    }
+    done = run_studies(commands, work, args.side_by_side)
+    (untuned, wall_untuned), (tuned, wall_tuned) = done["untuned"], done["tuned"]
     both = summarize(together(untuned, tuned), untuned["summary"]["metric"],
                      untuned["summary"]["higher_is_better"])
     png = critical_difference_png(both)
@@ -166,6 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         "command": " ".join(["benchmarks/study_ucr.py", *(sys.argv[1:] if argv else [])]),
         "datasets": datasets, "budget": args.budget, "extra_args": extra,
         "wall_s": {"untuned": wall_untuned, "tuned": wall_tuned},
+        "side_by_side": args.side_by_side,
         "cost_s": {label: sum(v or 0.0 for v in doc["bakeoff_s"].values())
                    for label, doc in (("untuned", untuned), ("tuned", tuned))},
         "load_start": load_start,
