@@ -210,7 +210,7 @@ def shortlist(advice: dict[str, Any], n: int = SHORTLIST, budget_s: float | None
     order = ranked + [m for m in BASELINES if m in known] + known
     added: list[str] = []
     for families in (CONVOLUTIONAL, RECURRENT):
-        if any(model_card(m).family in families for m in names):
+        if _has_family(names, families):
             continue
         pick = _first_of(families, order, avoid)
         if pick is not None and pick not in names:
@@ -248,11 +248,14 @@ def _with_series_classifier(names: list[str], n: int, avoid: set[str],
         return [*names, pick]
     for drop in reversed(names):
         kept = [m for m in names if m != drop] + [pick]
-        families = {model_card(m).family for m in kept}
-        if families & set(CONVOLUTIONAL) and families & set(RECURRENT):
+        if _has_family(kept, CONVOLUTIONAL) and _has_family(kept, RECURRENT):
             added.append(pick)
             return kept
     return names
+
+
+def _has_family(names: list[str], families: tuple[str, ...]) -> bool:
+    return any(model_card(m).family in families for m in names)
 
 
 def train_causal(name: str, task: str) -> bool:
