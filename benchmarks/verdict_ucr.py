@@ -315,6 +315,7 @@ def save(rows: list[dict], command: str, out: Path) -> None:
     """``<out>.md`` and ``<out>.json`` of the rows so far."""
     environment = describe_environment("cpu")
     out.parent.mkdir(parents=True, exist_ok=True)
+    rows = sorted(rows, key=lambda row: row["dataset"])  # a resumed run appends out of order
     out.with_suffix(".md").write_text(markdown(rows, environment, command))
     payload = {"command": command, "environment": environment, "rows": rows}
     out.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")

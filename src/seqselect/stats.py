@@ -9,6 +9,8 @@ interval.
   on each resample. Predictions may come from several seeds per model, shaped ``(S, N)``
   (classes) or ``(S, N, O)`` (values): on every resample the metric is averaged over the
   seeds, so the interval combines example noise with the models' seed spread.
+* :func:`paired_loss_bootstrap` does the same for a per-example loss that two models
+  have on the same examples (validation cross-entropy: ties in selection).
 * :func:`mcnemar` is the classical paired test for two classifiers' accuracy: exact
   binomial on the discordant pairs when they are few (< 25), the continuity-corrected
   chi-square otherwise.
@@ -316,6 +318,58 @@ def paired_bootstrap(
         n_boot=n_boot,
         n_seeds_a=int(pred_a.shape[0]),
         n_seeds_b=int(pred_b.shape[0]),
+    )
+
+
+def paired_loss_bootstrap(
+    loss_a,
+    loss_b,
+    *,
+    n_boot: int = 2000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    metric: str = "cross_entropy",
+) -> PairedComparison:
+    """Paired bootstrap interval of the mean per-example loss of ``b`` minus that of ``a``.
+
+    ``loss_a`` and ``loss_b`` are ``(N,)`` losses of two models on the same N examples in
+    the same order (e.g. validation cross-entropy). As in :func:`paired_bootstrap`, one
+    resample of example indices serves both models, and a positive difference means a is
+    better (lower loss); ``tied`` is True when the percentile interval includes 0.
+    """
+    loss_a = np.asarray(loss_a, dtype=np.float64).reshape(-1)
+    loss_b = np.asarray(loss_b, dtype=np.float64).reshape(-1)
+    if loss_a.shape != loss_b.shape or not len(loss_a):
+        raise SeqSelectError(
+            f"paired losses need the same examples: got {len(loss_a)} and {len(loss_b)}"
+        )
+    if n_boot < 1 or not 0 < confidence < 1:
+        raise SeqSelectError(f"need n_boot >= 1 and 0 < confidence < 1, got {n_boot}, {confidence}")
+    gain = loss_b - loss_a  # (N,): how much lower a's loss is on each example
+    n = len(gain)
+    rng = np.random.default_rng(seed)
+    diffs = np.concatenate([
+        gain[rng.integers(0, n, size=(min(_BOOT_CHUNK, n_boot - start), n))].mean(axis=1)
+        for start in range(0, n_boot, _BOOT_CHUNK)
+    ])  # (n_boot,)
+    alpha = 1.0 - confidence
+    ci_low, ci_high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
+    tail = min(int((diffs <= 0).sum()), int((diffs >= 0).sum()))
+    return PairedComparison(
+        metric=metric,
+        difference=float(gain.mean()),
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        p_value=min(1.0, 2 * (tail + 1) / (n_boot + 1)),
+        method=f"paired bootstrap of per-example losses ({n_boot} resamples, percentile)",
+        n=n,
+        tied=bool(ci_low <= 0.0 <= ci_high),
+        value_a=float(loss_a.mean()),
+        value_b=float(loss_b.mean()),
+        confidence=confidence,
+        n_boot=n_boot,
+        n_seeds_a=1,
+        n_seeds_b=1,
     )
 
 

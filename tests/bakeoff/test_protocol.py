@@ -112,9 +112,14 @@ def test_a_fold_trial_trains_and_scores_without_reading_the_test_split(tmp_path)
     assert trial.role == "fold" and trial.fold == 1 and trial.metrics == {}
     assert trial.val_metrics["n"] == len(pool_folds(splits, protocol)[1][1])
     assert trial.predictions is None and trial.history
+    # A loss per validation sequence, whose mean is the trainer's validation cross-entropy.
+    assert len(trial.val_losses) == trial.val_metrics["n"] and min(trial.val_losses) >= 0
+    assert sum(trial.val_losses) / len(trial.val_losses) == pytest.approx(
+        trial.val_metrics["cross_entropy"], abs=1e-5)
     # The refit is tested once: a prediction per test example.
     refit = run_trial(replace(spec, role="refit", fold=None), splits)
     assert refit.status == "ok" and refit.metrics["n"] == 12 and refit.val_metrics == {}
+    assert refit.val_losses is None
     assert len(refit.predictions) == 12 and set(refit.predictions) <= {0, 1, 2}
     assert refit.extra["n_train"] == 75 and refit.extra["protocol"] == "cv"
 

@@ -1,11 +1,14 @@
 """Networks rank among themselves by validation cross-entropy on small folds; baselines
-keep the places validation accuracy gives them; large folds keep accuracy."""
+keep the places validation accuracy gives them; large folds keep accuracy. Networks whose
+paired validation losses cannot be told apart are tied, and a recurrent one yields."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from seqselect.bakeoff.decide import build_leaderboard, choose_winner
+from seqselect.bakeoff.ranking import validation_ties
 from seqselect.bakeoff.records import Trial
 
 
@@ -65,3 +68,81 @@ def test_the_row_document_carries_the_validation_loss():
     doc = board[0].to_dict()
     assert doc["val_cross_entropy"] == pytest.approx(board[0].val_loss)
     assert LeaderboardRow.from_dict(doc).val_loss == pytest.approx(board[0].val_loss)
+
+
+def _tie_trials(gap: float, *, leader: str = "lstm", other: str = "cnn1d",
+                with_losses: bool = True, test: dict | None = None) -> list[Trial]:
+    """Two networks on the same three folds of 10 sequences: ``other``'s loss on each
+    sequence is ``leader``'s plus ``gap`` plus noise that leaves its mean a little higher
+    (0.01-0.02); a baseline."""
+    rng = np.random.default_rng(0)
+    test = test or {leader: 0.96, other: 0.99}
+    trials = []
+    for seed in range(3):
+        base = rng.exponential(0.1, size=10)
+        noise = rng.normal(0.01, 0.1, size=10)
+        for model, losses in ((leader, base), (other, np.clip(base + gap + noise, 1e-3, None))):
+            val = {"accuracy": 1.0, "cross_entropy": float(losses.mean()), "n": 10}
+            trials.append(Trial(
+                model=model, seed=seed, status="ok", role="fold", fold=seed, val_metrics=val,
+                params=20000, val_losses=[float(v) for v in losses] if with_losses else None))
+            trials.append(Trial(model=model, seed=seed, status="ok", role="refit",
+                                metrics={"accuracy": test[model], "n": 150}, params=20000,
+                                predictions=[0] * 150))
+        trials.append(Trial(model="minirocket", seed=seed, status="ok", role="fold", fold=seed,
+                            kind="baseline", val_metrics={"accuracy": 1.0, "n": 10}))
+    return trials
+
+
+def _tie_board(trials, models=("lstm", "cnn1d")):
+    return build_leaderboard(trials, [*models, "minirocket"], "accuracy",
+                             baselines=["minirocket"])
+
+
+def test_a_recurrent_leader_tied_on_validation_yields_to_a_convolutional_network():
+    trials = _tie_trials(gap=0.0)
+    board = _tie_board(trials)
+    networks = [r for r in board if r.kind == "network"]
+    assert networks[0].val_loss > networks[1].val_loss  # cnn1d leads despite a higher loss
+    assert [r.model for r in networks] == ["cnn1d", "lstm"]
+    (tie,) = validation_ties(board, trials)
+    assert (tie.leader, tie.model, tie.comparison.n) == ("lstm", "cnn1d", 30)
+    assert tie.comparison.ci_low <= 0 <= tie.comparison.ci_high
+    winner = choose_winner(board, "accuracy", trials=trials)
+    assert winner.best_network == "cnn1d"
+    (why,) = [r for r in winner.reasons if "cannot separate" in r]
+    assert "lstm from cnn1d" in why and "the tie goes to cnn1d" in why and "30 sequences" in why
+
+
+def test_a_clear_validation_gap_keeps_the_lower_loss_first():
+    trials = _tie_trials(gap=0.3)
+    board = _tie_board(trials)
+    assert [r.model for r in board if r.kind == "network"] == ["lstm", "cnn1d"]
+    assert validation_ties(board, trials) == []
+    winner = choose_winner(board, "accuracy", trials=trials)
+    assert winner.best_network == "lstm"
+    assert not any("cannot separate" in r for r in winner.reasons)
+
+
+def test_two_non_recurrent_networks_tied_keep_the_loss_order():
+    trials = _tie_trials(gap=0.0, leader="tcn", other="cnn1d",
+                         test={"tcn": 0.9, "cnn1d": 0.99})
+    board = _tie_board(trials, models=("tcn", "cnn1d"))
+    assert [r.model for r in board if r.kind == "network"] == ["tcn", "cnn1d"]
+    winner = choose_winner(board, "accuracy", trials=trials)
+    assert any("cannot separate tcn from cnn1d" in r and "tcn keeps the lead" in r
+               for r in winner.reasons)
+
+
+def test_trials_without_per_sequence_losses_are_never_tied():
+    trials = _tie_trials(gap=0.0, with_losses=False)
+    board = _tie_board(trials)
+    assert validation_ties(board, trials) == []
+    assert [r.model for r in board if r.kind == "network"] == ["lstm", "cnn1d"]
+
+
+def test_ties_read_no_test_data():
+    # The same validation with the test scores and predictions reversed: the same order.
+    a = _tie_board(_tie_trials(gap=0.0, test={"lstm": 0.99, "cnn1d": 0.5}))
+    b = _tie_board(_tie_trials(gap=0.0, test={"lstm": 0.5, "cnn1d": 0.99}))
+    assert [r.model for r in a] == [r.model for r in b]

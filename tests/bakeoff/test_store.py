@@ -221,6 +221,24 @@ def test_an_old_store_is_migrated_when_opened(tmp_path):
     assert len(ResultsStore(path).trials("old")) == 4  # opening it again changes nothing
 
 
+def test_a_store_from_before_validation_losses_gains_the_column(tmp_path):
+    path = tmp_path / "runs.db"
+    db = ResultsStore(path)
+    db.create_run("r", dataset="d", args={}, profile={}, advisor={}, environment={})
+    db.finish_trial("r", Trial(model="gru", seed=0, status="ok", role="fold", fold=0))
+    con = sqlite3.connect(path)
+    con.execute("ALTER TABLE trials DROP COLUMN val_losses")  # as the store was before
+    con.commit()
+    con.close()
+    reopened = ResultsStore(path)
+    assert reopened.trials("r")[0].val_losses is None  # an old trial: none kept
+    fold = Trial(model="tcn", seed=0, status="ok", role="fold", fold=0,
+                 val_losses=[0.25, 1.5, 0.125])
+    reopened.finish_trial("r", fold)
+    assert {t.model: t.val_losses for t in reopened.trials("r")} == {
+        "gru": None, "tcn": [0.25, 1.5, 0.125]}
+
+
 def test_roles_kinds_predictions_and_the_protocol_round_trip(tmp_path):
     from seqselect.bakeoff.records import Protocol
 
@@ -230,12 +248,14 @@ def test_roles_kinds_predictions_and_the_protocol_round_trip(tmp_path):
         model="minirocket", seed=1, status="ok", kind="baseline", role="fold", fold=1,
         val_metrics={"accuracy": 0.9},
     )
+    fold = replace(fold, val_losses=[0.5, 0.25])
     refit = replace(fold, role="refit", fold=None, val_metrics={}, metrics={"accuracy": 0.8},
-                    predictions=[0, 2, 1])
+                    predictions=[0, 2, 1], val_losses=None)
     db.finish_trial("r", fold)
     db.finish_trial("r", refit)
     stored = {t.key: t for t in db.trials("r")}
     assert stored[fold.key].val_metrics == fold.val_metrics and stored[fold.key].fold == 1
+    assert stored[fold.key].val_losses == [0.5, 0.25] and stored[refit.key].val_losses is None
     assert stored[refit.key].predictions == [0, 2, 1] and stored[refit.key].kind == "baseline"
     # Re-recording the refit keeps the fold's validation metric rows.
     db.finish_trial("r", refit)

@@ -11,6 +11,7 @@ from seqselect.stats import (
     mcnemar,
     metric_value,
     paired_bootstrap,
+    paired_loss_bootstrap,
     stratified_folds,
 )
 
@@ -157,3 +158,38 @@ def test_folds_drop_to_the_rarest_class_and_use_kfold_for_regression():
     assert len(stratified_folds(np.array([0, 0, 0, 1]), k=3)) == 3  # one member: KFold
     with pytest.raises(SeqSelectError):
         stratified_folds([1], k=3)
+
+
+def test_paired_losses_known_answers():
+    rng = np.random.default_rng(0)
+    a = rng.exponential(0.3, size=40)
+    same = paired_loss_bootstrap(a, a)
+    assert same.difference == 0.0 and same.ci_low == same.ci_high == 0.0 and same.tied
+    # b is worse by exactly 0.5 on every example: no resample can say otherwise.
+    worse = paired_loss_bootstrap(a, a + 0.5)
+    assert worse.difference == pytest.approx(0.5) and not worse.tied
+    assert worse.ci_low == pytest.approx(0.5) and worse.ci_high == pytest.approx(0.5)
+    assert worse.value_a == pytest.approx(a.mean()) and worse.n == 40
+
+
+def test_paired_losses_interval_matches_the_normal_theory_and_is_seeded():
+    rng = np.random.default_rng(1)
+    a = rng.exponential(0.3, size=400)
+    b = a + rng.normal(0.05, 0.2, size=400)  # b worse by 0.05 on average, paired noise
+    cmp = paired_loss_bootstrap(a, b, n_boot=4000, seed=3)
+    gain = b - a
+    half = 1.96 * gain.std(ddof=1) / np.sqrt(len(gain))  # the t interval, for large N
+    assert cmp.difference == pytest.approx(gain.mean())
+    assert cmp.ci_low == pytest.approx(gain.mean() - half, abs=0.006)
+    assert cmp.ci_high == pytest.approx(gain.mean() + half, abs=0.006)
+    assert paired_loss_bootstrap(a, b, n_boot=4000, seed=3) == cmp
+    # Swapping the models flips the sign and the interval.
+    flipped = paired_loss_bootstrap(b, a, n_boot=4000, seed=3)
+    assert flipped.difference == pytest.approx(-cmp.difference)
+
+
+def test_paired_losses_need_the_same_examples():
+    with pytest.raises(SeqSelectError, match="same examples"):
+        paired_loss_bootstrap([0.1, 0.2], [0.1])
+    with pytest.raises(SeqSelectError, match="same examples"):
+        paired_loss_bootstrap([], [])

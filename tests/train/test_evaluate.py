@@ -9,7 +9,7 @@ from torch import nn
 
 from seqselect.data import IGNORE_INDEX, SequenceData
 from seqselect.train import evaluate
-from seqselect.train.evaluate import model_task_of, to_device
+from seqselect.train.evaluate import example_losses, model_task_of, to_device
 
 
 def test_evaluation_covers_the_whole_set_with_a_partial_batch(tiny, toy_splits):
@@ -36,6 +36,22 @@ def test_evaluation_leaves_the_training_mode_as_it_was(tiny, toy_splits):
     assert model.training
     evaluate(model.eval(), toy_splits().test, "classify")
     assert not model.training
+
+
+def test_per_example_losses_are_the_terms_of_the_cross_entropy(tiny, toy_splits):
+    s = toy_splits(n=77)
+    model = tiny(2, 3).train()
+    losses = example_losses(model, s.test, batch_size=5)  # partial last batch too
+    assert losses.shape == (27,) and model.training
+    assert losses.mean() == pytest.approx(evaluate(model, s.test, "classify")["cross_entropy"],
+                                          abs=1e-6)
+    # Each term is -log p(true class) of that sequence alone.
+    one = s.test.subset(torch.arange(3, 4))
+    with torch.no_grad():
+        logits = model.eval()(one.x, mask=one.mask)
+    assert losses[3] == pytest.approx(float(-torch.log_softmax(logits, -1)[0, one.y[0]]),
+                                      abs=1e-6)
+    assert example_losses(model, s.test.subset(torch.arange(0)), batch_size=5).shape == (0,)
 
 
 def test_task_words_map_to_model_tasks():

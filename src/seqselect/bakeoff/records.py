@@ -64,6 +64,10 @@ class Trial:
     # Test predictions, one per test example in order (class ids, or lists of values),
     # so that two models can be compared on the same examples; None for "fold" trials.
     predictions: list[Any] | None = None
+    # A classification "fold" trial's cross-entropy on each validation sequence of its
+    # fold, in fold order: two networks' fold trials of one seed share the fold, so their
+    # losses pair up (see seqselect.bakeoff.ranking); None for the other trials.
+    val_losses: list[float] | None = None
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         out = {key: getattr(self, key) for key in _TRIAL_KEYS}
@@ -77,6 +81,8 @@ class Trial:
             out["fold"] = self.fold
         if self.predictions is not None and with_history:
             out["predictions"] = self.predictions
+        if self.val_losses is not None and with_history:
+            out["val_losses"] = self.val_losses
         return out
 
     @property

@@ -7,7 +7,8 @@ Tables::
     runs(..., protocol, test_targets)                       -- the run's Protocol, test y
     trials(run, model, seed, role, kind, fold, status, metrics, val_metrics, train_s,
            latency_ms, batch_latency_ms, step_latency_ms, peak_mb, params, history,
-           predictions, error, weights, started, finished, UNIQUE(run, model, seed, role))
+           predictions, val_losses, error, weights, started, finished,
+           UNIQUE(run, model, seed, role))
     metrics(run, model, seed, role, split, name, value)    -- one row per number, for SQL
 
 A trial is keyed by ``(run, model, seed, role)`` (``role``: "trial", "fold", "refit";
@@ -77,6 +78,7 @@ CREATE TABLE IF NOT EXISTS trials (
     params INTEGER,
     history TEXT NOT NULL DEFAULT '[]',
     predictions TEXT,
+    val_losses TEXT,
     extra TEXT NOT NULL DEFAULT '{}',
     error TEXT,
     weights TEXT,
@@ -128,7 +130,7 @@ _TRIAL_COLUMNS = (
     "started",
     "finished",
 )
-_TRIAL_JSON = ("metrics", "val_metrics", "history", "predictions", "extra")
+_TRIAL_JSON = ("metrics", "val_metrics", "history", "predictions", "val_losses", "extra")
 #: The trial and metric columns an older database (before roles) has, copied on migration.
 _V1_TRIAL_COLUMNS = (
     "run, model, seed, status, metrics, train_s, latency_ms, batch_latency_ms, "
@@ -146,7 +148,8 @@ def _migrate(con: sqlite3.Connection) -> None:
 
     SQLite cannot change a UNIQUE constraint, so the old ``trials`` and ``metrics`` tables
     are renamed, recreated and copied (old trials: role "trial", kind "network"); ``runs``
-    gains its ``protocol`` and ``test_targets`` columns. A current database is untouched.
+    gains its ``protocol`` and ``test_targets`` columns, and ``trials`` its ``val_losses``
+    (NULL for trials stored before it). A current database is untouched.
     """
     trials = _columns(con, "trials")
     if trials and "role" not in trials:
@@ -168,6 +171,9 @@ def _migrate(con: sqlite3.Connection) -> None:
     for column in ("protocol", "test_targets"):
         if runs and column not in runs:
             con.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+    trials = _columns(con, "trials")
+    if trials and "val_losses" not in trials:
+        con.execute("ALTER TABLE trials ADD COLUMN val_losses TEXT")
 
 
 def _now() -> str:
@@ -369,6 +375,7 @@ class ResultsStore:
             item["val_metrics"] = _loads(item["val_metrics"], {})
             item["history"] = _loads(item["history"], [])
             item["predictions"] = _loads(item["predictions"], None)
+            item["val_losses"] = _loads(item["val_losses"], None)
             item["extra"] = _loads(item["extra"], {})
             out.append(Trial.from_dict(item))
         return out

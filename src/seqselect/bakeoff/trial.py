@@ -24,6 +24,7 @@ from seqselect.bakeoff.records import Protocol, Trial
 from seqselect.bakeoff.tune_worker import run_config  # issue 16
 from seqselect.models import count_parameters, create_model
 from seqselect.train import Budget, evaluate, train
+from seqselect.train.evaluate import example_losses
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +197,10 @@ def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
         n_val=len(splits.val),
     )
     if status != "ok" or not len(splits.test):  # a fold trial: selection only, no test
+        if status == "ok" and splits.model_task == "classify" and len(splits.val):
+            # per-example terms of the validation cross-entropy, for ties (ranking.py)
+            losses = example_losses(model, splits.val, device=spec.device)
+            row["val_losses"] = [round(float(v), 6) for v in losses]
         return
     row["predictions"] = predict_labels(model, splits.test, splits.model_task, spec.device)
     tick = time.perf_counter()
@@ -281,8 +286,9 @@ def calibrate(
                 rows += len(sample)
         per_row = (time.perf_counter() - start) / max(1, rows)
         # The test split is passed twice in a tested trial: the trainer's metrics, then
-        # the per-example predictions (predict_labels).
-        passes = per_row * (len(splits.val) + 2 * len(splits.test))
+        # the per-example predictions (predict_labels); the validation split twice in a
+        # fold trial: the trainer's metrics, then the per-example losses.
+        passes = per_row * (2 * len(splits.val) + 2 * len(splits.test))
     finally:
         torch.set_num_threads(old)
     # measure_inference overruns its limit by about one repeat of each timing; saving

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from seqselect.data.types import IGNORE_INDEX, DatasetSplits, SequenceData
 from seqselect.data.windows import ForecastLayout, window_offsets
@@ -29,8 +30,8 @@ from seqselect.train.metrics import (
 from seqselect.vocabulary import TRAIN_TASKS, model_task_for
 
 __all__ = [
-    "DeviceBatch", "evaluate", "evaluate_split", "forecast_layout_of", "model_task_of",
-    "to_device",
+    "DeviceBatch", "evaluate", "evaluate_split", "example_losses", "forecast_layout_of",
+    "model_task_of", "to_device",
 ]
 
 
@@ -136,6 +137,34 @@ def evaluate(
         )
     metrics["n"] = n_sequences
     return metrics
+
+
+@torch.inference_mode()
+def example_losses(
+    model: nn.Module,
+    data: SequenceData,
+    *,
+    batch_size: int = 256,
+    device: str | torch.device = "cpu",
+) -> np.ndarray:
+    """Each sequence's cross-entropy under a sequence classifier, ``(N,)`` float64, in the
+    order of ``data``: the terms whose mean is :func:`evaluate`'s ``cross_entropy`` (the
+    same float32 forward pass), kept so two models can be compared example by example."""
+    device = resolve_device(device)
+    was_training = model.training
+    model.eval()
+    model.to(device)
+    losses = []
+    try:
+        for start in range(0, len(data), batch_size):
+            batch = data.subset(torch.arange(start, min(start + batch_size, len(data))))
+            output, target, _ = _scored_outputs(model, to_device(batch, device), "classify")
+            losses.append(F.cross_entropy(output.float(), target, reduction="none"))  # (B,)
+    finally:
+        model.train(was_training)
+    if not losses:
+        return np.zeros(0)
+    return torch.cat(losses).double().numpy()
 
 
 def forecast_layout_of(data: SequenceData, d_output: int) -> ForecastLayout:
