@@ -4,24 +4,33 @@ DESIGN.md's evaluation protocol calls two models "tied" only when a paired inter
 their difference on the same test examples includes zero. This module computes that
 interval.
 
-* :func:`paired_bootstrap` resamples test examples with replacement (the same resample
-  for both models, which is what makes it paired) and recomputes the metric of each model
-  on each resample. Predictions may come from several seeds per model, shaped ``(S, N)``
-  (classes) or ``(S, N, O)`` (values): on every resample the metric is averaged over the
-  seeds, so the interval combines example noise with the models' seed spread.
+* :func:`paired_bootstrap` is a two-level (hierarchical) paired bootstrap. Predictions
+  may come from several seeds per model, shaped ``(S, N)`` (classes) or ``(S, N, O)``
+  (values). Each resample first draws S seeds with replacement, for each model on its own
+  (two models' seeds are independent training runs), then N test examples with
+  replacement, the same examples for both models (which is what makes it paired); the
+  statistic is the difference of the two models' metrics averaged over their drawn seeds.
+  Drawing seeds is what puts the seed-to-seed spread into the interval: resampling
+  examples alone, with every seed kept, measures how noisy the test set is but treats
+  the seeds that happened to run as the only ones possible. With one seed per model it
+  is the ordinary paired bootstrap over examples.
 * :func:`paired_loss_bootstrap` does the same for a per-example loss that two models
-  have on the same examples (validation cross-entropy: ties in selection).
+  have on the same examples (validation cross-entropy: ties in selection). There each
+  seed was scored on its own fold, so the seeds are blocks of examples that both models
+  share: a resample draws blocks with replacement, then examples within each drawn block,
+  the same for both models.
 * :func:`mcnemar` is the classical paired test for two classifiers' accuracy: exact
   binomial on the discordant pairs when they are few (< 25), the continuity-corrected
   chi-square otherwise.
 * :func:`stratified_folds` gives cross-validation folds inside a small training split.
 
 Symbols: S seeds, N test examples, O outputs per example, B bootstrap resamples,
-K classes.
+K classes, G blocks (folds).
 
-Metrics (names shared with the trainer): ``accuracy`` and ``macro_f1`` (higher is better;
-predictions are class ids), ``mse``, ``mae`` and ``mase`` (lower is better; predictions
-are values). ``mase`` needs ``scale``: each example's in-sample naive error, ``(N,)``::
+Metrics: ``accuracy`` and ``macro_f1`` (class ids), ``mse``, ``mae`` and ``mase``
+(values; ``mase`` needs ``scale``, each example's in-sample naive error, ``(N,)``). They
+are scored on the resamples by :mod:`seqselect.resampled_metrics`, which also holds the
+metric names and :func:`metric_value`; both are re-exported here::
 
     cmp = paired_bootstrap("accuracy", y_test, preds_a, preds_b, seed=0)  # (S, N) each
     cmp.difference, (cmp.ci_low, cmp.ci_high), cmp.tied, cmp.p_value
@@ -30,20 +39,34 @@ are values). ``mase`` needs ``scale``: each example's in-sample naive error, ``(
 from __future__ import annotations
 
 import logging
-import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from seqselect.errors import SeqSelectError
+from seqselect.resampled_metrics import (
+    CLASS_METRICS,
+    PAIRED_METRICS,
+    VALUE_METRICS,
+    as_seeds,
+    check_metric,
+    count_classes,
+    mase_scale,
+    metric_value,
+    resampled_scores,
+    seed_scores,
+    values_2d,
+)
 from seqselect.vocabulary import higher_is_better
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "CLASS_METRICS", "EXACT_MCNEMAR_BELOW", "PAIRED_METRICS", "VALUE_METRICS", "McNemarTest",
+    "PairedComparison", "mcnemar", "metric_value", "paired_bootstrap", "paired_loss_bootstrap",
+    "stratified_folds",
+]
 
-CLASS_METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
-VALUE_METRICS: tuple[str, ...] = ("mse", "mae", "mase")
-PAIRED_METRICS: tuple[str, ...] = CLASS_METRICS + VALUE_METRICS
+log = logging.getLogger(__name__)
 
 #: Below this many discordant pairs McNemar's test uses the exact binomial distribution
 #: (the chi-square approximation is poor for small counts; Edwards 1948, Fagerland 2013).
@@ -51,6 +74,10 @@ EXACT_MCNEMAR_BELOW = 25
 
 #: Resamples scored at once: bounds memory at S x chunk x N values.
 _BOOT_CHUNK = 256
+#: Seeds (blocks) are drawn from their own random stream, mixed with the caller's seed,
+#: so the example draws are the same whatever the number of seeds: one seed gives exactly
+#: the ordinary paired bootstrap's interval, and several identical seeds the same one.
+_SEED_STREAM = 1
 
 
 @dataclass(frozen=True)
@@ -106,139 +133,39 @@ class McNemarTest:
         return cls(**data)
 
 
-# ---- inputs ----------------------------------------------------------------------------------
-def _as_seeds(pred, y_true: np.ndarray, metric: str, which: str) -> np.ndarray:
-    """Predictions stacked over seeds: ``(S, N)`` class ids or ``(S, N, O)`` values.
-
-    Class ids: ``(N,)`` or ``(S, N)``. Values: ``(N,)`` (one output), ``(N, O)`` (the
-    shape of ``y_true``), ``(S, N)`` (one output, S seeds) or ``(S, N, O)``.
-    """
-    pred = np.asarray(pred)
-    n = len(y_true)
-    if metric in CLASS_METRICS:
-        stacked = pred[None] if pred.ndim == 1 else pred
-        ok = stacked.ndim == 2
-        want = "(N,) or (S, N) class ids"
-    else:
-        outputs = y_true.shape[1]
-        if pred.ndim == 1:
-            stacked = pred[None, :, None]
-        elif pred.ndim == 2 and pred.shape == y_true.shape:
-            stacked = pred[None]
-        elif pred.ndim == 2 and outputs == 1:
-            stacked = pred[:, :, None]  # (S, N) -> (S, N, 1)
-        else:
-            stacked = pred
-        ok = stacked.ndim == 3 and stacked.shape[2] == outputs
-        want = f"(N, {outputs}) or (S, N, {outputs}) values"
-    if not ok or stacked.shape[1] != n:
-        raise SeqSelectError(
-            f"{which} has shape {pred.shape}; for {metric} give {want} with N = {n} "
-            "(the number of test examples)"
-        )
-    return stacked
+# ---- resampling ------------------------------------------------------------------------------
+def _seed_weights(rng: np.random.Generator, n_seeds: int, n_resamples: int) -> np.ndarray:
+    """``(B, S)``: the share of each seed in each resample's draw of S seeds with
+    replacement (how often it was drawn, over S). One seed needs no draw."""
+    if n_seeds == 1:
+        return np.ones((n_resamples, 1))
+    draws = rng.integers(0, n_seeds, size=(n_resamples, n_seeds))
+    rows = np.arange(n_resamples)[:, None] * n_seeds
+    counts = np.bincount((draws + rows).ravel(), minlength=n_resamples * n_seeds)
+    return counts.reshape(n_resamples, n_seeds) / n_seeds
 
 
-def _values_2d(y_true: np.ndarray, metric: str) -> np.ndarray:
-    y_true = np.asarray(y_true)
-    if metric in CLASS_METRICS:
-        if y_true.ndim != 1:
-            raise SeqSelectError(f"y_true for {metric} must be (N,) class ids, got {y_true.shape}")
-        return y_true.astype(np.int64)
-    return (y_true[:, None] if y_true.ndim == 1 else y_true).astype(np.float64)
+def _seed_stream(seed: int) -> np.random.Generator:
+    return np.random.default_rng([_SEED_STREAM, seed])
 
 
-def _check_metric(metric: str) -> None:
-    if metric not in PAIRED_METRICS:
-        raise SeqSelectError(
-            f"unknown metric {metric!r} for a paired comparison; choose one of "
-            f"{', '.join(PAIRED_METRICS)}"
-        )
-
-
-# ---- metric on resamples ---------------------------------------------------------------------
-def _per_example(metric: str, y_true: np.ndarray, pred: np.ndarray, scale) -> np.ndarray:
-    """Per-seed, per-example loss or score ``(S, N)`` for the metrics that are means."""
-    if metric == "accuracy":
-        return (pred == y_true[None]).astype(np.float64)
-    diff = pred.astype(np.float64) - y_true[None]  # (S, N, O)
-    if metric == "mse":
-        return (diff**2).mean(axis=2)
-    per_mae = np.abs(diff).mean(axis=2)
-    if metric == "mae":
-        return per_mae
-    return per_mae / scale[None]  # mase
-
-
-def _macro_f1_resampled(
-    y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray, n_classes: int
+def _two_level_diffs(
+    metric: str, y_true, pred_a, pred_b, scale, n_classes: int, n_boot: int, seed: int
 ) -> np.ndarray:
-    """Macro-F1 for each seed and resample, ``(S, B)``; ``idx: (B, N)`` example indices.
-
-    Classes absent from both truth and prediction of a resample are left out of the mean,
-    as scikit-learn's ``f1_score(average="macro")`` does with its default labels.
-    """
-    n_seeds = pred.shape[0]
-    n_boot = idx.shape[0]
-    k = n_classes
-    codes = y_true[idx][None] * k + pred[:, idx]  # (S, B, N)
-    offsets = (np.arange(n_seeds * n_boot) * k * k).reshape(n_seeds, n_boot, 1)
-    counts = np.bincount((codes + offsets).ravel(), minlength=n_seeds * n_boot * k * k)
-    conf = counts.reshape(n_seeds, n_boot, k, k).astype(np.float64)  # (S, B, true, pred)
-    tp = np.diagonal(conf, axis1=2, axis2=3)  # (S, B, K)
-    denom = conf.sum(axis=3) + conf.sum(axis=2)
-    present = denom > 0
-    f1 = np.where(present, 2 * tp / np.maximum(denom, 1), 0.0)
-    return f1.sum(axis=2) / np.maximum(present.sum(axis=2), 1)
-
-
-def _resampled_scores(
-    metric: str, y_true: np.ndarray, pred: np.ndarray, idx: np.ndarray, scale, n_classes: int
-) -> np.ndarray:
-    """The metric averaged over seeds on each resample, ``(B,)``."""
-    if metric == "macro_f1":
-        return _macro_f1_resampled(y_true, pred, idx, n_classes).mean(axis=0)
-    per = _per_example(metric, y_true, pred, scale)  # (S, N)
-    if metric != "mase":
-        return per[:, idx].mean(axis=2).mean(axis=0)
-    # mase: examples whose scale is 0 (a flat input window) are NaN and left out; with
-    # none left the metric is undefined (NaN), which is not worth a warning.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(per[:, idx], axis=2).mean(axis=0)
-
-
-def metric_value(metric: str, y_true, pred, *, scale=None, n_classes: int | None = None) -> float:
-    """The metric on all examples, averaged over seeds (pred ``(N[, O])`` or ``(S, N[, O])``)."""
-    _check_metric(metric)
-    y_true = _values_2d(y_true, metric)
+    """``metric(a) - metric(b)`` on each two-level resample, ``(n_boot,)``: seeds drawn
+    for each model on its own, examples drawn once for both (see the module docstring)."""
     n = len(y_true)
-    pred = _as_seeds(pred, y_true, metric, "pred")
-    scale = _mase_scale(metric, scale, n)
-    k = _n_classes(metric, y_true, pred, None, n_classes)
-    whole = np.arange(n)[None]  # one "resample": every example once
-    return float(_resampled_scores(metric, y_true, pred, whole, scale, k)[0])
-
-
-def _mase_scale(metric: str, scale, n: int) -> np.ndarray | None:
-    if metric != "mase":
-        return None
-    if scale is None:
-        raise SeqSelectError("mase needs scale: each example's in-sample naive error, (N,)")
-    scale = np.asarray(scale, dtype=np.float64).reshape(-1)
-    if len(scale) != n:
-        raise SeqSelectError(f"scale has {len(scale)} entries for {n} examples")
-    # A flat input window has no naive error: such an example cannot be scaled.
-    return np.where(scale > 0, scale, np.nan)
-
-
-def _n_classes(metric, y_true, pred_a, pred_b, n_classes) -> int:
-    if metric not in CLASS_METRICS:
-        return 0
-    arrays = [a for a in (y_true, pred_a, pred_b) if a is not None]
-    if min(int(a.min()) for a in arrays) < 0:
-        raise SeqSelectError("class ids must be >= 0")
-    return int(n_classes or max(int(a.max()) for a in arrays) + 1)
+    rng, seed_rng = np.random.default_rng(seed), _seed_stream(seed)
+    diffs = np.empty(n_boot)
+    for start in range(0, n_boot, _BOOT_CHUNK):
+        stop = min(start + _BOOT_CHUNK, n_boot)
+        idx = rng.integers(0, n, size=(stop - start, n))  # (B_chunk, N), shared
+        weights_a = _seed_weights(seed_rng, pred_a.shape[0], stop - start)  # (B_chunk, S_a)
+        weights_b = _seed_weights(seed_rng, pred_b.shape[0], stop - start)
+        score_a = (seed_scores(metric, y_true, pred_a, idx, scale, n_classes).T * weights_a)
+        score_b = (seed_scores(metric, y_true, pred_b, idx, scale, n_classes).T * weights_b)
+        diffs[start:stop] = score_a.sum(axis=1) - score_b.sum(axis=1)
+    return diffs
 
 
 # ---- public tests ----------------------------------------------------------------------------
@@ -254,7 +181,14 @@ def paired_bootstrap(
     scale=None,
     n_classes: int | None = None,
 ) -> PairedComparison:
-    """Paired bootstrap interval of ``a`` minus ``b`` on the same test examples.
+    """Two-level paired bootstrap interval of ``a`` minus ``b`` on the same test examples.
+
+    Each resample draws each model's seeds with replacement (independently: they are
+    separate runs), then the examples with replacement (once, for both models), and
+    takes the difference of the two models' metrics averaged over their drawn seeds; so
+    the interval counts the seed-to-seed spread as well as the test set's noise. With one
+    seed per model it is exactly the ordinary paired bootstrap over examples (and seeds
+    whose predictions agree add no width).
 
     Args:
         metric: one of :data:`PAIRED_METRICS`.
@@ -271,32 +205,27 @@ def paired_bootstrap(
         model, else the bootstrap's two-sided ``2 * min(P(d <= 0), P(d >= 0))``, with the
         usual +1 so it is never 0.
     """
-    _check_metric(metric)
+    check_metric(metric)
     if n_boot < 1 or not 0 < confidence < 1:
         raise SeqSelectError(f"need n_boot >= 1 and 0 < confidence < 1, got {n_boot}, {confidence}")
-    y_true = _values_2d(y_true, metric)
+    y_true = values_2d(y_true, metric)
     n = len(y_true)
     if n == 0:
         raise SeqSelectError("a paired comparison needs at least one test example")
-    pred_a = _as_seeds(pred_a, y_true, metric, "pred_a")
-    pred_b = _as_seeds(pred_b, y_true, metric, "pred_b")
-    scale = _mase_scale(metric, scale, n)
-    k = _n_classes(metric, y_true, pred_a, pred_b, n_classes)
+    pred_a = as_seeds(pred_a, y_true, metric, "pred_a")
+    pred_b = as_seeds(pred_b, y_true, metric, "pred_b")
+    scale = mase_scale(metric, scale, n)
+    k = count_classes(metric, y_true, pred_a, pred_b, n_classes)
     sign = 1.0 if higher_is_better(metric) else -1.0
     whole = np.arange(n)[None]
-    value_a = float(_resampled_scores(metric, y_true, pred_a, whole, scale, k)[0])
-    value_b = float(_resampled_scores(metric, y_true, pred_b, whole, scale, k)[0])
-    rng = np.random.default_rng(seed)
-    diffs = np.empty(n_boot)
-    for start in range(0, n_boot, _BOOT_CHUNK):
-        stop = min(start + _BOOT_CHUNK, n_boot)
-        idx = rng.integers(0, n, size=(stop - start, n))  # (B_chunk, N)
-        score_a = _resampled_scores(metric, y_true, pred_a, idx, scale, k)
-        score_b = _resampled_scores(metric, y_true, pred_b, idx, scale, k)
-        diffs[start:stop] = sign * (score_a - score_b)
+    value_a = float(resampled_scores(metric, y_true, pred_a, whole, scale, k)[0])
+    value_b = float(resampled_scores(metric, y_true, pred_b, whole, scale, k)[0])
+    diffs = _two_level_diffs(metric, y_true, pred_a, pred_b, scale, k, n_boot, seed) * sign
     alpha = 1.0 - confidence
     ci_low, ci_high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
-    method = f"paired bootstrap ({n_boot} resamples, percentile)"
+    method = (
+        f"two-level paired bootstrap ({n_boot} resamples of seeds, then examples; percentile)"
+    )
     if metric == "accuracy" and pred_a.shape[0] == 1 and pred_b.shape[0] == 1:
         p_value = mcnemar(y_true, pred_a[0], pred_b[0]).p_value
         method += " + McNemar p"
@@ -325,17 +254,25 @@ def paired_loss_bootstrap(
     loss_a,
     loss_b,
     *,
+    groups=None,
     n_boot: int = 2000,
     seed: int = 0,
     confidence: float = 0.95,
     metric: str = "cross_entropy",
 ) -> PairedComparison:
-    """Paired bootstrap interval of the mean per-example loss of ``b`` minus that of ``a``.
+    """Two-level paired bootstrap interval of the mean per-example loss of ``b`` minus
+    that of ``a``.
 
     ``loss_a`` and ``loss_b`` are ``(N,)`` losses of two models on the same N examples in
-    the same order (e.g. validation cross-entropy). As in :func:`paired_bootstrap`, one
-    resample of example indices serves both models, and a positive difference means a is
-    better (lower loss); ``tied`` is True when the percentile interval includes 0.
+    the same order (e.g. validation cross-entropy). ``groups`` ``(N,)`` labels the block
+    each example belongs to: in cross-validation, the (seed, fold) whose trial scored it,
+    which both models share. Each resample draws G blocks with replacement, then, within
+    each drawn block, as many of its examples with replacement, the same for both models;
+    the statistic is the mean loss difference over all the drawn examples. So the
+    interval counts the spread between seeds' folds, not only between examples; without
+    ``groups`` (one block) it is the ordinary paired bootstrap. A positive difference
+    means a is better (lower loss); ``tied`` is True when the percentile interval
+    includes 0; ``n_seeds_a``/``n_seeds_b`` are G.
     """
     loss_a = np.asarray(loss_a, dtype=np.float64).reshape(-1)
     loss_b = np.asarray(loss_b, dtype=np.float64).reshape(-1)
@@ -346,12 +283,8 @@ def paired_loss_bootstrap(
     if n_boot < 1 or not 0 < confidence < 1:
         raise SeqSelectError(f"need n_boot >= 1 and 0 < confidence < 1, got {n_boot}, {confidence}")
     gain = loss_b - loss_a  # (N,): how much lower a's loss is on each example
-    n = len(gain)
-    rng = np.random.default_rng(seed)
-    diffs = np.concatenate([
-        gain[rng.integers(0, n, size=(min(_BOOT_CHUNK, n_boot - start), n))].mean(axis=1)
-        for start in range(0, n_boot, _BOOT_CHUNK)
-    ])  # (n_boot,)
+    blocks = _blocks(groups, len(gain))
+    diffs = _block_diffs(gain, blocks, n_boot, seed)
     alpha = 1.0 - confidence
     ci_low, ci_high = np.quantile(diffs, [alpha / 2, 1 - alpha / 2])
     tail = min(int((diffs <= 0).sum()), int((diffs >= 0).sum()))
@@ -361,16 +294,51 @@ def paired_loss_bootstrap(
         ci_low=float(ci_low),
         ci_high=float(ci_high),
         p_value=min(1.0, 2 * (tail + 1) / (n_boot + 1)),
-        method=f"paired bootstrap of per-example losses ({n_boot} resamples, percentile)",
-        n=n,
+        method=(
+            f"two-level paired bootstrap of per-example losses ({len(blocks)} block(s), then "
+            f"examples within them; {n_boot} resamples, percentile)"
+        ),
+        n=len(gain),
         tied=bool(ci_low <= 0.0 <= ci_high),
         value_a=float(loss_a.mean()),
         value_b=float(loss_b.mean()),
         confidence=confidence,
         n_boot=n_boot,
-        n_seeds_a=1,
-        n_seeds_b=1,
+        n_seeds_a=len(blocks),
+        n_seeds_b=len(blocks),
     )
+
+
+def _blocks(groups, n: int) -> list[np.ndarray]:
+    """The example indices of each block, in order of the blocks' labels."""
+    if groups is None:
+        return [np.arange(n)]
+    groups = np.asarray(groups).reshape(-1)
+    if len(groups) != n:
+        raise SeqSelectError(f"groups has {len(groups)} labels for {n} examples")
+    _, inverse = np.unique(groups, return_inverse=True)
+    return [np.flatnonzero(inverse == g) for g in range(int(inverse.max()) + 1)]
+
+
+def _block_diffs(gain: np.ndarray, blocks: list[np.ndarray], n_boot: int, seed: int) -> np.ndarray:
+    """The mean of ``gain`` over each two-level resample (blocks, then examples within
+    the drawn blocks), ``(n_boot,)``."""
+    rng, block_rng = np.random.default_rng(seed), _seed_stream(seed)
+    diffs = np.empty(n_boot)
+    for start in range(0, n_boot, _BOOT_CHUNK):
+        size = min(_BOOT_CHUNK, n_boot - start)
+        total, count = np.zeros(size), np.zeros(size)
+        drawn = block_rng.integers(0, len(blocks), size=(size, len(blocks)))  # (B_chunk, G)
+        for slot in range(len(blocks)):
+            for g, members in enumerate(blocks):
+                rows = np.flatnonzero(drawn[:, slot] == g)
+                if not len(rows):
+                    continue
+                picks = members[rng.integers(0, len(members), size=(len(rows), len(members)))]
+                total[rows] += gain[picks].sum(axis=1)
+                count[rows] += len(members)
+        diffs[start:start + size] = total / count
+    return diffs
 
 
 def mcnemar(y_true, pred_a, pred_b) -> McNemarTest:

@@ -1,5 +1,6 @@
 """Fitting the plan to the budget: fewer seeds, then fewer candidates, when a trial's fixed
-costs would leave it too little time to train (issue 13, item 8)."""
+costs would leave it too little time to train (issue 13, item 8), never the shortlist's
+pure convolutional or pure recurrent model."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ def test_costly_trials_lose_seeds_first_then_the_costliest_model():
     assert _share(fit, models, 60) >= needed_share(4.0)
     assert "3 -> 1 seed(s)" in fit.reason and "lstm 4.0 s" in fit.reason
     # 20 s: one seed is not enough either; the shortlist's last (the advisor's least
-    # preferred) goes, then lstm: tcn alone fits.
+    # preferred) goes, but not lstm, its only recurrent model: tcn and lstm are kept
+    # and the run reports the overrun.
     fit = fit_to_budget(models, 3, overhead, budget_s=20, slots=1, phases=2)
-    assert fit.seeds == 1 and fit.dropped == ("lstm", "cnn1d")
-    assert _share(fit, models, 20) >= needed_share(1.0)
-    assert "not run: lstm, cnn1d" in fit.reason
+    assert fit.seeds == 1 and fit.dropped == ("cnn1d",)
+    assert _share(fit, models, 20) < needed_share(4.0)
+    assert "not run: cnn1d" in fit.reason and "tcn, lstm kept" in fit.reason
+    assert "may overrun the budget" in fit.reason
 
 
 def test_models_the_user_named_lose_seeds_but_are_never_dropped():
@@ -62,3 +65,31 @@ def test_the_needed_share_trains_enough(overhead):
 def test_the_fit_round_trips_through_the_stored_args():
     fit = BudgetFit(1, ("lstm",), "why")
     assert BudgetFit.from_dict(fit.to_dict()) == fit
+
+
+def test_a_fit_drops_every_other_model_before_the_guarantee():
+    # what the advisor ranks for long documents, then more: attention models and a
+    # second recurrent one; costly enough that only two models could ever fit
+    models = ["tcn", "longformer", "bigbird", "lstm", "gru"]
+    overhead = {m: 3.0 for m in models}
+    fit = fit_to_budget(models, 3, overhead, budget_s=10, slots=1, phases=2)
+    assert fit.seeds == 1 and fit.dropped == ("longformer", "bigbird", "gru")
+    assert "tcn, lstm kept" in fit.reason
+
+
+def test_hybrids_go_before_the_pure_models_the_guarantee_rests_on():
+    models = ["crnn", "conv_transformer", "cnn1d", "gru"]
+    fit = fit_to_budget(models, 1, {m: 3.0 for m in models}, budget_s=10, slots=1, phases=2)
+    assert set(fit.dropped) == {"crnn", "conv_transformer"}
+    # without a pure recurrent model on the list, the hybrid one stands in
+    models = ["crnn", "conv_transformer", "cnn1d"]
+    fit = fit_to_budget(models, 1, {m: 3.0 for m in models}, budget_s=10, slots=1, phases=2)
+    assert fit.dropped == ("conv_transformer",)
+
+
+def test_a_fit_that_needs_no_guarantee_model_dropped_drops_none():
+    models = ["tcn", "lstm", "transformer"]
+    overhead = {"tcn": 0.2, "lstm": 0.2, "transformer": 1.5}
+    fit = fit_to_budget(models, 3, overhead, budget_s=12, slots=1, phases=2)
+    assert fit.dropped == ("transformer",)  # the costly one goes; then it all fits
+    assert "may overrun" not in fit.reason

@@ -1,11 +1,18 @@
-"""The auto shortlist: the advisor's top models, always with a convolutional and a
-recurrent one (families read from the model cards)."""
+"""The auto shortlist: the advisor's top models, always with a pure convolutional and a
+pure recurrent one (families read from the model cards; hybrids do not count)."""
 
 from __future__ import annotations
 
 import pytest
 
-from seqselect.bakeoff.candidates import CONVOLUTIONAL, RECURRENT, shortlist
+from seqselect.bakeoff.candidates import (
+    CONVOLUTIONAL,
+    PURE_CONVOLUTIONAL,
+    PURE_RECURRENT,
+    RECURRENT,
+    guarantee_models,
+    shortlist,
+)
 from seqselect.models import list_models, model_card
 
 
@@ -157,3 +164,37 @@ def test_the_series_classifier_never_costs_a_family_its_only_model():
     # gru is the only recurrent model, tcn the only convolutional one: the spare is s4
     names, _ = shortlist(_series(85, "gru", "tcn", "s4"), task="classify")
     assert names == ["gru", "tcn", "cnn1d"]
+
+
+def _pure(names):
+    return _families(names) & set(PURE_CONVOLUTIONAL) and _families(names) & set(PURE_RECURRENT)
+
+
+def test_the_pure_families_are_the_registrys_non_hybrid_tags():
+    families = {model_card(m).family for m in list_models()}
+    assert set(PURE_CONVOLUTIONAL) <= families and set(PURE_RECURRENT) <= families
+    assert set(PURE_CONVOLUTIONAL) < set(CONVOLUTIONAL) and set(PURE_RECURRENT) < set(RECURRENT)
+    assert not any("-" in f for f in (*PURE_CONVOLUTIONAL, *PURE_RECURRENT))
+
+
+def test_hybrids_at_the_top_still_get_a_pure_conv_and_a_pure_recurrent_model():
+    # a long-series advice whose ranking starts with the hybrids
+    names, added = shortlist(_advice("crnn", "conv_transformer", "s4", "mamba"))
+    assert names[:3] == ["crnn", "conv_transformer", "s4"]
+    assert _pure(names) and added in names[3:]
+    # the advisor's own pure models first, when it ranks some
+    names, _ = shortlist(_advice("crnn", "conv_transformer", "mamba", "gru", "tcn"))
+    assert names == ["crnn", "conv_transformer", "mamba", "tcn", "gru"]
+
+
+@pytest.mark.parametrize("top", [m for m in list_models() if m not in ("cnn1d", "lstm")])
+def test_every_shortlist_has_a_pure_model_of_both_families(top):
+    names, _ = shortlist(_advice(top, "crnn", "conv_transformer"))
+    assert _pure(names)
+
+
+def test_the_guarantee_is_the_first_pure_model_of_each_family():
+    assert guarantee_models(["longformer", "cnn1d", "tcn", "gru", "lstm"]) == ("cnn1d", "gru")
+    # a hybrid stands in only where no pure model is listed (short raw audio)
+    assert guarantee_models(["crnn", "conv_transformer", "cnn1d"]) == ("cnn1d", "crnn")
+    assert guarantee_models(["longformer", "not-a-model"]) == ()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -108,8 +109,8 @@ def test_a_winning_baseline_is_said_plainly_and_the_best_network_is_named():
     assert winner.model == "minirocket" and winner.kind == "baseline"
     assert winner.best_network == "cnn1d"
     assert winner.reasons[1] == (
-        "a non-deep model wins on this data: minirocket 0.99 (validation 0.98 ± 0.014) vs "
-        "the best network, cnn1d 0.97 (validation 0.96 ± 0.014); cnn1d is the model "
+        "a non-deep model wins on this data: minirocket (validation 0.98 ± 0.014, test 0.99) "
+        "vs the best network, cnn1d (validation 0.96 ± 0.014, test 0.97); cnn1d is the model "
         "exported (baselines are not exported)"
     )
     networks_first = choose_winner(
@@ -241,3 +242,35 @@ def test_metric_for_task():
     assert metric_for("forecast") == "mase"  # the vocabulary ranks forecasting by MASE
     assert metric_for("forecast", {"mse": 1.0, "mase": 0.9}) == "mase"
     assert metric_for("regress", {"mae": 0.1, "n": 3}) == "mae"  # the trials lack mse
+
+
+def _precision_trials(model, precisions, *, kind="network"):
+    """One fold and one refit trial per seed of ``model``, each with a recorded precision
+    (None: not recorded)."""
+    trials = []
+    for seed, (fold, refit) in enumerate(precisions):
+        for role, precision in (("fold", fold), ("refit", refit)):
+            trial = _trial(model, seed, None if role == "fold" else 0.9, 0.9, role=role,
+                           kind=kind, params=None if kind == "baseline" else 1000)
+            extra = {} if precision is None else {"precision": precision}
+            trials.append(replace(trial, extra=extra))
+    return trials
+
+
+def test_a_rows_precision_says_how_its_network_trials_trained():
+    trials = (
+        _precision_trials("all16", [("bf16", "bf16"), ("bf16", "bf16")])
+        + _precision_trials("none16", [("fp32", "float32"), ("fp32", "fp32")])
+        + _precision_trials("some16", [("fp32", "bf16"), ("fp32", "fp32")])
+        + _precision_trials("unknown", [(None, None)])
+        + _precision_trials("majority", [(None, None)], kind="baseline")
+    )
+    # A failed trial's precision does not count: it produced none of the row's numbers.
+    failed = _trial("all16", 2, None, None, status="failed")
+    trials.append(replace(failed, extra={"precision": "fp32"}))
+    models = ["all16", "none16", "some16", "unknown", "majority"]
+    board = build_leaderboard(trials, models, "accuracy", baselines=["majority"])
+    got = {row.model: row.precision for row in board}
+    assert got == {"all16": "bf16", "none16": "fp32", "some16": "mixed", "unknown": None,
+                   "majority": None}
+    assert {r.model: r.to_dict()["precision"] for r in board} == got

@@ -4,12 +4,15 @@ paired validation losses cannot be told apart are tied, and a recurrent one yiel
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from seqselect.bakeoff.decide import build_leaderboard, choose_winner
 from seqselect.bakeoff.ranking import validation_ties
 from seqselect.bakeoff.records import Trial
+from seqselect.stats import paired_loss_bootstrap
 
 
 def _trials(n_val: int) -> list[Trial]:
@@ -112,6 +115,9 @@ def test_a_recurrent_leader_tied_on_validation_yields_to_a_convolutional_network
     assert winner.best_network == "cnn1d"
     (why,) = [r for r in winner.reasons if "cannot separate" in r]
     assert "lstm from cnn1d" in why and "the tie goes to cnn1d" in why and "30 sequences" in why
+    # The three seeds' folds are the blocks the two-level bootstrap draws first.
+    assert (tie.comparison.n_seeds_a, tie.comparison.n_seeds_b) == (3, 3)
+    assert "30 sequences in 3 fold run(s)" in why
 
 
 def test_a_clear_validation_gap_keeps_the_lower_loss_first():
@@ -146,3 +152,32 @@ def test_ties_read_no_test_data():
     a = _tie_board(_tie_trials(gap=0.0, test={"lstm": 0.99, "cnn1d": 0.5}))
     b = _tie_board(_tie_trials(gap=0.0, test={"lstm": 0.5, "cnn1d": 0.99}))
     assert [r.model for r in a] == [r.model for r in b]
+
+
+def test_the_tie_interval_resamples_the_folds_not_only_the_sequences():
+    """cnn1d's loss on each sequence is lstm's + 0.3 in folds 0 and 2 and - 0.15 in fold
+    1, with nothing else between them: pooled over 30 sequences that is a clear +0.15;
+    drawn by fold, three draws of fold 1 (1 in 27, more than 2.5%) say -0.15: a tie."""
+    trials = _tie_trials(gap=0.0)
+    base = {t.seed: np.array(t.val_losses) for t in trials if t.model == "lstm" and t.val_losses}
+    losses = {  # (model, seed): per-sequence losses, all positive
+        **{("lstm", s): base[s] + (0.15 if s == 1 else 0.0) for s in base},
+        **{("cnn1d", s): base[s] + (0.0 if s == 1 else 0.3) for s in base},
+    }
+    shifted = [
+        replace(t, val_losses=[float(v) for v in losses[(t.model, t.seed)]],
+                val_metrics={**t.val_metrics,
+                             "cross_entropy": float(losses[(t.model, t.seed)].mean())})
+        if t.role == "fold" and t.kind == "network" else t
+        for t in trials
+    ]
+    board = _tie_board(shifted)
+    (tie,) = validation_ties(board, shifted)
+    cmp = tie.comparison
+    assert (tie.leader, tie.model) == ("lstm", "cnn1d")
+    assert cmp.difference == pytest.approx(0.15)
+    assert cmp.ci_low == pytest.approx(-0.15) and cmp.ci_high == pytest.approx(0.3)
+    pooled = paired_loss_bootstrap(
+        *[np.concatenate([losses[(m, s)] for s in range(3)]) for m in ("lstm", "cnn1d")]
+    )
+    assert not pooled.tied  # what the example-only interval said

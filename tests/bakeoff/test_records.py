@@ -166,3 +166,14 @@ def test_a_winning_baseline_round_trips_with_its_comparison():
     doc = json.loads(json.dumps(winner.to_dict()))
     assert doc["val_accuracy"] == 0.98 and doc["best_network"] == "cnn1d"
     assert Winner.from_dict(doc) == winner
+
+
+def test_a_rows_precision_round_trips_and_old_rows_load_without_it():
+    row = LeaderboardRow(model="lstm", metric="accuracy", value=0.9, precision="bf16")
+    doc = row.to_dict()
+    assert doc["precision"] == "bf16"
+    assert LeaderboardRow.from_dict(json.loads(json.dumps(doc))) == row
+    old = {k: v for k, v in doc.items() if k != "precision"}  # a row from before it
+    assert LeaderboardRow.from_dict(old).precision is None
+    assert LeaderboardRow.from_dict(old) == LeaderboardRow(model="lstm", metric="accuracy",
+                                                           value=0.9)

@@ -100,21 +100,82 @@ def test_metrics_agree_with_scikit_learn_and_average_over_seeds():
     )
 
 
-def test_seed_spread_widens_the_interval():
+def _example_only_interval(err_a, err_b, *, n_boot, seed, confidence=0.95):
+    """The interval of the old, example-only paired bootstrap, by hand: every seed kept
+    in every resample (its errors averaged per example), only the examples drawn. It
+    draws the examples as paired_bootstrap does (one chunk: n_boot <= 256)."""
+    idx = np.random.default_rng(seed).integers(0, err_a.shape[1], size=(n_boot, err_a.shape[1]))
+    diffs = err_b.mean(axis=0)[idx].mean(axis=1) - err_a.mean(axis=0)[idx].mean(axis=1)
+    alpha = 1 - confidence
+    return tuple(np.quantile(diffs, [alpha / 2, 1 - alpha / 2]))
+
+
+def test_one_seed_is_the_ordinary_paired_bootstrap_and_so_are_identical_seeds():
     rng = np.random.default_rng(11)
-    y = rng.integers(0, 2, 300)
-    base = np.where(rng.random(300) < 0.8, y, 1 - y)
-    steady = np.stack([base] * 5)  # (S, N): five seeds that agree
-    noisy = np.stack([np.where(rng.random(300) < 0.8, y, 1 - y) for _ in range(5)])
-    reference = np.where(rng.random(300) < 0.8, y, 1 - y)
-    one = paired_bootstrap("accuracy", y, base, reference, n_boot=800)
-    many = paired_bootstrap("accuracy", y, noisy, reference, n_boot=800)
-    same = paired_bootstrap("accuracy", y, steady, reference, n_boot=800)
-    assert same.ci_high - same.ci_low == pytest.approx(one.ci_high - one.ci_low)
-    assert many.n_seeds_a == 5 and "bootstrap" in many.method
-    # Averaging five independent seeds cancels their disagreements: a narrower interval
-    # than one seed's, which is the point of running several.
-    assert many.ci_high - many.ci_low < one.ci_high - one.ci_low
+    y = rng.normal(size=(120, 1))
+    a, b = y + rng.normal(0, 0.3, y.shape), y + rng.normal(0, 0.4, y.shape)
+    one = paired_bootstrap("mae", y, a, b, n_boot=200, seed=4)
+    by_hand = _example_only_interval(np.abs(a - y).T, np.abs(b - y).T, n_boot=200, seed=4)
+    assert (one.ci_low, one.ci_high) == pytest.approx(by_hand, abs=1e-12)
+    assert (one.n_seeds_a, one.n_seeds_b) == (1, 1)
+    # Seeds whose predictions agree add no spread: the same interval as one seed.
+    copies = paired_bootstrap("mae", y, np.stack([a] * 4), np.stack([b] * 3), n_boot=200, seed=4)
+    assert (copies.ci_low, copies.ci_high) == pytest.approx((one.ci_low, one.ci_high))
+    assert (copies.n_seeds_a, copies.n_seeds_b) == (4, 3)
+    assert "two-level paired bootstrap" in copies.method
+
+
+def test_identical_models_with_several_seeds_are_tied_around_zero():
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 3, 150)
+    seeds = np.stack([np.where(rng.random(150) < 0.8, y, (y + 1) % 3) for _ in range(4)])
+    for metric in ("accuracy", "macro_f1"):
+        cmp = paired_bootstrap(metric, y, seeds, seeds.copy(), n_boot=500)
+        assert cmp.difference == 0.0 and cmp.tied
+        # Each model's seeds are drawn on their own, so the interval has width, around 0.
+        assert cmp.ci_low < 0 < cmp.ci_high
+        assert cmp.ci_low == pytest.approx(-cmp.ci_high, abs=0.01)
+
+
+def test_a_constant_shift_is_the_whole_interval():
+    rng = np.random.default_rng(13)
+    y = np.zeros((90, 2))
+    a = np.abs(rng.normal(0, 1, y.shape))  # varied errors per example
+    # b errs by exactly 0.5 more on every example and output, for every seed of each.
+    cmp = paired_bootstrap("mae", y, np.stack([a] * 3), np.stack([a + 0.5] * 2), n_boot=300)
+    assert cmp.difference == pytest.approx(0.5)
+    assert cmp.ci_low == pytest.approx(0.5) and cmp.ci_high == pytest.approx(0.5)
+    assert not cmp.tied
+
+
+def test_seed_spread_is_counted_where_the_example_only_interval_missed_it():
+    # Five seeds of a that disagree by up to 0.8 in their mean error, each with tiny
+    # example noise; b is steady. Resampling examples alone sees none of that spread.
+    rng = np.random.default_rng(14)
+    n = 300
+    y = np.zeros((n, 1))
+    offsets = np.array([-0.4, -0.2, 0.0, 0.2, 0.4])
+    a = np.stack([1.0 + o + rng.normal(0, 0.001, y.shape) for o in offsets])  # (5, N, 1)
+    b = np.stack([1.0 + rng.normal(0, 0.001, y.shape) for _ in offsets])
+    new = paired_bootstrap("mae", y, a, b, n_boot=256, seed=0)
+    old = _example_only_interval(np.abs(a[..., 0]), np.abs(b[..., 0]), n_boot=256, seed=0)
+    assert old[1] - old[0] < 0.001
+    # The mean of 5 seeds drawn from these offsets has a std of sqrt(0.08 / 5) = 0.126:
+    # a 95% interval about 0.5 wide.
+    assert 0.35 < new.ci_high - new.ci_low < 0.6
+    assert new.ci_low < new.difference < new.ci_high and new.tied
+
+
+def test_seeded_determinism_with_several_seeds():
+    rng = np.random.default_rng(15)
+    y = rng.integers(0, 2, 100)
+    a = np.stack([np.where(rng.random(100) < 0.8, y, 1 - y) for _ in range(3)])
+    b = np.stack([np.where(rng.random(100) < 0.7, y, 1 - y) for _ in range(2)])
+    first = paired_bootstrap("accuracy", y, a, b, seed=2, n_boot=400)
+    assert paired_bootstrap("accuracy", y, a, b, seed=2, n_boot=400) == first
+    other = paired_bootstrap("accuracy", y, a, b, seed=3, n_boot=400)
+    assert (other.ci_low, other.ci_high) != (first.ci_low, first.ci_high)
+    assert "McNemar" not in first.method  # several seeds: the bootstrap's own p
 
 
 def test_mase_needs_a_scale_and_divides_each_example_by_it():
@@ -193,3 +254,36 @@ def test_paired_losses_need_the_same_examples():
         paired_loss_bootstrap([0.1, 0.2], [0.1])
     with pytest.raises(SeqSelectError, match="same examples"):
         paired_loss_bootstrap([], [])
+
+
+def test_paired_losses_with_one_group_are_the_ordinary_bootstrap():
+    rng = np.random.default_rng(2)
+    a = rng.exponential(0.3, size=60)
+    b = a + rng.normal(0.05, 0.2, size=60)
+    plain = paired_loss_bootstrap(a, b, seed=5)
+    grouped = paired_loss_bootstrap(a, b, groups=np.zeros(60), seed=5)
+    assert (grouped.ci_low, grouped.ci_high) == (plain.ci_low, plain.ci_high)
+    assert grouped.n_seeds_a == plain.n_seeds_a == 1
+
+
+def test_paired_losses_draw_fold_blocks_and_count_their_spread():
+    # Four seeds' folds of 50 sequences: the gain differs by fold (0.05 to 0.35), with
+    # tiny noise within a fold. Pooled, 200 sequences look like a precise 0.2.
+    rng = np.random.default_rng(3)
+    a = rng.exponential(0.3, size=200)
+    blocks = np.repeat(np.arange(4), 50)
+    b = a + np.array([0.05, 0.15, 0.25, 0.35])[blocks] + rng.normal(0, 0.001, 200)
+    pooled = paired_loss_bootstrap(a, b, seed=1)
+    folds = paired_loss_bootstrap(a, b, groups=blocks, seed=1)
+    assert folds.difference == pytest.approx(pooled.difference) == pytest.approx(0.2, abs=1e-3)
+    assert (folds.n_seeds_a, folds.n_seeds_b, pooled.n_seeds_a) == (4, 4, 1)
+    # The mean of 4 fold gains drawn from these has a std of sqrt(0.0125 / 4) = 0.056
+    # (an interval about 0.2 wide); pooled, 0.112 / sqrt(200) = 0.008 (about 0.03).
+    width, pooled_width = folds.ci_high - folds.ci_low, pooled.ci_high - pooled.ci_low
+    assert width > 0.15 and width > 5 * pooled_width
+    assert paired_loss_bootstrap(a, b, groups=blocks, seed=1) == folds
+    # A constant shift on every sequence is the whole interval, however blocks are drawn.
+    shifted = paired_loss_bootstrap(a, a + 0.5, groups=blocks)
+    assert shifted.ci_low == pytest.approx(0.5) and shifted.ci_high == pytest.approx(0.5)
+    with pytest.raises(SeqSelectError, match="groups"):
+        paired_loss_bootstrap(a, b, groups=blocks[:10])

@@ -24,8 +24,13 @@ def test_to_dict_keeps_every_field_in_order_and_from_dict_inverts_it():
     result = make_result()
     data = result.to_dict()
     assert list(data) == [f.name for f in dataclasses.fields(TrainResult)]
-    assert list(data)[:3] == ["status", "seed", "steps"] and list(data)[-1] == "param_groups"
+    assert list(data)[:3] == ["status", "seed", "steps"] and list(data)[-2:] == [
+        "param_groups", "work",
+    ]
     assert TrainResult.from_dict(json.loads(json.dumps(data))) == result
+    worked = make_result(work={"steps": 10, "plans": [[0, 10]], "validations": [5],
+                               "threads": 1})
+    assert TrainResult.from_dict(json.loads(json.dumps(worked.to_dict()))) == worked
 
 
 def test_from_dict_refuses_unknown_keys():

@@ -9,11 +9,20 @@ it fixed cost, so the trials overran the budget and learned nothing (issue 13, i
 
 The rule (:func:`fit_to_budget`): a trial must be able to spend at least
 :data:`MIN_TRAIN_FRACTION` of its share, and at least :data:`MIN_TRAIN_S`, training. While
-the nominal share does not allow that for the costliest candidate, drop a seed (down to
-one); then, in an auto shortlist, drop candidates from its end, the advisor's least
-preferred first (never the last one; models the user named are all kept). What was
-dropped and why goes into the run's arguments (``args["budget_fit"]``), the result and
-the verdict's reasons, and a resumed run applies the same fit rather than measuring again.
+the nominal share does not allow that for the costliest candidate, in this order:
+
+1. drop a seed (down to one);
+2. in an auto shortlist, drop a candidate from its end, the advisor's least preferred
+   first, but never the shortlist's guarantee: its pure convolutional and its pure
+   recurrent model (:func:`~seqselect.bakeoff.candidates.guarantee_models`), nor the last
+   model; models the user named are all kept;
+3. when only those are left and still do not fit, keep them: the trials then overrun
+   their shares and the run's ``timing`` reports it (a comparison without a recurrent or
+   a convolutional model is not the one the guide asks for).
+
+What was dropped and why goes into the run's arguments (``args["budget_fit"]``), the
+result and the verdict's reasons, and a resumed run applies the same fit rather than
+measuring again.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from seqselect.bakeoff.candidates import guarantee_models
 from seqselect.bakeoff.plan import Plan
 from seqselect.bakeoff.protocol import choose_protocol
 from seqselect.bakeoff.schedule import nominal_share
@@ -70,10 +80,12 @@ def fit_to_budget(
     a time (phase ``i``'s trials weighing ``weights[i]``: see
     :func:`~seqselect.bakeoff.schedule.phase_weights`; the share checked is that of a
     trial of weight 1, the smallest); ``overhead`` is each model's calibrated fixed cost
-    per trial. ``may_drop`` False (models the user named): seeds only, never a model."""
+    per trial. ``may_drop`` False (models the user named): seeds only, never a model.
+    The order of what goes: the module docstring."""
     kept, n_seeds = list(models), seeds
     if not kept:
         return BudgetFit(seeds)
+    keep = set(guarantee_models(models)) if may_drop else set(models)
 
     def share() -> float:
         return nominal_share(budget_s, len(kept) * n_seeds * phases, slots, phases, weights)
@@ -82,12 +94,21 @@ def fit_to_budget(
         return max(kept, key=lambda m: overhead.get(m, 0.0))
 
     while share() < needed_share(overhead.get(worst(), 0.0)):
+        spare = [m for m in kept if m not in keep]
         if n_seeds > 1:
             n_seeds -= 1
-        elif may_drop and len(kept) > 1:
-            kept.pop()  # the shortlist's last: the advisor's least preferred
+        elif spare and len(kept) > 1:
+            kept.remove(spare[-1])  # the advisor's least preferred the guarantee spares
         else:
             break
+    return _fit(models, seeds, kept, n_seeds, overhead, budget_s, share(), may_drop)
+
+
+def _fit(
+    models: list[str], seeds: int, kept: list[str], n_seeds: int,
+    overhead: dict[str, float], budget_s: float, share: float, may_drop: bool,
+) -> BudgetFit:
+    """The :class:`BudgetFit` of keeping ``kept`` with ``n_seeds``, and its reason."""
     dropped = tuple(m for m in models if m not in kept)
     if n_seeds == seeds and not dropped:
         return BudgetFit(seeds)
@@ -99,8 +120,16 @@ def fit_to_budget(
         f"fitted to the budget ({'; '.join(parts)}): each trial costs, outside training, "
         f"{costs}; with {budget_s:.0f} s for the networks a trial must train at least "
         f"{MIN_TRAIN_FRACTION:.0%} of its share and {MIN_TRAIN_S:g} s (share now "
-        f"{share():.1f} s)"
+        f"{share:.1f} s)"
     )
+    costliest = max(overhead.get(m, 0.0) for m in kept)
+    if share < needed_share(costliest):
+        why = " (the shortlist always compares a convolutional and a recurrent model)"
+        reason += (
+            f"; still short of the {needed_share(costliest):.1f} s its costliest trial "
+            f"needs, {', '.join(kept)} kept{why if may_drop else ''}: the trials may "
+            "overrun the budget"
+        )
     return BudgetFit(n_seeds, dropped, reason)
 
 

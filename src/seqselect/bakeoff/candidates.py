@@ -1,7 +1,8 @@
 """Which models a bake-off trains: the advisor's shortlist for the data, completed so that
-it always holds a convolutional and a recurrent model (the guide's small-data workhorses:
-with a few hundred series a list of Transformers alone is a list of models near chance),
-or the user's own list; and how each is built (causal or not).
+it always holds a pure convolutional and a pure recurrent model (the guide's small-data
+workhorses: with a few hundred series a list of Transformers alone is a list of models
+near chance; a hybrid such as crnn does not count, see :data:`PURE_RECURRENT`), or the
+user's own list; and how each is built (causal or not).
 
 The non-network baselines (MiniRocket, the majority class, ...) are rows of their own,
 chosen by :func:`seqselect.bakeoff.baseline_trials.parse_baselines`.
@@ -25,6 +26,7 @@ __all__ = [
     "BASELINES",
     "SHORTLIST",
     "advise",
+    "guarantee_models",
     "parse_models",
     "prepare",
     "shortlist",
@@ -36,9 +38,18 @@ SHORTLIST = 3
 #: The guide's workhorse networks, in the order ``auto`` prefers them when it must add a
 #: family the advisor's top models lack (after the advisor's own ranking of that family).
 BASELINES = ("lstm", "cnn1d", "gru", "tcn")
-#: Model families (``ModelCard.family``) the auto shortlist always includes one of.
+#: Model families (``ModelCard.family``) with a convolutional / a recurrent part, hybrids
+#: included (ranking.py reads RECURRENT for its tie rule).
 CONVOLUTIONAL = ("cnn", "tcn", "cnn-rnn", "cnn-transformer")
 RECURRENT = ("rnn", "cnn-rnn")  # crnn: convolutions over frames, then a BiLSTM
+#: The families the auto shortlist always includes one of each: a network that is only
+#: convolutional and one that is only recurrent. A hybrid does not stand for either: crnn's
+#: convolutions shorten the sequence before its BiLSTM, so it does not show what a
+#: recurrent network does over every step (the guide's comparison), nor conv_transformer
+#: what a convolutional one does. Hybrids stand in only where no pure model is listed
+#: (:func:`guarantee_models`; the short raw-audio list holds no pure recurrent model).
+PURE_CONVOLUTIONAL = ("cnn", "tcn")
+PURE_RECURRENT = ("rnn",)
 
 #: Numeric-series classification with fewer training series than this: the auto shortlist
 #: holds :data:`SERIES_CLASSIFIER`. The best deep classifiers on the UCR/UEA archive are
@@ -183,9 +194,10 @@ def _short_audio_order(advice: dict[str, Any], ranked: list[str], known: list[st
 
 def shortlist(advice: dict[str, Any], n: int = SHORTLIST, budget_s: float | None = None,
               task: str | None = None) -> tuple[list[str], str | None]:
-    """``(models, added)``: the advisor's top ``n`` trainable models, plus a convolutional
-    and a recurrent model when they have none (the advisor's best-ranked of that family,
-    else the first of :data:`BASELINES`), filled up to ``n`` with :data:`BASELINES` when
+    """``(models, added)``: the advisor's top ``n`` trainable models, plus a pure
+    convolutional and a pure recurrent model when they have none (:data:`PURE_RECURRENT`:
+    a hybrid does not count; the advisor's best-ranked of that family, else the first of
+    :data:`BASELINES`), filled up to ``n`` with :data:`BASELINES` when
     the advisor ranks fewer; ``added`` is the first model added (None when the advisor's
     top models already had both and were ``n``).
 
@@ -209,7 +221,7 @@ def shortlist(advice: dict[str, Any], n: int = SHORTLIST, budget_s: float | None
     names = ranked[:n]
     order = ranked + [m for m in BASELINES if m in known] + known
     added: list[str] = []
-    for families in (CONVOLUTIONAL, RECURRENT):
+    for families in (PURE_CONVOLUTIONAL, PURE_RECURRENT):
         if _has_family(names, families):
             continue
         pick = _first_of(families, order, avoid)
@@ -248,14 +260,32 @@ def _with_series_classifier(names: list[str], n: int, avoid: set[str],
         return [*names, pick]
     for drop in reversed(names):
         kept = [m for m in names if m != drop] + [pick]
-        if _has_family(kept, CONVOLUTIONAL) and _has_family(kept, RECURRENT):
+        if _has_family(kept, PURE_CONVOLUTIONAL) and _has_family(kept, PURE_RECURRENT):
             added.append(pick)
             return kept
     return names
 
 
+def _family(name: str) -> str | None:
+    """``name``'s family, None outside the zoo (a budget fit may be given any names)."""
+    return model_card(name).family if name in list_models() else None
+
+
 def _has_family(names: list[str], families: tuple[str, ...]) -> bool:
-    return any(model_card(m).family in families for m in names)
+    return any(_family(m) in families for m in names)
+
+
+def guarantee_models(names: list[str]) -> tuple[str, ...]:
+    """The models of ``names`` the shortlist's guarantee rests on: its first (best-ranked)
+    pure convolutional and first pure recurrent model, a hybrid of the kind standing in
+    where no pure one is listed. A budget fit never drops them (:mod:`.budget_fit`)."""
+    kept: list[str] = []
+    for pure, any_of_kind in ((PURE_CONVOLUTIONAL, CONVOLUTIONAL), (PURE_RECURRENT, RECURRENT)):
+        pick = next((m for m in names if _family(m) in pure), None) or next(
+            (m for m in names if _family(m) in any_of_kind), None)
+        if pick is not None and pick not in kept:
+            kept.append(pick)
+    return tuple(kept)
 
 
 def train_causal(name: str, task: str) -> bool:

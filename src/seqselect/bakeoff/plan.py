@@ -194,6 +194,7 @@ def _stored_args(request: BakeoffRequest, source: str, candidates: list[str]) ->
         "models_arg": "auto" if explicit is None else ",".join(explicit),
         "budget_s": request.budget_s,
         "seeds": request.seeds,
+        "seeds_requested": request.seeds,  # "seeds" is what a budget fit left of them
         "params": request.params,
         "max_latency_ms": request.max_latency_ms,
         "max_memory_mb": request.max_memory_mb,

@@ -24,8 +24,10 @@ lstm and cnn1d were both right on all 30, at cross-entropy 0.054 and 0.066 (on t
 trials of one seed share the fold, so the losses pair up: a network is tied with the
 leader when the 95% paired-bootstrap interval of its mean loss difference includes 0
 (:func:`seqselect.stats.paired_loss_bootstrap`, the test DESIGN.md uses for ties on test
-examples). Among tied networks a recurrent one (:data:`RECURRENT`) yields to one that is
-not, then the lower loss leads. Why: when the data cannot decide, the guide's prior does
+examples; two-level: it draws the seeds' fold runs with replacement, then sequences
+within them, so the spread between seeds counts too). Among tied networks a recurrent
+one (:data:`RECURRENT`) yields to one that is not, then the lower loss leads. Why: when
+the data cannot decide, the guide's prior does
 (../shared/reference/sequence-models-guide.md, pitfall 3: a TCN is 2-3x faster to train,
 parallel over time, and often more accurate than an LSTM), and on the UCR/UEA archive
 convolutional classifiers beat recurrent ones (Fawaz et al. 2019). Trials stored without
@@ -101,9 +103,10 @@ def _fold_losses(trials: list[Trial], model: str) -> dict[tuple[int, int | None]
 
 def _paired(
     trials: list[Trial], leader: str, other: str
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The two models' losses on the validation sequences both were scored on, ``(N,)``
-    each, concatenated over the shared (seed, fold) pairs; None when they share none."""
+    each, concatenated over the shared (seed, fold) pairs, and which pair each sequence
+    came from ``(N,)`` (the blocks the bootstrap draws first); None when they share none."""
     mine, theirs = _fold_losses(trials, leader), _fold_losses(trials, other)
     shared = sorted(
         (k for k in set(mine) & set(theirs) if len(mine[k]) == len(theirs[k])),
@@ -114,6 +117,7 @@ def _paired(
     return (
         np.concatenate([mine[k] for k in shared]),
         np.concatenate([theirs[k] for k in shared]),
+        np.concatenate([np.full(len(mine[k]), block) for block, k in enumerate(shared)]),
     )
 
 
@@ -133,7 +137,8 @@ def validation_ties(rows: list[LeaderboardRow], trials: Iterable[Trial]) -> list
         pair = _paired(trials, leader.model, row.model)
         if pair is None:
             continue
-        comparison = paired_loss_bootstrap(*pair, metric=LOSS)
+        losses_leader, losses_other, blocks = pair
+        comparison = paired_loss_bootstrap(losses_leader, losses_other, groups=blocks, metric=LOSS)
         if comparison.tied:
             ties.append(ValidationTie(leader.model, row.model, comparison))
     return ties
@@ -176,7 +181,8 @@ def _tie_sentence(rows: list[LeaderboardRow], ties: list[ValidationTie]) -> str 
     first = _network_order(rows, ties)[0].model
     pairs = "; ".join(
         f"{t.model} {t.comparison.difference:+.3f} [{t.comparison.ci_low:+.3f}, "
-        f"{t.comparison.ci_high:+.3f}] on {t.comparison.n} sequences" for t in ties
+        f"{t.comparison.ci_high:+.3f}] on {t.comparison.n} sequences in "
+        f"{t.comparison.n_seeds_a} fold run(s)" for t in ties
     )
     won = (
         f"the tie goes to {first}: a recurrent network yields to one that is not "

@@ -148,6 +148,10 @@ class LeaderboardRow:
     # Mean validation cross-entropy (classification networks): what ranks networks among
     # themselves on small folds (:mod:`seqselect.bakeoff.ranking`).
     val_loss: float | None = None
+    # How the network's tested and fold trials trained: "bf16" (all), "fp32" (none in
+    # bf16) or "mixed" (some), from each trial's ``extra["precision"]``; None for a
+    # baseline, or for trials that did not record it (older runs).
+    precision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,6 +171,7 @@ class LeaderboardRow:
             "step_latency_ms": self.step_latency_ms,
             "peak_mb": self.peak_mb,
             "params": self.params,
+            "precision": self.precision,
             "status": self.status,
             "n_diverged": self.n_diverged,
             "n_failed": self.n_failed,

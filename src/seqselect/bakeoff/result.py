@@ -3,6 +3,12 @@
 :func:`result_from_store` is the one way a :class:`BakeoffResult` is made, at the end of
 a bake-off and for ``seqselect report`` alike, so both show the same leaderboard and
 verdict.
+
+The winner is compared with the runner-up on the metric that ranked them. Forecasting
+ranks by MASE, whose paired interval needs each test window's scale (its in-sample
+seasonal-naive MAE, :func:`mase_test_scale`): given to :func:`result_from_store` at the
+end of a bake-off, it is kept in the run's summary, so ``seqselect report`` compares on
+MASE too. A run without it is compared on MAE, and the verdict says so.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from seqselect.bakeoff.tune import tuning_summary  # issue 16
 from seqselect.errors import SeqSelectError
 from seqselect.vocabulary import higher_is_better, ranking_task
 
-__all__ = ["BakeoffResult", "result_from_store", "run_summary"]
+__all__ = ["BakeoffResult", "mase_test_scale", "result_from_store", "run_summary"]
 
 #: Data options an exported model's input pipeline repeats at prediction time.
 _INPUT_OPTIONS = ("id_col", "time_col", "impute")
@@ -50,6 +56,9 @@ class BakeoffResult:
     protocol: Protocol | None = None
     # issue 16: each candidate's search (--tune): its configurations and the chosen one
     tuning: dict[str, Any] = field(default_factory=dict)
+    # Forecasting: each test window's MASE scale, in test order (what the interval on
+    # MASE used); kept in the store's summary, not in the --json document.
+    test_scale: list[float] | None = None
 
     def to_dict(self, *, with_history: bool = True) -> dict[str, Any]:
         out = {
@@ -193,7 +202,33 @@ def run_summary(result: BakeoffResult) -> dict[str, Any]:
         "timing": result.timing,
         "export": result.export,
         "protocol": result.protocol.to_dict() if result.protocol else None,
+        **({"test_scale": result.test_scale} if result.test_scale is not None else {}),
     }
+
+
+def mase_test_scale(splits: Any) -> list[float] | None:
+    """Each test window's in-sample seasonal-naive MAE, in test order: the per-example
+    scale of the MASE the trials report (the same layout and season the trainer's
+    ``evaluate_split`` reads), so a paired interval on MASE matches their numbers. None
+    for any other task, or windows whose layout cannot be read."""
+    from seqselect.data.windows import ForecastLayout
+    from seqselect.train.metrics import mase_scale
+
+    if getattr(splits, "task", None) != "forecast" or not len(splits.test):
+        return None
+    try:
+        layout = ForecastLayout.from_splits(splits)
+    except (SeqSelectError, KeyError, ValueError):
+        return None
+    history = splits.test.x.detach().cpu().double().numpy()[:, :, list(layout.target_channels)]
+    return [float(v) for v in mase_scale(history, layout.season_length)]
+
+
+def _usable_scale(scale: list[float] | None, targets: list[Any] | None) -> list[float] | None:
+    """``scale`` when it has one entry per test target, else None (compare on MAE)."""
+    if scale is None or targets is None or len(scale) != len(targets):
+        return None
+    return list(scale)
 
 
 def _ranked_names(advice: dict[str, Any]) -> list[str]:
@@ -219,11 +254,14 @@ def result_from_store(
     timing: dict[str, Any] | None = None,
     splits_info: dict[str, Any] | None = None,
     test_targets: list[Any] | None = None,
+    test_scale: list[float] | None = None,
 ) -> BakeoffResult:
     """Rebuild a :class:`BakeoffResult` from the store (for ``seqselect report``).
 
     ``test_targets`` (in test order) are read from the store's protocol when not given;
-    the winner is compared with the runner-up on them.
+    the winner is compared with the runner-up on them, on the ranking metric.
+    ``test_scale`` (forecasting: :func:`mase_test_scale` of the splits) is read from the
+    run's stored summary when not given; without it a MASE ranking is compared on MAE.
     """
     row = db.get_run(run_name)
     if row is None:
@@ -240,6 +278,10 @@ def result_from_store(
     trials = [t for t in stored if t.model in models]
     protocol, stored_targets = db.protocol(run_name)
     targets = test_targets if test_targets is not None else stored_targets
+    summary = row.get("summary") or {}
+    scale = _usable_scale(
+        test_scale if test_scale is not None else summary.get("test_scale"), targets
+    )
     task = ranking_task(dataset.get("task"), dataset.get("model_task"))
     tested = [t for t in trials if t.metrics and t.role in TEST_ROLES]
     metric = metric_for(task, next((t.metrics for t in tested), None))
@@ -255,11 +297,11 @@ def result_from_store(
         advisor_ranked=_ranked_names(advice),
         trials=trials,
         test_targets=targets,
+        test_scale=scale if metric == "mase" else None,
     )
     fitted = (args.get("budget_fit") or {}).get("reason")
     if fitted:
         winner.reasons.append(fitted)
-    summary = row.get("summary") or {}
     return BakeoffResult(
         run=run_name,
         dataset=dataset,
@@ -277,4 +319,5 @@ def result_from_store(
         export=summary.get("export"),
         protocol=protocol,
         tuning=tuning_summary(db.path, run_name, higher=higher_is_better(metric)),  # 16
+        test_scale=scale,
     )

@@ -1,17 +1,19 @@
 """Stage 3 of the bake-off: fit the baselines, then run the network trials phase by phase,
 each committed to the store as it finishes.
 
-:func:`run_baselines` fits the baseline rows here, one after another (about a second
-each). :func:`run_phases` runs the protocol's phases in order (hold-out: one; cv: every
-"fold" trial, then each (model, seed)'s "refit" for as many epochs as its folds trained,
-see :func:`~seqselect.bakeoff.protocol.refit_epochs`); :func:`run_trials` keeps ``slots``
-trials of a phase in flight on the executor. Every finished trial is one store
-transaction, so a killed bake-off loses none of them and a resume repeats none.
+:func:`run_baselines` fits the baseline rows here, one after another, within
+:data:`BASELINE_SHARE` of the budget. :func:`run_phases` runs the protocol's phases in
+order (hold-out: one; cv: every "fold" trial, then each (model, seed)'s "refit" for as
+many epochs as its folds trained, see :func:`~seqselect.bakeoff.protocol.refit_epochs`);
+:func:`run_trials` keeps ``slots`` trials of a phase in flight on the executor. Every
+finished trial is one store transaction, so a killed bake-off loses none of them and a
+resume repeats none.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -19,7 +21,7 @@ from typing import Any
 
 import torch
 
-from seqselect.bakeoff.baseline_trials import run_baseline_trial
+from seqselect.bakeoff.baseline_trials import probe_seconds, run_baseline_trial, trial_size
 from seqselect.bakeoff.executors import Executor
 from seqselect.bakeoff.plan import Plan, dataset_info
 from seqselect.bakeoff.protocol import fold_of, refit_epochs
@@ -28,13 +30,22 @@ from seqselect.bakeoff.schedule import Schedule
 from seqselect.bakeoff.store import FINISHED, ResultsStore
 from seqselect.bakeoff.trial import TrialSpec
 from seqselect.bakeoff.tune import apply_choice  # issue 16
+from seqselect.baselines.registry import baseline_card
 from seqselect.bench import run_bench
 from seqselect.system import describe_environment
 
 __all__ = [
-    "Event", "emit", "record_run", "run_baselines", "run_environment", "run_phases",
-    "run_trials", "scaling_cells",
+    "BASELINE_SHARE", "Event", "emit", "record_run", "run_baselines", "run_environment",
+    "run_phases", "run_trials", "scaling_cells",
 ]
+
+#: The baselines' share of the budget (``args["budget_s"]``): their fits stop there, so
+#: that the networks keep the rest. Without it a 20 s bake-off of text:long_documents
+#: spent 52 s on six TF-IDF fits before any network trained (scikit-learn counting the
+#: n-grams of 21,000-character documents one by one; baselines/ngrams.py: 8x faster).
+#: The floor baselines (``BaselineCard.floor``: majority, mean, seasonal naive) always
+#: run: they cost nothing.
+BASELINE_SHARE = 0.2
 
 #: ``fn(kind, payload)``: progress for displays (kinds: setup, skip, trial_start,
 #: trial_done, scaling, done).
@@ -84,21 +95,135 @@ def record_run(db: ResultsStore, run: str, plan: Plan, executor: Executor) -> No
 def run_baselines(
     db: ResultsStore, run: str, plan: Plan, done: set, on_event: Event | None
 ) -> float:
-    """Fit every baseline key of the plan not in ``done`` here, one after another, each
-    committed as it ends. Returns the wall seconds (charged to the budget)."""
+    """Fit the plan's baseline keys not in ``done`` here, one after another, each committed
+    as it ends, within :data:`BASELINE_SHARE` of the budget: the floor first (always
+    fitted), then seed by seed, each baseline's fold and refit of a seed together. A
+    seed starts only when its trials' estimate (:func:`_estimate`) fits in what is left
+    of the share, and then runs whole (a row needs a validation and a test score); the
+    trials not fitted are recorded as skipped, with the reason, as candidates that
+    cannot run are. A replay (``args["replay_of"]``) skips what its original skipped and
+    fits the rest. Returns the wall seconds (charged to the budget)."""
     start = time.perf_counter()
-    for model, seed, role in plan.baseline_trials:
-        if (model, seed, role) in done:
-            continue
-        db.start_trial(run, model, seed, role=role, kind="baseline")
-        emit(on_event, "trial_start", model=model, seed=seed, role=role, baseline=True)
-        trial = run_baseline_trial(
-            model, plan.splits, plan.protocol, seed=seed, role=role,
-            fold=fold_of(seed, plan.protocol) if role == "fold" else None, run=run,
-        )
-        db.finish_trial(run, trial)
-        emit(on_event, "trial_done", model=model, seed=seed, role=role, result=trial)
+    share = BASELINE_SHARE * plan.args["budget_s"]
+    rates: dict[str, float] = {}  # model -> seconds per sequence of its latest trial
+    replayed = _replayed_skips(db, plan)
+    for group in _baseline_groups(plan, done):
+        reason = None
+        if replayed is not None:  # a replay skips what its original skipped, no clock
+            reason = next((replayed[key] for key in group if key in replayed), None)
+        elif not baseline_card(group[0][0]).floor:
+            reason = _over_share(plan, group, rates, share, start)
+        for key in group:
+            if reason:
+                _skip_baseline(db, run, plan, key, reason, on_event)
+                continue
+            trial = _fit_baseline(db, run, plan, key, on_event)
+            size = max(1, trial_size(plan.splits, plan.protocol, key[2], trial.fold))
+            rates[key[0]] = trial.extra["wall_s"] / size
     return time.perf_counter() - start
+
+
+def _replayed_skips(db: ResultsStore, plan: Plan) -> dict[tuple[str, int, str], str] | None:
+    """A replay's original's skipped baseline trials and their reasons (None: no replay).
+    The share's estimates are timings, so a replay takes its original's decisions."""
+    original = plan.args.get("replay_of")
+    if not original:
+        return None
+    return {
+        t.key: t.error or "skipped"
+        for t in db.trials(original)
+        if t.kind == "baseline" and (t.extra or {}).get("skipped")
+    }
+
+
+def _over_share(
+    plan: Plan, keys: list[tuple[str, int, str]], rates: dict, share: float, start: float
+) -> str | None:
+    """Why ``keys`` (one baseline's trials of one seed) must be skipped: their estimate is
+    over what is left of the share, or nothing is left; None when they may run."""
+    if time.perf_counter() - start >= share:
+        return _skip_reason(None, 0.0, share, keys)
+    estimate = _estimate(plan, keys, rates)
+    left = share - (time.perf_counter() - start)  # a probe took some of it
+    if left <= 0 or (estimate is not None and estimate > left):
+        return _skip_reason(estimate, left, share, keys)
+    return None
+
+
+def _baseline_groups(plan: Plan, done: set) -> list[list[tuple[str, int, str]]]:
+    """The baseline keys still to fit, as (baseline, seed) groups in phase order: the
+    floor's first, then seed by seed (seeds are 0, 1, ...), the plan's baseline order."""
+    keys = [key for key in plan.baseline_trials if key not in done]
+    keys.sort(key=lambda k: (
+        not baseline_card(k[0]).floor, k[1], plan.baselines.index(k[0]), plan.roles.index(k[2]),
+    ))
+    return [list(group) for _, group in itertools.groupby(keys, key=lambda k: k[:2])]
+
+
+def _fold(plan: Plan, seed: int, role: str) -> int | None:
+    return fold_of(seed, plan.protocol) if role == "fold" else None
+
+
+def _estimate(plan: Plan, keys: list[tuple[str, int, str]], rates: dict) -> float | None:
+    """Wall seconds the baseline trials ``keys`` (one baseline's) should take together:
+    the baseline's seconds per sequence in its latest trial (not its first, which paid
+    the imports and compilation) times the trials' sequences. Before any trial,
+    :func:`~seqselect.bakeoff.baseline_trials.probe_seconds` gives the rate, kept in
+    ``rates`` until a fit measures one; None on small data, where no probe is cheap
+    and the first seed measures it."""
+    model, seed, role = keys[0]
+    sizes = [max(1, trial_size(plan.splits, plan.protocol, r, _fold(plan, s, r)))
+             for _, s, r in keys]
+    if model not in rates:
+        probe = probe_seconds(model, plan.splits, plan.protocol, seed=seed, role=role,
+                              fold=_fold(plan, seed, role))
+        if probe is None:
+            return None
+        rates[model] = probe / sizes[0]
+    return rates[model] * sum(sizes)
+
+
+def _skip_reason(
+    estimate: float | None, left: float, share: float, keys: list[tuple[str, int, str]]
+) -> str:
+    spent = f"the baselines' share of {share:.1f} s ({BASELINE_SHARE:.0%} of the budget)"
+    if estimate is None or left <= 0:
+        return f"skipped: {spent} is spent"
+    what = " + ".join(role for _, _, role in keys)
+    return (f"skipped: would take ~{estimate:.1f} s ({what} of seed {keys[0][1]}), over the "
+            f"{left:.1f} s left of {spent}")
+
+
+def _fit_baseline(
+    db: ResultsStore, run: str, plan: Plan, key: tuple[str, int, str], on_event: Event | None
+) -> Trial:
+    """Fit one baseline trial and commit it."""
+    model, seed, role = key
+    db.start_trial(run, model, seed, role=role, kind="baseline")
+    emit(on_event, "trial_start", model=model, seed=seed, role=role, baseline=True)
+    trial = run_baseline_trial(
+        model, plan.splits, plan.protocol, seed=seed, role=role,
+        fold=_fold(plan, seed, role), run=run,
+    )
+    db.finish_trial(run, trial)
+    emit(on_event, "trial_done", model=model, seed=seed, role=role, result=trial)
+    return trial
+
+
+def _skip_baseline(
+    db: ResultsStore, run: str, plan: Plan, key: tuple[str, int, str], reason: str,
+    on_event: Event | None,
+) -> None:
+    """Record a baseline trial that was not fitted, and why (the leaderboard shows it; a
+    resumed run tries it again, as any failed trial)."""
+    model, seed, role = key
+    trial = Trial(
+        run=run, model=model, seed=seed, kind="baseline", role=role,
+        fold=_fold(plan, seed, role), status="failed", error=reason,
+        extra={"skipped": True, "protocol": plan.protocol.kind},
+    )
+    db.finish_trial(run, trial)
+    emit(on_event, "trial_done", model=model, seed=seed, role=role, result=trial)
 
 
 def _worker_failure(spec: TrialSpec, exc: BaseException) -> Trial:

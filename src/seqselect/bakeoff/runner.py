@@ -27,7 +27,13 @@ from seqselect.bakeoff.plan import (
     default_run_name,
     make_plan,
 )
-from seqselect.bakeoff.result import BakeoffResult, result_from_store, run_summary
+from seqselect.bakeoff.replay import ReplaySetup, prepare_replay
+from seqselect.bakeoff.result import (
+    BakeoffResult,
+    mase_test_scale,
+    result_from_store,
+    run_summary,
+)
 from seqselect.bakeoff.run import (
     Event,
     emit,
@@ -87,6 +93,7 @@ def bakeoff(
     scaling: list[int] | None = None,
     on_event: Event | None = None,
     trim_to_budget: bool = True,
+    replay: str | None = None,
 ) -> BakeoffResult:
     """Train ``models`` on ``data`` and rank them (the stages: see the module docstring).
 
@@ -101,43 +108,78 @@ def bakeoff(
     winner's folder; ``scaling`` lengths to benchmark afterwards (outside the budget);
     ``on_event(kind, payload)`` progress; ``trim_to_budget=False`` keeps every seed and
     candidate where fixed costs would starve the trials (:mod:`~seqselect.bakeoff.
-    budget_fit`; the budget may then be overrun).
+    budget_fit`; the budget may then be overrun). ``replay`` names a stored run to
+    repeat exactly (:mod:`~seqselect.bakeoff.replay`): its settings replace the others,
+    and every network trial redoes its recorded work into the new run ``run`` (default
+    ``RUN-replay``); compare the two with :func:`~seqselect.bakeoff.replay.compare_runs`.
 
     Raises:
         SeqSelectError: bad input (data, model names, budget, options), before any training.
     """
     setup_start = time.perf_counter()
-    request = BakeoffRequest(
+    db = ResultsStore(store)
+    request, replaying = _request(db, data, replay, dict(
         budget=budget, task=task, target=target, models=models, seeds=seeds, params=params,
         max_latency_ms=max_latency_ms, max_memory_mb=max_memory_mb, max_params=max_params,
-        executor=executor, jobs=jobs, device=device, run=run, max_epochs=max_epochs,
-        train_options=train_options or {}, data_options=data_options or {},
-        baselines=baselines, tune=tune, tune_pruner=tune_pruner,
-    )
+        device=device, max_epochs=max_epochs, train_options=train_options or {},
+        data_options=data_options or {}, baselines=baselines, executor=executor, jobs=jobs,
+        run=run, tune=tune, tune_pruner=tune_pruner,
+    ))
     plan = make_plan(data, request)
-    db = ResultsStore(store)
-    run_name = run or default_run_name(plan.splits.name)
+    if replaying is not None:  # the stored fit, if it had one, and no other
+        trim_to_budget = replaying.fit is not None
+        plan.args["replay_of"] = replaying.original
+    run_name = request.run or default_run_name(plan.splits.name)
     check_resume(db.get_run(run_name), plan.args)
     workers = make_executor(
         executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
         cpus_per_trial=cpus_per_trial, device=request.device,
     )
-    schedule, seconds = _set_up_and_run(workers, db, plan, run_name, setup_start, on_event,
-                                        trim=trim_to_budget)
+    schedule, seconds = _set_up_and_run(
+        workers, db, plan, run_name, setup_start, on_event, trim=trim_to_budget,
+        replays=replaying.work if replaying else None, fit=replaying.fit if replaying else None,
+    )
     if scaling:
-        emit(on_event, "scaling", lengths=list(scaling))
-        db.add_bench_cells(run_name, scaling_cells(
-            plan.splits, plan.runnable, scaling, params=params, device=request.device
-        ))
+        _add_scaling(db, run_name, plan, scaling, on_event)
+    return _finish(db, run_name, plan, timing(schedule, **seconds), export, on_event)
+
+
+def _finish(
+    db: ResultsStore, run_name: str, plan: Plan, timed: dict[str, Any],
+    export: str | Path | None, on_event: Event | None,
+) -> BakeoffResult:
+    """The result from the store (decided there), the winner exported, the run closed."""
     result = result_from_store(
-        db, run_name, timing=timing(schedule, **seconds),
-        splits_info=dataset_info(plan.splits, plan.source),
+        db, run_name, timing=timed, splits_info=dataset_info(plan.splits, plan.source),
+        test_scale=mase_test_scale(plan.splits),  # forecasting: the interval on MASE
     )
     if export is not None:
         result.export_winner(export, plan.splits)
     db.finish_run(run_name, run_summary(result))
     emit(on_event, "done", result=result)
     return result
+
+
+def _request(
+    db: ResultsStore, data: Any, replay: str | None, settings: dict[str, Any]
+) -> tuple[BakeoffRequest, ReplaySetup | None]:
+    """The checked request; a replay's takes the stored run's settings (no tuning)."""
+    if replay is None:
+        return BakeoffRequest(**settings), None
+    replaying = prepare_replay(db, replay, data, settings["run"])
+    return BakeoffRequest(**{**settings, **replaying.settings, "run": replaying.run,
+                             "tune": None}), replaying
+
+
+def _add_scaling(
+    db: ResultsStore, run_name: str, plan: Plan, lengths: list[int], on_event: Event | None
+) -> None:
+    """The candidates' inference time and memory at ``lengths``, stored with the run."""
+    emit(on_event, "scaling", lengths=list(lengths))
+    db.add_bench_cells(run_name, scaling_cells(
+        plan.splits, plan.runnable, lengths, params=plan.args.get("params"),
+        device=plan.args["device"],
+    ))
 
 
 def _set_up_and_run(
@@ -149,6 +191,8 @@ def _set_up_and_run(
     on_event: Event | None,
     *,
     trim: bool = True,
+    replays: dict | None = None,
+    fit: dict[str, Any] | None = None,
 ) -> tuple[Schedule, dict[str, dict[str, float]]]:
     """Start the workers, record the run, calibrate each model once, fit the baselines,
     share what is left of the budget among the network trials and run them phase by
@@ -171,12 +215,13 @@ def _set_up_and_run(
         left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s)
         tune_s, tune_plan, left = _tune(workers, db, plan, run_name, left, on_event)  # 16
         if trim:
-            plan = _fit_plan(db, run_name, plan, overhead, left, workers, done)
+            plan = _fit_plan(db, run_name, plan, overhead, left, workers, done, fit)
         todo = [key for key in plan.trials if key not in done]
         share_of_run = len(todo) / max(1, len(plan.trials))
         schedule = make_schedule(
             plan, run_name, done=done, slots=workers.slots, threads=workers.threads,
             runs_dir=db.runs_dir, budget_s=left * share_of_run, overhead=overhead,
+            replays=replays,
         )
         _announce(on_event, plan, schedule, workers.describe(), setup_s, done)
         phases = run_phases(workers, db, schedule, on_event)
@@ -195,11 +240,12 @@ def _set_up_and_run(
 
 def _fit_plan(
     db: ResultsStore, run_name: str, plan: Plan, overhead: dict[str, float], left: float,
-    workers: Executor, done: set[tuple[str, int, str]],
+    workers: Executor, done: set[tuple[str, int, str]], given: dict[str, Any] | None = None,
 ) -> Plan:
     """``plan`` fitted to the networks' budget (:mod:`~seqselect.bakeoff.budget_fit`);
-    a resumed run keeps the fit it was first given. A changed plan is stored again."""
-    previous = (db.get_run(run_name) or {}).get("args", {}).get("budget_fit")
+    a resumed run keeps the fit it was first given, a replay its original's (``given``).
+    A changed plan is stored again."""
+    previous = given or (db.get_run(run_name) or {}).get("args", {}).get("budget_fit")
     if previous:
         fit = BudgetFit.from_dict(previous)
     else:

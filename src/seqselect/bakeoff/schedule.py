@@ -73,6 +73,8 @@ class Schedule:
     plan: Plan
     weights_dir: Path
     weights: dict[str, float] = field(default_factory=dict)
+    # A replay (seqselect.bakeoff.replay): each trial's recorded work, by key
+    replays: dict[Key, dict[str, Any]] = field(default_factory=dict)
 
     def weight(self, role: str) -> float:
         return self.weights.get(role, 1.0)
@@ -135,6 +137,7 @@ class Schedule:
             role=role,
             fold=fold,
             protocol=protocol.to_dict(),
+            replay=self.replays.get(key),
         )
 
     def weights_path(self, model: str, seed: int, role: str) -> str | None:
@@ -210,9 +213,11 @@ def make_schedule(
     runs_dir: Path,
     budget_s: float,
     overhead: dict[str, float],
+    replays: dict[Key, dict[str, Any]] | None = None,
 ) -> Schedule:
     """Share ``budget_s`` (the networks' part of the budget) among ``plan``'s trials not
-    in ``done``; ``overhead`` is :func:`calibrate_models`'s answer."""
+    in ``done``; ``overhead`` is :func:`calibrate_models`'s answer; ``replays`` the
+    recorded work of a replayed run's trials (they redo it instead of their share)."""
     todo = [key for key in plan.trials if key not in done]
     weights = phase_weights(plan.protocol)
     # the waves still to run, each counted at its role's weight
@@ -233,6 +238,7 @@ def make_schedule(
         plan=plan,
         weights_dir=weights_folder(runs_dir, run),
         weights=weights,
+        replays=dict(replays or {}),
     )
 
 

@@ -70,6 +70,9 @@ class TrialSpec:
     protocol: dict[str, Any] | None = None  # Protocol.to_dict(); None: hold-out
     # issue 16: a search's configuration (seqselect.bakeoff.tune_worker); None: a trial
     tune: dict[str, Any] | None = None
+    # A replay (seqselect.bakeoff.replay): the work the original trial recorded, redone
+    # in place of ``train_seconds``; None: train for the share
+    replay: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -193,6 +196,8 @@ def _train_measure_save(spec: TrialSpec, splits, row: dict[str, Any]) -> None:
         diverged_at_step=result.diverged_at_step,
         stopped_by=result.stopped_by,
         precision=(result.hparams or {}).get("precision", "float32"),
+        work=result.work,  # what the clock decided: a replay redoes it (train/work.py)
+        replayed=spec.replay is not None,
         n_train=len(splits.train),
         n_val=len(splits.val),
     )
@@ -242,6 +247,7 @@ def _train(model, splits, spec: TrialSpec):
         device=spec.device,
         threads=spec.threads,
         progress=False,
+        replay=spec.replay,
         **spec.train_options,
     )
 

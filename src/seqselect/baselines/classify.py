@@ -95,6 +95,7 @@ class RocketClassifier:
         reference="chance level: the floor every model must clear",
         inputs=("real", "tokens"),
         variable_length="ignores the inputs",
+        floor=True,
     )
 )
 def _majority(seed: int) -> MajorityClass:

@@ -148,6 +148,7 @@ _FORECAST_OPTIONS = ("horizon", "target_channels", "season_length")
         reference="Hyndman & Athanasopoulos, Forecasting: Principles and Practice, 3rd ed., 5.2",
         variable_length="needs whole windows",
         options=_FORECAST_OPTIONS,
+        floor=True,
     )
 )
 def _seasonal_naive(seed: int, horizon=None, target_channels=None, season_length=None):

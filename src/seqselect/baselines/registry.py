@@ -34,7 +34,10 @@ class BaselineCard:
     ``options`` the keyword arguments :func:`create_baseline` accepts, ``variable_length``
     how it treats padded (masked) sequences, ``requires`` the Python packages it imports,
     ``slow_on`` the data types on which the bake-off's ``auto`` leaves it out (too slow
-    there; it still runs when named).
+    there; it still runs when named). ``floor`` marks the floor every model must clear
+    (the majority class, the training mean, the naive forecast): it reads at most a few
+    values per sequence and costs nothing, so the bake-off fits it whatever is left of the
+    baselines' share of the budget (:data:`seqselect.bakeoff.run.BASELINE_SHARE`).
     """
 
     name: str
@@ -47,6 +50,7 @@ class BaselineCard:
     options: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     slow_on: tuple[str, ...] = ()
+    floor: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

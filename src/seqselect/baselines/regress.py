@@ -87,6 +87,7 @@ class MiniRocketRidge:
         reference="the floor: MSE 1.0 on standardised targets",
         inputs=("real", "tokens"),
         variable_length="ignores the inputs",
+        floor=True,
     )
 )
 def _mean(seed: int) -> TrainMean:

@@ -1,5 +1,8 @@
 """``seqselect bakeoff`` (train and rank candidates), ``seqselect report`` (a stored run as
-a table, JSON or HTML) and ``seqselect predict`` (use an exported winner)."""
+a table, JSON or HTML) and ``seqselect predict`` (use an exported winner).
+
+The leaderboard table lives in ``seqselect.cli.leaderboard`` and the live progress in
+``seqselect.cli.bakeoff_progress``; their names are importable from here as before."""
 
 from __future__ import annotations
 
@@ -9,130 +12,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich import box
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from seqselect.bakeoff.decide import protocol_sentence
 from seqselect.bakeoff.executors import EXECUTORS
 from seqselect.bakeoff.store import DEFAULT_STORE
 from seqselect.baselines import list_baselines
-from seqselect.cli._app import command, console, err_console, print_json
+from seqselect.cli._app import command, console, err_console, print_json  # noqa: F401
+from seqselect.cli.bakeoff_progress import (  # noqa: F401  (re-exported)
+    _TRIAL_METRICS,
+    _Progress,
+    _setup_line,
+    _trial_line,
+)
 from seqselect.cli.data import TEXT_HELP
-from seqselect.cli.tuning import PRUNER_HELP, TUNE_HELP, chosen_table, tune_line  # issue 16
+from seqselect.cli.leaderboard import (  # noqa: F401  (re-exported)
+    _HEAD,
+    _LABELS,
+    _TAIL,
+    _abbreviated,
+    _caption,
+    _mean_std,
+    _note,
+    _number,
+    _precision_note,
+    _row_style,
+    _short,
+    _verdict_head,
+    leaderboard_table,
+)
+from seqselect.cli.tuning import PRUNER_HELP, TUNE_HELP, chosen_table, tune_line  # noqa: F401 issue 16
 from seqselect.errors import SeqSelectError
-from seqselect.formatting import format_number
 from seqselect.vocabulary import DATA_TASKS
 
 if TYPE_CHECKING:
-    from seqselect.bakeoff import BakeoffResult, LeaderboardRow, Trial
+    from seqselect.bakeoff import BakeoffResult
 
 _STORE_HELP = "Results database (SQLite); created when missing."
-
-
-def _number(value: Any, digits: int = 4) -> str:
-    return format_number(value, digits, missing="-")
-
-
-def _abbreviated(n: Any) -> str:
-    """A count in a few characters: 3.1k, 12.5M."""
-    if not isinstance(n, (int, float)):
-        return "-"
-    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= div:
-            return f"{n / div:.3g}{unit}"
-    return f"{n:.0f}"
-
-
-_COLUMNS = (
-    ("#", "right"), ("model", "left"), ("validation", "right"), ("test", "right"),
-    ("train\ns", "right"), ("latency\nms", "right"), ("params", "right"), ("note", "left"),
-)
-
-
-def _mean_std(value: Any, std: Any) -> str:
-    """"0.981±0.012" (or "-" when there is no score): three decimals for scores of
-    everyday size, so that a column aligns; three significant digits otherwise."""
-    if value is None:
-        return "-"
-    std = std or 0.0
-    if value == 0 or 0.01 <= abs(value) < 10:
-        return f"{value:.3f}±{std:.3f}"
-    return f"{_number(value, 3)}±{_number(std, 2)}"
-
-
-def _note(row: LeaderboardRow, winner: str | None, excluded: dict[str, str]) -> str:
-    """The note column: baseline, winner, excluded (or the row's status), failed/diverged
-    counts."""
-    notes = ["baseline"] if row.kind == "baseline" else []
-    if row.model == winner:
-        notes.append("winner")
-    elif row.model in excluded:
-        notes.append("excluded" if row.val_value is not None else row.status)
-    if row.n_failed and row.val_value is not None:
-        notes.append(f"{row.n_failed} failed")
-    if row.n_diverged:
-        notes.append(f"{row.n_diverged} diverged")
-    return ", ".join(n for n in notes if n)
-
-
-def leaderboard_table(result: BakeoffResult) -> Table:
-    """The leaderboard as a Rich table, ranked by validation (winner in bold green,
-    baselines in italics); fits 80 columns."""
-    metric = result.metric
-    winner, excluded = result.winner.model, result.winner.excluded
-    table = Table(
-        title=(
-            f"{result.dataset.get('name', '')}: {metric}, ranked by validation "
-            f"(run {result.run})"
-        ),
-        caption=(
-            "validation: mean ± std over folds x seeds (selects); test: mean ± std over "
-            "seeds (reports); latency: one sequence"
-        ),
-        title_justify="left",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        padding=0,  # the box's blank divider is the one space between columns
-    )
-    for col, justify in _COLUMNS:
-        table.add_column(col, justify=justify, no_wrap=col != "note")
-    for row in result.leaderboard:
-        if row.model == winner:
-            style = "bold green"
-        else:
-            style = "dim" if row.val_value is None or row.model in excluded else None
-        if row.kind == "baseline":
-            style = f"{style or ''} italic".strip()
-        table.add_row(
-            _number(row.rank), row.model, _mean_std(row.val_value, row.val_std),
-            _mean_std(row.value, row.std), _number(row.train_s, 3),
-            _number(row.latency_ms, 3), _abbreviated(row.params),
-            _note(row, winner, excluded), style=style,
-        )
-    return table
-
-
-def _verdict_head(result: BakeoffResult) -> str:
-    winner = result.winner
-    if not winner.model:
-        return "[bold red]No winner[/]"
-    agree = winner.agrees_with_advisor
-    if agree:
-        relation = "[green]agrees with the advisor[/]"
-    elif agree is False:
-        relation = f"[yellow]the advisor picked {result.advisor.get('pick')}[/]"
-    else:
-        relation = "the advisor gave no pick"
-    kind = " (a baseline)" if winner.kind == "baseline" else ""
-    return (
-        f"[bold]Winner: {winner.model}[/]{kind} — validation {result.metric} "
-        f"{_mean_std(winner.val_value, winner.val_std)}, test "
-        f"{_mean_std(winner.value, winner.std)}, latency {_number(winner.latency_ms, 3)} ms; "
-        f"{relation}"
-    )
 
 
 def print_result(result: BakeoffResult) -> None:
@@ -164,82 +81,6 @@ def print_result(result: BakeoffResult) -> None:
             highlight=False,
         )
 
-
-def _setup_line(payload: dict[str, Any]) -> str:
-    executor = payload["executor"]
-    return (
-        f"[bold]{payload['run']}[/]: {payload['dataset']} — "
-        f"{len(payload['candidates'])} candidates ({', '.join(payload['candidates'])}) × "
-        f"{payload['seeds']} seeds = {payload['trials']} trials; "
-        f"{payload['todo']} to run, ~{payload['share_s']:.1f} s each "
-        f"({executor['executor']}, {executor['slots']} at a time, "
-        f"{executor['threads_per_trial']} thread(s) each); "
-        f"set-up took {payload['setup_s']:.1f} s"
-    )
-
-
-def _trial_line(trial: Trial) -> str:
-    """One finished trial: status, its fold's (validation) or its test accuracy (or mse),
-    and the error if any."""
-    role = f" fold {trial.fold}" if trial.role == "fold" else ""
-    line = f"  {trial.model:<12} seed {trial.seed}{role}: {trial.status}"
-    scores = trial.val_metrics if trial.role == "fold" else trial.metrics
-    where = "validation" if trial.role == "fold" else "test"
-    name = "accuracy" if "accuracy" in scores else "mse"
-    value = scores.get(name)
-    if value is not None:
-        line += f", {where} {name} {value:.4g}"
-    if trial.error:
-        line += f" ({trial.error[:120]})"
-    return line
-
-
-class _Progress:
-    """Rich progress over the trials, on stderr (stdout stays for results)."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-        self.progress: Progress | None = None
-        self.task = None
-
-    def __call__(self, kind: str, payload: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        if kind == "setup":
-            err_console.print(_setup_line(payload), highlight=False)
-            self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=err_console, transient=True,
-            )
-            self.progress.start()
-            self.task = self.progress.add_task("trials", total=payload["todo"])
-        elif kind == "trial_start" and self.progress is not None:
-            description = f"training {payload['model']} seed {payload['seed']}"
-            self.progress.update(self.task, description=description)
-        elif kind == "trial_done" and self.progress is not None:
-            line = _trial_line(payload["result"])
-            self.progress.console.print(line, highlight=False, markup=False)
-            self.progress.advance(self.task)
-        elif kind == "skip":
-            err_console.print(
-                f"  {payload['model']:<12} seed {payload['seed']}: kept from the earlier run",
-                highlight=False,
-            )
-        elif kind == "tune_done":  # issue 16
-            err_console.print(tune_line(payload), highlight=False, markup=False)
-        elif kind == "scaling":
-            self.stop()
-            err_console.print(
-                f"benchmarking inference at lengths {payload['lengths']} (outside the budget)...",
-                highlight=False,
-            )
-        elif kind == "done":
-            self.stop()
-
-    def stop(self) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-            self.progress = None
 
 
 def _write_json(doc: dict[str, Any], target: str) -> None:
@@ -307,6 +148,9 @@ _BAKEOFF_HELP = {
     "device": "cpu or cuda.",
     "max_epochs": "Epoch cap per trial (the time budget usually ends training first).",
     "quiet": "No progress display.",
+    "replay": "Repeat the stored run RUN exactly: its models, seeds, folds and settings, "
+    "each network trial redoing the steps it took (a time budget buys a machine-dependent "
+    "number of steps). Prints whether every trial came out bit-identical; exit code 1 if not.",
 }
 
 
@@ -345,11 +189,11 @@ def bakeoff_command(
                                    help=TEXT_HELP["pretrained"]),
     tune: str = typer.Option(None, help=TUNE_HELP),  # issue 16
     pruner: str = typer.Option("median", help=PRUNER_HELP),  # issue 16
+    replay: str = typer.Option(None, metavar="RUN", help=_BAKEOFF_HELP["replay"]),
 ) -> None:
     """Train candidate architectures on YOUR data under an equal time budget and several
     seeds, measure their latency, memory and size here, and pick the winner."""
     from seqselect.bakeoff import bakeoff
-    from seqselect.report import write_html
 
     lengths = _lengths(scaling)
     data_options = {
@@ -367,21 +211,53 @@ def bakeoff_command(
             cpus_per_trial=cpus_per_trial, store=store, run=run, device=device,
             max_epochs=max_epochs, data_options=data_options, export=export, scaling=lengths,
             on_event=progress, tune=tune, tune_pruner=pruner,  # issue 16
+            replay=replay,
         )
     finally:
         progress.stop()
+    _show_outcome(result, replay=replay, html=html, json_out=json_out, export=export)
+
+
+def _show_outcome(
+    result: BakeoffResult, *, replay: str | None, html: str | None, json_out: str | None,
+    export: str | None,
+) -> None:
+    """What ``seqselect bakeoff`` writes and prints once the trials are done: the HTML
+    report, the JSON, the leaderboard and verdict, the replay check, the export and where the
+    run is stored; exit code 1 when a replay did not come out bit-identical."""
+    from seqselect.report import write_html
+
+    check = _replay_check(result, replay) if replay else None
     if html:
         write_html(result, html)
     if json_out:
-        _write_json(result.to_dict(), json_out)
+        doc = result.to_dict()
+        if check is not None:
+            doc["replay_check"] = check.to_dict()
+        _write_json(doc, json_out)
     if json_out == "-":
+        if check is not None and not check.ok:
+            raise typer.Exit(1)
         return
     print_result(result)
+    if check is not None:
+        console.print(check.sentence(), highlight=False)
     if export and result.export:
         console.print(_export_line(result.export, export), highlight=False)
     if html:
         console.print(f"HTML report: {html}", highlight=False)
     console.print(f"Stored as run {result.run!r} in {result.store}", highlight=False)
+    if check is not None and not check.ok:
+        raise typer.Exit(1)
+
+
+def _replay_check(result, original: str):
+    """The replayed run against ``original``, trial by trial (seqselect.bakeoff.replay)."""
+    from seqselect.bakeoff import ResultsStore
+    from seqselect.bakeoff.replay import compare_runs
+
+    db = ResultsStore(result.store)
+    return compare_runs(original, result.run, db.trials(original), db.trials(result.run))
 
 
 def _print_runs(db, store: str, as_json: bool) -> None:

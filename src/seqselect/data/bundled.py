@@ -3,8 +3,9 @@
 * ``ucr:NAME`` (alias ``uea:NAME``): every UCR/UEA classification problem whose
   ``NAME_TRAIN.ts`` / ``NAME_TEST.ts`` lie in ``aeon/datasets/data/`` (GunPoint,
   ItalyPowerDemand, JapaneseVowels, BasicMotions, ArrowHead, ACSF1, OSULeaf,
-  PickupGestureWiimoteZ, ...). Found by scanning that folder, read with aeon's own
-  ``load_from_ts_file`` from the local path, so nothing is downloaded. The official
+  PickupGestureWiimoteZ, UnitTest: aeon's cut-down Chinatown, 20 train / 22 test
+  sequences of 24 steps, two classes, ...). Found by scanning that folder, read with
+  aeon's own ``load_from_ts_file`` from the local path, so nothing is downloaded. The official
   train/test split is kept; validation is carved from training. Unequal-length problems
   (JapaneseVowels, PickupGestureWiimoteZ) become padding plus a mask.
 * ``tser:NAME``: the extrinsic-regression problems aeon ships the same way (Covid3Month,
@@ -19,7 +20,10 @@
   length m by its sampling (Airline, ShampooSales, PBS monthly: 12; Solar half-hourly:
   48, a day; Uschange quarterly: 4; Lynx annual: 1, its ~10-year cycle is not a calendar
   season), written to the metadata as ``season_length`` (``season=`` overrides it); MASE
-  and the seasonal naive baseline use it.
+  and the seasonal naive baseline use it. Without ``window=``, the series' listed window
+  is widened to m + 1 steps when it is shorter and the series is long enough (Solar: 48
+  -> 49, ShampooSales: 12 -> 13), so that both see a whole season
+  (:func:`seqselect.data.windows.seasonal_window`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import numpy as np
 from seqselect.data.splits import RawDataset, natural_sort
 from seqselect.data.types import DatasetSplits
 from seqselect.data.validate import Where
-from seqselect.data.windows import make_windows, window_counts
+from seqselect.data.windows import make_windows, seasonal_window, window_counts
 from seqselect.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -46,8 +50,6 @@ KIND_TASK: dict[str, str] = {
     "regression": "regress",
     "forecasting": "forecast",
 }
-#: Test fixtures inside aeon's data folder, not archive problems.
-_NOT_ARCHIVE = ("UnitTest",)
 
 
 def aeon_data_dir() -> Path:
@@ -91,7 +93,7 @@ def archive_problems() -> dict[str, ArchiveProblem]:
     for train in sorted(root.glob("*/*_TRAIN.ts")):
         name = train.name[: -len("_TRAIN.ts")]
         test = train.with_name(f"{name}_TEST.ts")
-        if not test.exists() or name.startswith(_NOT_ARCHIVE):
+        if not test.exists():  # e.g. UnitTestTimeStamps: a reader fixture, no test half
             continue
         header = _ts_header(train)
         if header.get("classlabel", "").lower().startswith("true"):
@@ -286,6 +288,18 @@ def resolve_forecast(name: str) -> ForecastSeries:
     return by_lower[key]
 
 
+def default_window(
+    spec: ForecastSeries, n_points: int, horizon: int, season: int,
+    val_fraction: float, test_fraction: float,
+) -> int:
+    """The series' listed window, widened to hold a whole season plus one step when the
+    series is long enough (:func:`~seqselect.data.windows.seasonal_window`)."""
+    return seasonal_window(
+        spec.window, season, n_points=n_points, horizon=horizon, val_fraction=val_fraction,
+        test_fraction=test_fraction, name=f"forecast:{spec.name}",
+    )
+
+
 def load_forecast(
     name: str,
     params: dict[str, str],
@@ -310,6 +324,8 @@ def load_forecast(
             raise DataError(f"forecast:{spec.name}: {key}={value!r} is not an integer") from None
     horizon, window, season = numbers["horizon"], numbers["window"], numbers["season"]
     series, columns = _read_forecast(spec.name)
+    if "window" not in params:  # the user's window is kept as given
+        window = default_window(spec, len(series), horizon, season, val_fraction, test_fraction)
     if target is None:
         targets = list(range(len(columns)))
     else:
@@ -366,14 +382,17 @@ def describe_forecast(
     spec: ForecastSeries, val_fraction: float = 0.15, test_fraction: float = 0.2
 ) -> dict[str, Any]:
     series, columns = _read_forecast(spec.name)
+    window = default_window(
+        spec, len(series), spec.horizon, spec.season, val_fraction, test_fraction
+    )
     _, n_train, n_val, n_test = window_counts(
-        len(series), spec.window, spec.horizon, val_fraction, test_fraction
+        len(series), window, spec.horizon, val_fraction, test_fraction
     )
     return {
         "name": f"forecast:{spec.name}",
         "kind": "forecasting",
-        "length": spec.window,
-        "min_length": spec.window,
+        "length": window,
+        "min_length": window,
         "channels": len(columns),
         "classes": None,
         "n_train": n_train,
@@ -382,5 +401,5 @@ def describe_forecast(
         "horizon": spec.horizon,
         "season_length": spec.season,
         "description": spec.summary,
-        "example": f"forecast:{spec.name}?horizon={spec.horizon}&window={spec.window}",
+        "example": f"forecast:{spec.name}?horizon={spec.horizon}&window={window}",
     }

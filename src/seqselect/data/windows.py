@@ -17,6 +17,7 @@ from each window, ``(N, C)`` nested lists in standardised units (zeros for
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -34,10 +35,13 @@ __all__ = [
     "cut_windows",
     "make_windows",
     "season_from_times",
+    "seasonal_window",
     "window_counts",
     "window_offsets",
     "window_starts",
 ]
+
+log = logging.getLogger(__name__)
 
 #: How a window's values are shifted: by its last input value, or not at all.
 OFFSETS = ("last", "none")
@@ -189,6 +193,43 @@ def window_starts(
     val_end = n_windows - n_test - (gap if n_test else 0)
     val_starts = starts[val_end - n_val : val_end] if n_val else starts[:0]
     return starts[: max(n_train, 0)], val_starts, test_starts
+
+
+#: (series, season, window) already warned about: a series too short for a seasonal
+#: window is said once per process, not once per load.
+_WARNED_SHORT: set[tuple[str, int, int]] = set()
+
+
+def seasonal_window(
+    window: int, season: int | None, *, n_points: int, horizon: int, val_fraction: float,
+    test_fraction: float, name: str = "series",
+) -> int:
+    """The default input window: ``window``, widened to ``season + 1`` steps when shorter.
+
+    MASE scales each window's error by its in-sample seasonal naive error, a lag-m
+    difference inside the window, so it needs ``W - 1 >= m``; the seasonal naive baseline
+    repeats the window's last season. With a window of m steps or fewer both fall back to
+    the naive last value, and a half-hourly series (m = 48) is scored as if it had no
+    daily cycle. The wider window is taken when it still leaves at least half of the
+    training windows ``window`` leaves (a series that short needs its data for training
+    more); otherwise ``window`` stays and one warning says so.
+    """
+    if season is None or season <= 1 or window > season:
+        return window
+    wide = season + 1
+    fractions = (val_fraction, test_fraction)
+    base_train = window_counts(n_points, window, horizon, *fractions)[1]
+    wide_train = window_counts(n_points, wide, horizon, *fractions)[1]
+    if wide_train >= max(1, base_train // 2):
+        return wide
+    if (name, season, window) not in _WARNED_SHORT:
+        _WARNED_SHORT.add((name, season, window))
+        log.warning(
+            "%s: %d steps are too few for a window of %d (season %d + 1); keeping window "
+            "%d, so MASE and the seasonal naive baseline use the naive last value",
+            name, n_points, wide, season, window,
+        )
+    return window
 
 
 def _shortest_series(window: int, horizon: int, val_fraction: float, test_fraction: float) -> int:

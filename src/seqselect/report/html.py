@@ -27,6 +27,7 @@ from seqselect.bakeoff.result import BakeoffResult
 from seqselect.errors import SeqSelectError
 from seqselect.formatting import format_number
 from seqselect.report import plots
+from seqselect.report.columns import companion_metric, row_precision
 from seqselect.report.tuning import tuning_sections  # issue 16
 from seqselect.vocabulary import higher_is_better
 
@@ -204,13 +205,20 @@ def _protocol(result: BakeoffResult) -> str:
 
 _LEADERBOARD_HEAD = (
     ("rank", ""), ("model", "l"), ("validation {metric}", ""), ("± std", ""), ("n val", ""),
-    ("test {metric}", ""), ("± std", ""), ("seeds", ""), ("train s", ""),
-    ("latency ms (1 seq)", ""), ("batch ms", ""), ("step ms", ""), ("peak MB", ""),
-    ("params", ""), ("status", "l"),
+    ("test {metric}", ""), ("± std", ""),
+)
+_LEADERBOARD_TAIL = (
+    ("seeds", ""), ("train s", ""), ("latency ms (1 seq)", ""), ("batch ms", ""),
+    ("step ms", ""), ("peak MB", ""), ("params", ""), ("precision", "l"), ("status", "l"),
 )
 
 
-def _leaderboard_row(row: LeaderboardRow, winner: str | None, excluded: dict[str, str]) -> str:
+def _leaderboard_row(
+    row: LeaderboardRow, winner: str | None, excluded: dict[str, str],
+    beside: str | None = None, precision: str | None = None,
+) -> str:
+    """One model's ``<tr>``; ``beside``: the companion metric's column (its test mean),
+    ``precision``: what the model trained in (empty for a baseline)."""
     status = row.status
     if row.model in excluded and row.value is not None:
         status = f"excluded: {excluded[row.model]}"
@@ -223,36 +231,54 @@ def _leaderboard_row(row: LeaderboardRow, winner: str | None, excluded: dict[str
     mark = ""
     if row.kind == "baseline":
         cls, mark = f"{cls} baseline".strip(), ' <span class="mark">baseline</span>'
+    companion = _cell(row.metrics.get(beside)) if beside else ""
     return (
         f'<tr class="{cls}">{_cell(row.rank)}'
         f'<td class="l">{escape_html(row.model)}{mark}</td>'
         f"{_cell(row.val_value)}{_cell(row.val_std, 2)}{_cell(row.n_val)}"
-        f"{_cell(row.value)}{_cell(row.std, 2)}{_cell(row.n_seeds)}"
+        f"{_cell(row.value)}{_cell(row.std, 2)}{companion}{_cell(row.n_seeds)}"
         f"{_cell(row.train_s, 3)}{_cell(row.latency_ms, 3)}{_cell(row.batch_latency_ms, 3)}"
         f"{_cell(row.step_latency_ms, 3)}{_cell(row.peak_mb, 3)}{_cell(row.params)}"
+        f'<td class="l precision">{escape_html(precision or _MISSING)}</td>'
         f'<td class="l">{escape_html(status)}</td></tr>'
+    )
+
+
+def _leaderboard_head(metric: str, beside: str | None) -> str:
+    """The header cells, the companion metric's (e.g. test smape) after the test score."""
+    middle = ((f"test {beside} (mean)", ""),) if beside else ()
+    return "".join(
+        f'<th class="{cls}">{escape_html(head.format(metric=metric))}</th>'
+        for head, cls in (*_LEADERBOARD_HEAD, *middle, *_LEADERBOARD_TAIL)
     )
 
 
 def _leaderboard(result: BakeoffResult) -> str:
     metric = result.metric
-    ths = "".join(
-        f'<th class="{cls}">{escape_html(head.format(metric=metric))}</th>'
-        for head, cls in _LEADERBOARD_HEAD
-    )
+    beside = companion_metric(metric, result.leaderboard)
     winner, excluded = result.winner.model, result.winner.excluded
-    rows = "".join(_leaderboard_row(r, winner, excluded) for r in result.leaderboard)
+    rows = "".join(
+        _leaderboard_row(r, winner, excluded, beside, row_precision(r, result.trials))
+        for r in result.leaderboard
+    )
     direction = "higher" if higher_is_better(metric) else "lower"
     standardised = (result.dataset.get("input") or {}).get("target_normalization")
+    companion = (
+        f" Test {escape_html(beside)} (mean over seeds) is reported beside it, not used to "
+        "rank." if beside else ""
+    )
     return (
-        f'<table id="leaderboard" class="sortable"><thead><tr>{ths}</tr></thead>'
+        f'<table id="leaderboard" class="sortable"><thead><tr>'
+        f"{_leaderboard_head(metric, beside)}</tr></thead>"
         f"<tbody>{rows}</tbody></table>"
         f'<p class="muted">Ranked by validation {escape_html(metric)} ({direction} is '
         "better): mean ± std over the cross-validation folds x seeds, or over seeds on the "
         "validation split. Test: mean ± std over seeds on the whole test set, read once per "
-        "trial, reported only. Latency: median forward time for one "
+        f"trial, reported only.{companion} Latency: median forward time for one "
         "sequence; batch: for a batch of 32; step: one streaming step (causal streaming "
-        "models only). Peak MB: weights plus the peak memory growth of a batch-32 forward. "
+        "models only). Peak MB: weights plus the peak memory growth of a batch-32 forward "
+        "(baselines: the growth of peak RSS while predicting). Precision: what a network "
+        "trained in — bf16 (bfloat16 autocast), fp32, or mixed when its seeds differed. "
         "Click a header to sort."
         + (" Regression errors are on standardised targets (training mean 0, std 1)."
            if standardised else "")

@@ -24,6 +24,7 @@ from seqselect.train.loss import training_loss
 from seqselect.train.metrics import is_better
 from seqselect.train.progress import TrainingProgress
 from seqselect.train.schedule import LRSchedule, StepPlanner
+from seqselect.train.work import WorkRecord
 from seqselect.vocabulary import ranking_task, task_metric
 
 log = logging.getLogger(__name__)
@@ -72,11 +73,13 @@ def default_eval_every(budget: Budget, steps_per_epoch: int) -> int:
 @dataclass(frozen=True)
 class ValidationSchedule:
     """When a validation point is due: every ``every_steps`` steps, but on a seconds budget
-    no sooner than ``min_gap_s`` after the last one and no later than ``max_gap_s``."""
+    no sooner than ``min_gap_s`` after the last one and no later than ``max_gap_s``; a
+    replay (``at_steps``): exactly after the steps its run validated at."""
 
     every_steps: int
     min_gap_s: float = 0.0
     max_gap_s: float = math.inf
+    at_steps: frozenset[int] | None = None
 
     @classmethod
     def for_budget(
@@ -92,6 +95,8 @@ class ValidationSchedule:
         )
 
     def is_due(self, step: int, seconds_since_last: float) -> bool:
+        if self.at_steps is not None:
+            return step in self.at_steps
         on_cadence = step % self.every_steps == 0 and seconds_since_last >= self.min_gap_s
         return on_cadence or seconds_since_last >= self.max_gap_s
 
@@ -130,7 +135,9 @@ class TrainingLoop:
 
     ``run()`` repeats :meth:`step`, :meth:`validate` when due and :meth:`should_stop`;
     ``finish()`` adds the last validation point, restores the best weights and evaluates.
-    ``clock`` (seconds, default ``time.perf_counter``) times the seconds budget.
+    ``clock`` (seconds, default ``time.perf_counter``) times the seconds budget. ``replay``
+    (:mod:`seqselect.train.work`) redoes a recorded run's work: its steps, plans and
+    validation points, with no clock deciding anything; :meth:`work` is this run's record.
     """
 
     def __init__(
@@ -144,6 +151,7 @@ class TrainingLoop:
         generator: torch.Generator,
         device: torch.device,
         clock: Callable[[], float] | None = None,
+        replay: WorkRecord | None = None,
     ) -> None:
         if len(splits.train) == 0:
             raise ValueError(f"{splits.name}: the training split is empty")
@@ -157,6 +165,9 @@ class TrainingLoop:
         self.schedule = ValidationSchedule.for_budget(
             budget, self.steps_per_epoch, settings.eval_every
         )
+        if replay is not None:
+            self.schedule = ValidationSchedule(1, at_steps=frozenset(replay.validations))
+        self.validated_in_loop: list[int] = []  # the steps validate() ran after in run()
         self.has_val = len(splits.val) > 0
         self.best = BestState(higher_is_better)
         self.history: list[dict[str, Any]] = []
@@ -174,7 +185,10 @@ class TrainingLoop:
         self._last_validation_step = -1
         self._lr_factor = 1.0
         self.train_seconds = 0.0  # set by finish(): the loop's wall time, validation included
-        self.planner = StepPlanner(budget.seconds, fixed=self.total_steps)
+        self.planner = (
+            StepPlanner(None, script=replay.plan_at()) if replay is not None
+            else StepPlanner(budget.seconds, fixed=self.total_steps)
+        )
         self.lr_schedule = LRSchedule(settings.lr_schedule, optimizer, self.planner)
 
     # ---- the three rules ---------------------------------------------------------------
@@ -285,6 +299,7 @@ class TrainingLoop:
                     progress.update(done=done, loss=loss)
                 since = self._last_step_time - self._last_validation_time
                 if self.schedule.is_due(self.steps, since):
+                    self.validated_in_loop.append(self.steps)
                     self.validate()
             if ends_epoch:
                 self.epochs_done += 1
@@ -305,6 +320,17 @@ class TrainingLoop:
         return val_metrics, self._evaluate("test")
 
     # ---- what the loop knows -------------------------------------------------------------
+    def work(self) -> WorkRecord | None:
+        """What this run's clock decided, for a replay (None before any step)."""
+        if self.steps < 1:
+            return None
+        return WorkRecord(
+            steps=self.steps,
+            plans=tuple(self.planner.plans),
+            validations=tuple(self.validated_in_loop),
+            threads=torch.get_num_threads(),
+        )
+
     @property
     def tested_step(self) -> int | None:
         """The step whose weights finish() tests: the best validation point's when the best

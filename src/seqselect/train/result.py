@@ -42,6 +42,8 @@ class TrainResult:
     device: str = "cpu"
     dataset: str = ""
     param_groups: str = ""  # where the optimizer groups came from
+    # What the clock decided (seqselect.train.work.WorkRecord.to_dict()), for a replay
+    work: dict[str, Any] | None = None
 
     @property
     def test_score(self) -> float | None:

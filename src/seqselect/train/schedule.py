@@ -15,13 +15,15 @@ does not, so :class:`StepPlanner` times the first ``probe_steps`` steps (they ru
 warm-up's starting rate), plans ``T`` from that throughput and the seconds left, and
 re-plans once, at half of the first plan, from the measured rate of the whole run so far
 (which then includes the validation points); the plan is fixed after that. Past ``T`` the
-factor stays at its final value.
+factor stays at its final value. Every plan is recorded as ``(step, T)`` in
+``StepPlanner.plans``; a planner made with ``script=`` (a replay,
+:mod:`seqselect.train.work`) sets those plans at those steps instead of timing anything.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = ["LR_SCHEDULES", "LRSchedule", "StepPlanner", "lr_factor"]
 
@@ -58,6 +60,8 @@ class StepPlanner:
 
     ``observe(steps, elapsed_s)`` after every step; ``total`` is None until the probe is
     done, then the plan (re-planned once). ``fixed`` plans (step/epoch budgets) never change.
+    ``plans`` records ``(step, total)`` each time the plan is set; ``script`` (a replay's
+    recorded plans, ``{step: total}``) replaces the timing: the plans are set at those steps.
     """
 
     seconds: float | None
@@ -67,23 +71,37 @@ class StepPlanner:
     total: int | None = None
     probed: bool = False
     replanned: bool = False
+    script: dict[int, int] | None = None
+    plans: list[tuple[int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.fixed is not None:
-            self.total = self.fixed
+        if self.script is not None:
+            self.seconds = self.fixed = None  # the recorded plans decide, not a clock
+            self._set(0, self.script.get(0))
+        elif self.fixed is not None:
+            self._set(0, self.fixed)
 
     def observe(self, steps: int, elapsed_s: float) -> None:
-        """Plan after the probe, re-plan once at half of the plan (a seconds budget only)."""
+        """Plan after the probe, re-plan once at half of the plan (a seconds budget only);
+        a replay sets the plan recorded at ``steps``, if any."""
+        if self.script is not None:
+            self._set(steps, self.script.get(steps))
+            return
         if self.seconds is None or self.replanned:
             return
         if not self.probed:
             if steps >= self.probe_steps:
-                self.total = self._cap(self._plan(steps, elapsed_s, self.safety))
+                self._set(steps, self._cap(self._plan(steps, elapsed_s, self.safety)))
                 self.probed = True
             return
         if steps >= (self.total or 0) // 2:
-            self.total = self._cap(max(steps + 1, self._plan(steps, elapsed_s, 1.0)))
+            self._set(steps, self._cap(max(steps + 1, self._plan(steps, elapsed_s, 1.0))))
             self.replanned = True
+
+    def _set(self, steps: int, total: int | None) -> None:
+        if total is not None:
+            self.total = total
+            self.plans.append((steps, total))
 
     def _plan(self, steps: int, elapsed_s: float, safety: float) -> int:
         per_step = max(elapsed_s, 1e-9) / max(1, steps)

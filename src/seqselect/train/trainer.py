@@ -29,6 +29,9 @@ Protocol (the same for every model, so that results compare):
 * a non-finite training loss ends the run: ``status="diverged"`` with the step.
 * on CPU the training loop runs with subnormal floats flushed to zero
   (:func:`flushed_subnormals`).
+* the result's ``work`` records what the clock decided (steps, schedule plans, validation
+  points, threads); ``replay=`` that record redoes exactly that work, so a seconds-budget
+  run can be repeated to the bit in another process (:mod:`seqselect.train.work`).
 
 The pieces: :class:`~seqselect.train.loop.TrainingLoop` (step, validate, should_stop),
 :func:`~seqselect.train.evaluate.evaluate`, :func:`~seqselect.train.loss.training_loss`,
@@ -55,6 +58,7 @@ from seqselect.train.optimizer import PARAM_GROUPS_SOURCE, make_optimizer
 from seqselect.train.precision import resolve_precision
 from seqselect.train.progress import training_progress
 from seqselect.train.result import TrainResult
+from seqselect.train.work import WorkRecord
 
 __all__ = ["MIN_RANKING_VAL", "resolve_restore_best", "seed_everything", "torch_threads", "train"]
 
@@ -132,6 +136,7 @@ def train(
     precision: str = "fp32",
     label_smoothing: float = 0.0,
     on_validate: Callable[[dict[str, Any]], bool] | None = None,
+    replay: WorkRecord | dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``splits.train``, select on ``splits.val``, test on ``splits.test``.
 
@@ -152,12 +157,14 @@ def train(
         precision: ``auto``, ``bf16`` (autocast) or ``fp32``; the one used is in hparams.
         label_smoothing: of classification targets in the training loss.
         on_validate: called with each validation point; True ends the run as "pruned".
+        replay: a run's ``work`` record: redo its steps, plans, validation points and
+            threads instead of ``budget`` (same seed and data: the same metrics).
 
     Returns:
         A :class:`TrainResult`; ``status="diverged"`` (with ``diverged_at_step`` and empty
         test metrics) when the loss became NaN or infinite.
     """
-    budget = Budget.parse(budget)
+    budget, replay, threads = _work_to_do(Budget.parse(budget), replay, threads)
     with torch_threads(threads):
         seed_everything(seed)
         run_device = resolve_device(device)
@@ -172,23 +179,39 @@ def train(
         loop = TrainingLoop(
             module, splits, make_optimizer(optimizer, module, lr=lr, weight_decay=weight_decay),
             budget=budget, settings=settings, device=run_device,
-            generator=torch.Generator().manual_seed(seed),
+            generator=torch.Generator().manual_seed(seed), replay=replay,
         )
         description = f"train {type(module).__name__}"
         with training_progress(progress, description, loop.progress_total) as bar, \
                 flushed_subnormals(run_device):
             stopped_by = loop.run(bar)
         val_metrics, test_metrics = loop.finish()
-        hparams = {
-            "lr": lr, "weight_decay": weight_decay, "batch_size": batch_size, "clip": clip,
-            "patience": patience, "optimizer": optimizer, "eval_every": loop.schedule.every_steps,
-            "threads": torch.get_num_threads(), "lr_schedule": lr_schedule,
-            "planned_steps": loop.planner.total, "precision": settings.precision,
-            "restore_best": settings.restore_best, "best_val_step": loop.best.step,
-            "label_smoothing": label_smoothing,
-        }
-        result = _result_of(loop, stopped_by, val_metrics, test_metrics, seed=seed, hparams=hparams)
+        given = {"lr": lr, "weight_decay": weight_decay, "batch_size": batch_size, "clip": clip,
+                 "patience": patience, "optimizer": optimizer, "lr_schedule": lr_schedule,
+                 "label_smoothing": label_smoothing, "replayed": replay is not None}
+        result = _result_of(loop, stopped_by, val_metrics, test_metrics, seed=seed,
+                            hparams=_hparams(loop, given))
     return result
+
+
+def _work_to_do(
+    budget: Budget, replay: WorkRecord | dict[str, Any] | None, threads: int | None
+) -> tuple[Budget, WorkRecord | None, int | None]:
+    """``(budget, replay, threads)``: a replay's steps and threads replace the budget's."""
+    if replay is None:
+        return budget, None, threads
+    record = replay if isinstance(replay, WorkRecord) else WorkRecord.from_dict(replay)
+    return Budget(steps=record.steps), record, record.threads or threads
+
+
+def _hparams(loop: TrainingLoop, given: dict[str, Any]) -> dict[str, Any]:
+    """The run's settings as recorded: the arguments ``given`` and what the loop resolved."""
+    settings = loop.settings
+    return {
+        **given, "eval_every": loop.schedule.every_steps, "threads": torch.get_num_threads(),
+        "planned_steps": loop.planner.total, "precision": settings.precision,
+        "restore_best": settings.restore_best, "best_val_step": loop.best.step,
+    }
 
 
 def _result_of(
@@ -225,4 +248,5 @@ def _result_of(
         device=str(loop.device),
         dataset=splits.source or splits.name,
         param_groups=PARAM_GROUPS_SOURCE,
+        work=(loop.work().to_dict() if loop.work() is not None else None),
     )

@@ -1,0 +1,133 @@
+"""The baselines' share of the budget: fits stop at BASELINE_SHARE of it, a fit whose
+estimate is over what is left is stored as a skipped trial with the reason, and the floor
+(majority class) always runs."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+import pytest
+from tests.bakeoff.test_baseline_trials import _part  # two-class noisy ramps
+
+from seqselect.bakeoff import ResultsStore
+from seqselect.bakeoff import run as bakeoff_run
+from seqselect.bakeoff.baseline_trials import PROBE_MIN_TRAIN
+from seqselect.bakeoff.plan import BakeoffRequest, make_plan
+from seqselect.bakeoff.run import BASELINE_SHARE, run_baselines
+from seqselect.baselines import registry
+from seqselect.data.types import DatasetSplits, SequenceData
+
+
+def _splits(n_train: int, n_val: int, n_test: int) -> DatasetSplits:
+    return DatasetSplits(
+        name="ramps", task="classify", model_task="classify", train=_part(n_train, 0),
+        val=_part(n_val, 1), test=_part(n_test, 2), d_output=2, d_input=1,
+        class_names=["down", "up"],
+    )
+
+
+class _Sleepy:
+    """A baseline whose fit sleeps ``per_fit`` plus ``per_example`` per training sequence
+    (a real one's cost grows with its data); ``sizes`` records what each fit was given."""
+
+    def __init__(self, per_fit: float, per_example: float, sizes: list[int]) -> None:
+        self.per_fit, self.per_example, self.sizes = per_fit, per_example, sizes
+
+    def fit(self, train: SequenceData) -> _Sleepy:
+        self.sizes.append(len(train))
+        time.sleep(self.per_fit + self.per_example * len(train))
+        return self
+
+    def predict(self, data: SequenceData) -> np.ndarray:
+        return np.zeros(len(data), dtype=np.int64)
+
+
+def _slow_minirocket(monkeypatch, per_fit: float = 0.0, per_example: float = 0.0) -> list[int]:
+    """Make the registry's minirocket entry a :class:`_Sleepy` (its card kept)."""
+    sizes: list[int] = []
+    card = registry.baseline_card("minirocket")
+    entry = registry._Entry(card, lambda seed: _Sleepy(per_fit, per_example, sizes))
+    monkeypatch.setitem(registry._REGISTRY, "minirocket", entry)
+    return sizes
+
+
+def _run(tmp_path, splits: DatasetSplits, budget: str):
+    plan = make_plan(splits, BakeoffRequest(
+        budget=budget, models="cnn1d", seeds=3, params=1500, baselines="majority,minirocket",
+    ))
+    db = ResultsStore(tmp_path / "runs.db")
+    db.create_run("r", dataset=splits.name, args=plan.args, profile={}, advisor={},
+                  environment={})
+    seconds = run_baselines(db, "r", plan, set(), None)
+    trials = [t for t in db.trials("r") if t.kind == "baseline"]
+    return seconds, {m: [t for t in trials if t.model == m] for m in ("majority", "minirocket")}
+
+
+def _skip_reasons(trials) -> list[str]:
+    skipped = [t for t in trials if (t.extra or {}).get("skipped")]
+    assert all(t.status == "failed" and t.error.startswith("skipped: ") for t in skipped)
+    return [t.error for t in skipped]
+
+
+def test_a_slow_baseline_stops_within_the_share_and_says_why(tmp_path, monkeypatch):
+    _slow_minirocket(monkeypatch, per_fit=0.5)
+    share = BASELINE_SHARE * 6
+    seconds, trials = _run(tmp_path, _splits(60, 14, 20), "6s")
+    # the first fit measures the cost (small data: no probe), the estimates stop the rest
+    assert seconds < share + 0.3
+    assert all(t.status == "ok" for t in trials["majority"]) and len(trials["majority"]) == 6
+    fitted = [t for t in trials["minirocket"] if t.status == "ok"]
+    reasons = _skip_reasons(trials["minirocket"])
+    assert fitted and reasons and len(fitted) + len(reasons) == 6
+    assert all(f"share of {share:.1f} s" in r for r in reasons)
+    pattern = r"would take ~\d\.\d s \(fold \+ refit of seed \d\), over the 0\.\d s left"
+    assert all(re.search(pattern, r) for r in reasons)
+    # a cut leaves whole seeds (a row needs a fold's score and a refit's), the first first
+    seeds = sorted({t.seed for t in fitted})
+    assert seeds == list(range(len(seeds)))
+    assert {(t.seed, t.role) for t in fitted} == {(s, r) for s in seeds for r in ("fold", "refit")}
+
+
+def test_a_probe_skips_a_fit_too_long_for_the_share_before_it_runs(tmp_path, monkeypatch):
+    # hold-out (300+ training, 50+ validation sequences): a full fit sleeps 1.3 s, the
+    # share is 1 s, and the probes (16, 16 and 32 sequences) say so for 0.3 s
+    n_train = 320
+    assert n_train >= PROBE_MIN_TRAIN
+    sizes = _slow_minirocket(monkeypatch, per_example=0.004)
+    seconds, trials = _run(tmp_path, _splits(n_train, 60, 40), "5s")
+    assert seconds < BASELINE_SHARE * 5
+    assert n_train not in sizes and len(sizes) == 3  # probed once, never fitted
+    reasons = _skip_reasons(trials["minirocket"])
+    assert len(reasons) == 3 == len(trials["minirocket"])
+    estimate = float(re.search(r"would take ~([\d.]+) s \(trial of seed 0\)", reasons[0])[1])
+    assert estimate == pytest.approx(0.004 * n_train, rel=0.35)
+    assert all(t.status == "ok" for t in trials["majority"])
+
+
+def test_the_floor_runs_when_nothing_is_left_of_the_share(tmp_path, monkeypatch):
+    sizes = _slow_minirocket(monkeypatch, per_fit=0.01)
+    monkeypatch.setattr(bakeoff_run, "BASELINE_SHARE", 0.0)
+    _, trials = _run(tmp_path, _splits(60, 14, 20), "6s")
+    assert len(trials["majority"]) == 6 and all(t.status == "ok" for t in trials["majority"])
+    reasons = _skip_reasons(trials["minirocket"])
+    assert len(reasons) == 6 and not sizes
+    assert all("share of 0.0 s (0% of the budget) is spent" in r for r in reasons)
+
+
+def test_the_leaderboard_shows_why_a_baseline_was_cut(tmp_path, monkeypatch):
+    from seqselect.bakeoff import bakeoff
+
+    _slow_minirocket(monkeypatch, per_fit=1.0)
+    monkeypatch.setattr(bakeoff_run, "BASELINE_SHARE", 0.4)  # 2.4 s of 6 s: one seed
+    result = bakeoff(
+        _splits(60, 14, 20), models="cnn1d", seeds=2, budget="6s", params=1500, max_epochs=1,
+        cpus_per_trial=1, baselines="majority,minirocket", store=tmp_path / "runs.db",
+        run="cut", trim_to_budget=False,
+    )
+    rows = {row.model: row for row in result.leaderboard}
+    assert rows["majority"].status == "ok" and not rows["majority"].errors
+    assert rows["minirocket"].n_seeds == 1 and rows["minirocket"].n_failed == 2
+    assert any(e.startswith("skipped: would take ~") for e in rows["minirocket"].errors)
+    assert result.timing["baselines_s"] < 2.4
