@@ -9,6 +9,9 @@ and the trainer's MASE come from it, so what they report is what the bootstrap r
 Metrics (names shared with the trainer): ``accuracy`` and ``macro_f1`` (higher is better;
 predictions are class ids), ``mse``, ``mae`` and ``mase`` (lower is better; predictions
 are values). ``mase`` needs ``scale``: each example's in-sample naive error, ``(N,)``.
+Per-step classification (targets ``(N, L)``, predictions ``(S, N, L)`` class ids) is
+compared on ``accuracy`` only, each sequence scoring the fraction of its scored steps
+(targets not ``IGNORE_INDEX``) predicted right.
 
 Symbols: S seeds, N test examples, O outputs per example, B resamples, K classes.
 """
@@ -28,6 +31,7 @@ __all__ = [
 ]
 
 CLASS_METRICS: tuple[str, ...] = ("accuracy", "macro_f1")
+IGNORE_INDEX = -100  # seqselect.data.types.IGNORE_INDEX: a step with no target
 VALUE_METRICS: tuple[str, ...] = ("mse", "mae", "mase")
 PAIRED_METRICS: tuple[str, ...] = CLASS_METRICS + VALUE_METRICS
 
@@ -41,7 +45,11 @@ def as_seeds(pred, y_true: np.ndarray, metric: str, which: str) -> np.ndarray:
     """
     pred = np.asarray(pred)
     n = len(y_true)
-    if metric in CLASS_METRICS:
+    if metric in CLASS_METRICS and y_true.ndim == 2:  # per-step targets (N, L)
+        stacked = pred[None] if pred.ndim == 2 else pred
+        ok = metric == "accuracy" and stacked.ndim == 3 and stacked.shape[2:] == y_true.shape[1:]
+        want = f"(S, N, {y_true.shape[1]}) class ids per step (accuracy only)"
+    elif metric in CLASS_METRICS:
         stacked = pred[None] if pred.ndim == 1 else pred
         ok = stacked.ndim == 2
         want = "(N,) or (S, N) class ids"
@@ -68,8 +76,12 @@ def as_seeds(pred, y_true: np.ndarray, metric: str, which: str) -> np.ndarray:
 def values_2d(y_true: np.ndarray, metric: str) -> np.ndarray:
     y_true = np.asarray(y_true)
     if metric in CLASS_METRICS:
-        if y_true.ndim != 1:
-            raise SeqSelectError(f"y_true for {metric} must be (N,) class ids, got {y_true.shape}")
+        per_step = y_true.ndim == 2 and metric == "accuracy"
+        if y_true.ndim != 1 and not per_step:
+            raise SeqSelectError(
+                f"y_true for {metric} must be (N,) class ids (accuracy only: (N, L) per "
+                f"step), got {y_true.shape}"
+            )
         return y_true.astype(np.int64)
     return (y_true[:, None] if y_true.ndim == 1 else y_true).astype(np.float64)
 
@@ -85,6 +97,10 @@ def check_metric(metric: str) -> None:
 # ---- metric on resamples ---------------------------------------------------------------------
 def _per_example(metric: str, y_true: np.ndarray, pred: np.ndarray, scale) -> np.ndarray:
     """Per-seed, per-example loss or score ``(S, N)`` for the metrics that are means."""
+    if metric == "accuracy" and y_true.ndim == 2:  # per step: the sequence's scored steps
+        scored = y_true[None] != IGNORE_INDEX
+        right = ((pred == y_true[None]) & scored).sum(axis=2)
+        return right / np.maximum(scored.sum(axis=2), 1)
     if metric == "accuracy":
         return (pred == y_true[None]).astype(np.float64)
     diff = pred.astype(np.float64) - y_true[None]  # (S, N, O)
@@ -168,7 +184,9 @@ def mase_scale(metric: str, scale, n: int) -> np.ndarray | None:
 def count_classes(metric, y_true, pred_a, pred_b, n_classes) -> int:
     if metric not in CLASS_METRICS:
         return 0
-    arrays = [a for a in (y_true, pred_a, pred_b) if a is not None]
-    if min(int(a.min()) for a in arrays) < 0:
+    if y_true is not None and y_true.ndim == 2:  # per step: unscored steps are IGNORE_INDEX
+        y_true = y_true[y_true != IGNORE_INDEX]
+    arrays = [a for a in (y_true, pred_a, pred_b) if a is not None and a.size]
+    if arrays and min(int(a.min()) for a in arrays) < 0:
         raise SeqSelectError("class ids must be >= 0")
     return int(n_classes or max(int(a.max()) for a in arrays) + 1)

@@ -61,6 +61,21 @@ def test_a_baseline_equal_on_validation_matches_the_network_and_does_not_win():
     ]
 
 
+def test_a_winner_level_with_the_runner_up_on_validation_is_not_called_ahead():
+    _, tied = _verdict({
+        "cnn1d": ("network", [1.0, 1.0, 1.0], 0.98),
+        "minirocket": ("baseline", [1.0, 1.0, 1.0], 0.99),
+    })
+    _, ahead = _verdict({
+        "cnn1d": ("network", [0.9, 1.0, 0.9], 0.98),
+        "minirocket": ("baseline", [1.0, 1.0, 1.0], 0.99),
+    })
+    assert any(r.startswith("level with cnn1d on validation (1), first by the rule for ties")
+               for r in tied.reasons)
+    assert not any(r.startswith("ahead of") for r in tied.reasons)
+    assert any(r.startswith("ahead of cnn1d on validation (0.9333)") for r in ahead.reasons)
+
+
 def test_a_round_off_difference_is_a_tie_in_the_order_and_in_the_words():
     network_vals = [0.4, 0.45, 0.56]
     mean = statistics.fmean(network_vals)

@@ -287,3 +287,23 @@ def test_paired_losses_draw_fold_blocks_and_count_their_spread():
     assert shifted.ci_low == pytest.approx(0.5) and shifted.ci_high == pytest.approx(0.5)
     with pytest.raises(SeqSelectError, match="groups"):
         paired_loss_bootstrap(a, b, groups=blocks[:10])
+
+
+def test_per_step_accuracy_scores_each_sequence_on_its_scored_steps_only():
+    from seqselect.data.types import IGNORE_INDEX
+    from seqselect.resampled_metrics import IGNORE_INDEX as METRICS_IGNORE
+
+    assert METRICS_IGNORE == IGNORE_INDEX  # one meaning of "no target here"
+    rng = np.random.default_rng(0)
+    n, length = 60, 12
+    y = np.full((n, length), IGNORE_INDEX)
+    y[:, -4:] = rng.integers(0, 5, size=(n, 4))  # 4 scored steps per sequence (copy tasks)
+    a = np.where(y == IGNORE_INDEX, 3, y)  # right on every scored step
+    b = a.copy()
+    b[:, -1] = (b[:, -1] + 1) % 5  # wrong on one of the four: accuracy 0.75
+    b[:, 0] = 4  # changes on unscored steps count for nothing
+    cmp = paired_bootstrap("accuracy", y, a[None], b[None], seed=0)
+    assert cmp.difference == pytest.approx(0.25) and cmp.ci_low == pytest.approx(0.25)
+    assert not cmp.tied and cmp.n == n
+    with pytest.raises(SeqSelectError, match="accuracy only"):
+        paired_bootstrap("macro_f1", y, a[None], b[None], seed=0)

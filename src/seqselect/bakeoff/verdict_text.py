@@ -69,10 +69,18 @@ def _comparison_sentence(best: LeaderboardRow, second: LeaderboardRow, cmp: Pair
         f"{best.metric} scale" if paired != best.metric else ""
     )
     return (
-        f"ahead of {second.model} on validation ({number_text(second.val_value)}); "
-        f"{relation} it by {number_text(abs(cmp.difference), 3)} {where} ({interval}): "
-        f"{verdict}{fallback}"
+        f"{_on_validation(best, second)}; {relation} it by "
+        f"{number_text(abs(cmp.difference), 3)} {where} ({interval}): {verdict}{fallback}"
     )
+
+
+def _on_validation(best: LeaderboardRow, second: LeaderboardRow) -> str:
+    """Where the winner stands against the runner-up on validation: ahead, or level with
+    it (an equal score: the tie rules above put the winner first, not a higher score)."""
+    if same_validation(best.val_value, second.val_value):
+        return (f"level with {second.model} on validation ({number_text(second.val_value)}), "
+                "first by the rule for ties")
+    return f"ahead of {second.model} on validation ({number_text(second.val_value)})"
 
 
 def _faster_sentence(best: LeaderboardRow, second: LeaderboardRow) -> str | None:
@@ -171,10 +179,7 @@ def versus_sentences(
     """The winner against the runner-up on the same test examples: ``cmp`` compared them
     on the metric ``paired``; without ``cmp``, ``paired`` says why there is no interval."""
     if cmp is None:
-        return [
-            f"ahead of {second.model} on validation ({number_text(second.val_value)}); "
-            f"no paired test interval: {paired}"
-        ]
+        return [f"{_on_validation(best, second)}; no paired test interval: {paired}"]
     sentences = [_comparison_sentence(best, second, cmp, paired)]
     if cmp.tied and _faster_sentence(best, second):
         sentences.append(_faster_sentence(best, second))

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import torch
 
 from seqselect.baselines.forecast import ForecastLayout, forecast_layout
 from seqselect.baselines.metrics import split_metrics
@@ -31,8 +32,8 @@ class BaselineRun:
     ``status`` is ``"ok"`` or ``"failed"`` (then ``error`` says why and the metrics are
     empty). ``test_predictions`` are class ids ``[N]`` or values ``[N][O]``, in test order,
     for paired statistics (:func:`seqselect.stats.paired_bootstrap`). ``latency_ms`` is
-    the predict time per sequence on the test split (median of the timed repeats after
-    one warm-up, see :func:`_timed_predict`); ``peak_mb`` the growth of peak RSS during
+    the time to predict one test sequence alone (median of the timed repeats after one
+    warm-up, see :func:`_timed_predict`); ``peak_mb`` the growth of peak RSS during
     one predict on it.
     """
 
@@ -127,25 +128,27 @@ LATENCY_SECONDS = 0.5
 def _timed_predict(
     model: Baseline, data: SequenceData, repeats: int
 ) -> tuple[np.ndarray, float, float]:
-    """Predictions, latency per sequence (ms) and peak RSS growth.
+    """Predictions of ``data``, latency of one sequence (ms) and peak RSS growth.
 
-    The latency is the median of up to ``repeats`` timed predicts after the first (the
-    warm-up), as many as :data:`LATENCY_SECONDS` allows; with none (``repeats=0``, or a
-    first predict over the limit) it is the first predict's time.
+    The latency is measured as the networks' is (:mod:`seqselect.bakeoff.measure`): the
+    time to predict one sequence alone, the median of up to ``repeats`` timed predicts
+    after a warm-up, as many as :data:`LATENCY_SECONDS` allows (dividing a whole-split
+    predict by its size would credit a baseline with batching the networks do not get).
     """
     reset_peak_rss()
     base = current_rss_mb()
-    start = time.perf_counter()
-    pred = model.predict(data)  # also the warm-up
-    first = time.perf_counter() - start
+    pred = model.predict(data)
     peak = max(0.0, peak_rss_mb() - base)
+    one = data.subset(torch.arange(min(1, len(data))))
+    start = time.perf_counter()
+    model.predict(one)  # the warm-up
+    first = time.perf_counter() - start
     times: list[float] = []
     while len(times) < repeats and first + sum(times) < LATENCY_SECONDS:
         start = time.perf_counter()
-        model.predict(data)
+        model.predict(one)
         times.append(time.perf_counter() - start)
-    per_sequence = 1000 * statistics.median(times or [first]) / max(len(data), 1)
-    return pred, per_sequence, peak
+    return pred, 1000 * statistics.median(times or [first]), peak
 
 
 def _val_predictions(model: Baseline, splits: DatasetSplits, test_pred) -> np.ndarray | None:
