@@ -4,8 +4,6 @@ split predicted once, and the floor cards the bake-off always fits."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -75,17 +73,21 @@ def test_wordwise_char_ngrams_refuse_texts_without_words():
 
 
 class _Counting:
-    """Predicts class 0, sleeping ``seconds`` a call; counts the sequences predicted."""
+    """Predicts class 0, taking ``seconds`` a call on a fake clock (``now``, which the
+    module under test reads through ``perf_counter``); counts the sequences predicted."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds, self.calls = seconds, []
+        self.seconds, self.calls, self.now = seconds, [], 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
 
     def fit(self, train):
         return self
 
     def predict(self, data):
         self.calls.append(len(data))
-        time.sleep(self.seconds)
+        self.now += self.seconds
         return np.zeros(len(data), dtype=np.int64)
 
 
@@ -97,11 +99,12 @@ def _part(n: int) -> SequenceData:
 def test_latency_is_one_sequence_alone_with_repeats_stopped_at_the_time_limit(monkeypatch):
     model = _Counting(0.1)  # 0.1 s per predict call, whatever its size
     monkeypatch.setattr(run, "LATENCY_SECONDS", 0.25)
+    monkeypatch.setattr(run, "time", model)  # the fake clock: no real time is read
     _, latency_ms, _ = run._timed_predict(model, _part(10), repeats=10)
     # the whole split once (predictions, memory), then one sequence: a warm-up (0.1 s) and
     # timed repeats until 0.25 s: two of them
     assert model.calls == [10, 1, 1, 1]
-    assert latency_ms == pytest.approx(100.0, rel=0.5)  # one call's time, not / 10
+    assert latency_ms == pytest.approx(100.0)  # one call's time, not divided by 10
     model = _Counting(0.0)
     run._timed_predict(model, _part(10), repeats=0)
     assert model.calls == [10, 1]  # no repeats: the warm-up's time
