@@ -248,5 +248,5 @@ def _result_of(
         device=str(loop.device),
         dataset=splits.source or splits.name,
         param_groups=PARAM_GROUPS_SOURCE,
-        work=(loop.work().to_dict() if loop.work() is not None else None),
+        work=work.to_dict() if (work := loop.work()) is not None else None,
     )
