@@ -198,6 +198,7 @@ def calibrate_models(
         model: calibrate(
             model, plan.splits, plan.prepared[model], measure_seconds=limit, threads=threads,
             device=plan.args["device"],
+            train_options={**train_options_for(model, plan.splits), **plan.args["train_options"]},
         )
         for model in dict.fromkeys(models)
     }

@@ -24,7 +24,9 @@ from seqselect.bakeoff.records import Protocol, Trial
 from seqselect.bakeoff.tune_worker import run_config  # issue 16
 from seqselect.models import count_parameters, create_model
 from seqselect.train import Budget, evaluate, train
-from seqselect.train.evaluate import example_losses
+from seqselect.train.evaluate import example_losses, to_device
+from seqselect.train.loss import training_loss
+from seqselect.train.precision import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ __all__ = ["TrialSpec", "predict_labels", "run_trial", "warm_up"]
 
 #: Rows of each split the set-up calibration evaluates (the rest is extrapolated).
 _CALIBRATION_ROWS = 32
+#: Rows of the training step the set-up calibration times (scaled to the batch size).
+_STEP_ROWS = 8
 
 
 def warm_up() -> float:
@@ -270,12 +274,17 @@ def calibrate(
     measure_seconds: float,
     threads: int | None,
     device: str = "cpu",
+    train_options: dict[str, Any] | None = None,
 ) -> float:
     """Seconds a trial of ``name`` spends outside its training loop, measured once in
     set-up: building the model, the trainer's final validation and test passes, the
     test predictions, the latency measurement (bounded by ``measure_seconds``) and
-    saving. The scheduler gives every trial the same wall-time share and the trainer the
-    share minus this, so the trials end on time without starving the later ones."""
+    saving, plus one training step (``train_options``' batch size and precision): the
+    trainer stops on its clock only between steps, so its last step can overrun the
+    share by up to one, and the budget fit must see a model whose single step would eat
+    the share (``task:listops``' LSTM once took 15 s a step against a 16 s share). The
+    scheduler gives every trial the same wall-time share and the trainer the share
+    minus this, so the trials end on time without starving the later ones."""
     old = torch.get_num_threads()
     if threads:
         torch.set_num_threads(max(1, int(threads)))
@@ -305,8 +314,35 @@ def calibrate(
         # the per-example predictions (predict_labels); the validation split twice in a
         # fold trial: the trainer's metrics, then the per-example losses.
         passes = per_row * (2 * len(splits.val) + 2 * len(splits.test))
+        step = training_step_seconds(model, splits, train_options or {}, device)
     finally:
         torch.set_num_threads(old)
     # measure_inference overruns its limit by about one repeat of each timing; saving
     # and bookkeeping are a few hundredths of a second.
-    return build + passes + 1.25 * measure_seconds + 0.05
+    return build + passes + step + 1.25 * measure_seconds + 0.05
+
+
+def training_step_seconds(model, splits, options: dict[str, Any], device: str) -> float:
+    """Seconds of one training step of ``model`` (forward, loss, backward, optimizer) at
+    ``options``' batch size and precision, timed on :data:`_STEP_ROWS` training rows and
+    scaled to the batch (a step's cost grows with its rows). The model's weights change;
+    calibration builds its own."""
+    train_split = splits.train
+    batch = min(int(options.get("batch_size", 32)), len(train_split))
+    rows = min(batch, _STEP_ROWS)
+    if rows < 1:
+        return 0.0
+    run_device = torch.device(device)
+    precision = resolve_precision(options.get("precision", "fp32"), model, run_device)
+    sample = train_split.subset(torch.arange(rows))
+    x, model_mask, mask, y = to_device(sample, run_device)
+    model.to(run_device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    start = time.perf_counter()
+    with torch.autocast(run_device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+        output = model(x, mask=model_mask)  # (B, O) or (B, L, O)
+    training_loss(output.float(), y, mask, splits.model_task).backward()
+    optimizer.step()
+    elapsed = time.perf_counter() - start
+    model.eval()
+    return elapsed * batch / rows

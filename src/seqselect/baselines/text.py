@@ -9,7 +9,8 @@ Raw texts, not token ids: text datasets load each split as a
 :class:`~seqselect.data.text.TextSequenceData`, whose ``texts`` holds every row's raw
 text; ``fit`` and ``predict`` read it, so word n-grams are the user's words and character
 n-grams see spelling (robust to typos and to words the tokenizer split). A split of token
-ids without raw texts raises :class:`SeqSelectError`.
+ids without raw texts (``task:listops``, a user's NPZ of ids) is read as words, one per
+id (``t<id>``), with word n-grams only: spelling is then meaningless.
 
 The n-grams are counted by :mod:`seqselect.baselines.ngrams`, not by scikit-learn's
 vectorizers, whose Python loop over every n-gram occurrence was most of the baseline's
@@ -27,53 +28,72 @@ from seqselect.data.types import SequenceData
 from seqselect.errors import SeqSelectError
 
 
-def raw_texts(data: SequenceData, name: str) -> list[str]:
-    """The raw text of each row of ``data`` (a text dataset's split)."""
+def raw_texts(data: SequenceData) -> list[str] | None:
+    """The raw text of each row of ``data`` (a text dataset's split); None without them."""
     texts = getattr(data, "texts", None)
-    if texts is None or len(texts) != len(data):
+    return list(texts) if texts is not None and len(texts) == len(data) else None
+
+
+def id_words(data: SequenceData) -> list[str]:
+    """Each row of token ids ``x (N, L)`` as a text of one word per real id (``t<id>``)."""
+    if data.x.dim() != 2 or data.x.is_floating_point():
         raise SeqSelectError(
-            f"baseline {name} needs the raw texts: load the data with seqselect.load_dataset "
-            "from a text file, folder or text: set (token ids alone are not enough)"
+            "baseline tfidf_logreg reads texts or token ids; this data is numeric series "
+            f"of shape {tuple(data.x.shape)}"
         )
-    return list(texts)
+    lengths = data.mask.sum(dim=1).tolist()
+    rows = zip(data.x.tolist(), lengths, strict=True)
+    return [" ".join(f"t{i}" for i in row[:n]) for row, n in rows]
 
 
 class TfidfLogReg:
-    """``FeatureUnion(word TF-IDF, char_wb TF-IDF) -> LogisticRegression``."""
+    """``FeatureUnion(word TF-IDF, char_wb TF-IDF) -> LogisticRegression`` on raw texts;
+    ``word TF-IDF -> LogisticRegression`` on token ids (module docstring)."""
 
     def __init__(self, seed: int, word_ngrams: int = 2, char_ngrams: int = 5, c: float = 10.0,
                  max_features: int = 200_000) -> None:
+        self.seed, self.word_ngrams, self.char_ngrams = seed, word_ngrams, char_ngrams
+        self.c, self.max_features = c, max_features
+        self.estimator = None
+        self.reads_texts = True
+
+    def _pipeline(self, with_chars: bool):
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion, make_pipeline
 
         from seqselect.baselines.ngrams import WordNgramTfidf, WordwiseCharTfidf
 
-        features = FeatureUnion([
-            # sublinear_tf: log counts, the usual choice for documents of unequal length.
-            ("word", WordNgramTfidf(ngram_range=(1, word_ngrams), sublinear_tf=True,
-                                    max_features=max_features)),
-            ("char", WordwiseCharTfidf(ngram_range=(2, char_ngrams), sublinear_tf=True,
-                                       max_features=max_features)),
-        ])
-        self.estimator = make_pipeline(
-            features, LogisticRegression(C=c, max_iter=2000, random_state=seed)
+        # sublinear_tf: log counts, the usual choice for documents of unequal length.
+        parts = [("word", WordNgramTfidf(ngram_range=(1, self.word_ngrams), sublinear_tf=True,
+                                         max_features=self.max_features))]
+        if with_chars:
+            parts.append(("char", WordwiseCharTfidf(
+                ngram_range=(2, self.char_ngrams), sublinear_tf=True,
+                max_features=self.max_features)))
+        return make_pipeline(
+            FeatureUnion(parts), LogisticRegression(C=self.c, max_iter=2000,
+                                                    random_state=self.seed)
         )
-        self.fitted = False
+
+    def _texts(self, data: SequenceData) -> list[str]:
+        texts = raw_texts(data) if self.reads_texts else None
+        return texts if texts is not None else id_words(data)
 
     def fit(self, train: SequenceData) -> TfidfLogReg:
         labels = class_targets(train)
         if len(np.unique(labels)) < 2:
             raise SeqSelectError("tfidf_logreg: the training split has a single class")
-        self.estimator.fit(raw_texts(train, "tfidf_logreg"), labels)
-        self.fitted = True
+        self.reads_texts = raw_texts(train) is not None
+        self.estimator = self._pipeline(with_chars=self.reads_texts)
+        self.estimator.fit(self._texts(train), labels)
         return self
 
     def predict(self, data: SequenceData) -> np.ndarray:
-        if not self.fitted:
+        if self.estimator is None:
             raise SeqSelectError("tfidf_logreg: predict before fit")
         if len(data) == 0:
             return np.zeros(0, dtype=np.int64)
-        return np.asarray(self.estimator.predict(raw_texts(data, "tfidf_logreg")), np.int64)
+        return np.asarray(self.estimator.predict(self._texts(data)), np.int64)
 
 
 @register_baseline(
@@ -84,7 +104,7 @@ class TfidfLogReg:
         reference="the linear text baseline; Wang & Manning, ACL 2012 (bigram baselines)",
         inputs=("tokens",),
         multivariate=False,
-        variable_length="reads the raw texts (any length)",
+        variable_length="reads the raw texts, or the token ids as words (any length)",
         options=("word_ngrams", "char_ngrams", "c", "max_features"),
         requires=("scikit-learn",),
     )

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqselect.models.base import ModelSpec, SequenceModel
 from seqselect.models.cnn import CNNBackbone, CNNConfig
+from seqselect.models.masked_rnn import masked_rnn
 from seqselect.models.registry import ModelCard, register_model
 
 
@@ -78,10 +78,8 @@ class HierarchicalBackbone(nn.Module):
         local = self.encoder(h.view(batch * k, s, width), chunk_mask)  # (B*K, S, D)
         local = local.view(batch, k, s, width)
         chunks = chunk_pool(local, mask.view(batch, k, s))  # (B, K, D)
-        n_chunks = mask.view(batch, k, s)[:, :, 0].sum(dim=1).clamp(min=1).cpu()  # (B,)
-        packed = pack_padded_sequence(chunks, n_chunks, batch_first=True, enforce_sorted=False)
-        context, _ = self.across(packed)
-        context, _ = pad_packed_sequence(context, batch_first=True, total_length=k)  # (B, K, D)
+        n_chunks = mask.view(batch, k, s)[:, :, 0].sum(dim=1).clamp(min=1)  # (B,)
+        context = masked_rnn(self.across, chunks, n_chunks)  # (B, K, D), zeros past the last
         out = local + context.unsqueeze(2)  # (B, K, S, D): token feature + its chunk's context
         return out.reshape(batch, k * s, width)[:, :length]  # (B, L, D)
 

@@ -2,8 +2,9 @@
 
 Symbols: B batch, L length, D model width (hidden size per direction), N layers.
 
-Masks are handled with packed sequences, so padded steps are never fed to the cell and
-the last real state is exact (cuDNN/oneDNN fused kernels run either way).
+Masks: padded steps never reach a real step's output, and the last real state is exact
+(:mod:`seqselect.models.masked_rnn`: packed batches on CUDA, the padded tensor on CPU,
+where oneDNN's fused kernel takes no packed batch).
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqselect.models.base import ModelSpec, SequenceModel
+from seqselect.models.masked_rnn import masked_rnn
 from seqselect.models.registry import ModelCard, register_model
 
 
@@ -50,11 +51,7 @@ class RecurrentBackbone(nn.Module):
         if mask is None:
             out, _ = self.rnn(h)  # (B, L, d_out)
             return out
-        lengths = mask.sum(dim=1).cpu()
-        packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=h.shape[1])
-        return out  # (B, L, d_out), zeros at padded steps
+        return masked_rnn(self.rnn, h, mask.sum(dim=1))  # (B, L, d_out), zeros at padding
 
     def init_state(self, batch_size: int, device, dtype):
         """Zero hidden state ``(N, B, D)`` (and cell state for LSTM)."""
