@@ -25,10 +25,13 @@ def test_report_json_prints_the_run_with_its_trials(finished_run):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["run"] == "waves"
-    roles = ("fold", "refit") if doc["protocol"]["kind"] == "cv" else ("trial",)
+    protocol = doc["protocol"]
+    seeds = {"trial": (0, 1)}
+    if protocol["kind"] == "cv":  # every fold scored, then the two seeds refit
+        seeds = {"fold": tuple(range(protocol["n_folds"])), "refit": (0, 1)}
     networks = [t for t in doc["trials"] if t["kind"] == "network"]
     assert {(t["model"], t["seed"], t["role"]) for t in networks} == {
-        (m, s, r) for m in ("cnn1d", "gru") for s in (0, 1) for r in roles
+        (m, s, r) for m in ("cnn1d", "gru") for r, ss in seeds.items() for s in ss
     }
     assert {t["model"] for t in doc["trials"] if t["kind"] == "baseline"} == {
         "minirocket", "majority"

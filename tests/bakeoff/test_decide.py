@@ -59,19 +59,46 @@ def test_ranking_follows_validation_even_when_test_is_reversed():
     assert winner.reasons[0].startswith("highest mean validation accuracy: 0.94 ± 0.014")
 
 
-def test_cv_validation_comes_from_folds_and_the_exported_seed_is_the_best_fold():
-    # Seed 2's fold scored best; seed 0's refit scored best on test: seed 2 is exported.
+def test_cv_validation_comes_from_folds_and_the_exported_seed_beats_its_folds_mean():
+    # tcn's seed s is scored on fold s; "b" on the same folds says fold 0 is hard and
+    # fold 2 easy. Seed 2's raw score is the highest, but only its fold's; seed 0 beat
+    # its fold's mean by most (0.80 against 0.75): seed 0 is exported. Test scores (seed
+    # 2's refit tested best) play no part.
     trials = []
-    for seed, fold_val, refit_test in ((0, 0.80, 0.99), (1, 0.85, 0.90), (2, 0.95, 0.70)):
+    for seed, fold_val, refit_test in ((0, 0.80, 0.70), (1, 0.85, 0.90), (2, 0.95, 0.99)):
         trials.append(_trial("tcn", seed, None, fold_val, role="fold"))
         trials.append(_trial("tcn", seed, refit_test, None, role="refit"))
-    board = build_leaderboard(trials, ["tcn"], "accuracy")
-    row = board[0]
+    for seed, fold_val in ((0, 0.70), (1, 0.85), (2, 0.95)):
+        trials.append(_trial("b", seed, None, fold_val, role="fold"))
+    board = build_leaderboard(trials, ["tcn", "b"], "accuracy")
+    row = next(r for r in board if r.model == "tcn")
     assert row.val_value == pytest.approx(statistics.fmean([0.80, 0.85, 0.95]))
-    assert row.value == pytest.approx(statistics.fmean([0.99, 0.90, 0.70]))
+    assert row.value == pytest.approx(statistics.fmean([0.70, 0.90, 0.99]))
     assert row.n_val == 3 and row.n_seeds == 3
-    assert row.best_seed == 2
-    assert choose_winner(board, "accuracy").seed == 2
+    assert row.best_seed == 0
+    assert choose_winner(board, "accuracy").seed == 0
+
+
+def test_cv_fold_runs_without_a_refit_count_in_validation_not_in_the_export():
+    # 5 folds, 2 seeds: seeds 2-4 run their folds only. Every fold is in the validation
+    # score; the seed to export is one of the refitted seeds, on folds two models share.
+    trials = [_trial("tcn", s, None, v, role="fold")
+              for s, v in enumerate((0.6, 0.9, 0.7, 0.8, 1.0))]
+    trials += [_trial("b", s, None, v, role="fold")
+               for s, v in enumerate((0.4, 0.9, 0.7, 0.8, 1.0))]
+    trials += [_trial("tcn", s, 0.8, None, role="refit") for s in (0, 1)]
+    row = next(r for r in build_leaderboard(trials, ["tcn", "b"], "accuracy") if r.model == "tcn")
+    assert row.n_val == 5 and row.val_value == pytest.approx(0.8)
+    assert row.n_seeds == 2 and row.best_seed == 0  # +0.1 over fold 0's mean, 0 on fold 1
+
+
+def test_cv_with_one_model_cannot_tell_its_seeds_from_their_folds():
+    # Alone on its folds, a model's seeds differ only by their folds: the smaller seed.
+    trials = []
+    for seed, fold_val in ((0, 0.80), (1, 0.95)):
+        trials.append(_trial("tcn", seed, None, fold_val, role="fold"))
+        trials.append(_trial("tcn", seed, 0.9, None, role="refit"))
+    assert build_leaderboard(trials, ["tcn"], "accuracy")[0].best_seed == 0
 
 
 def test_holdout_export_seed_is_the_best_validation_seed_with_ties_to_the_smaller_seed():

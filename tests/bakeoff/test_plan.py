@@ -76,12 +76,13 @@ def _plan(protocol_kind: str) -> Plan:
 def test_trials_run_phase_by_phase_and_seed_by_seed():
     cv = _plan("cv")
     assert cv.roles == ("fold", "refit")
+    # every one of the 5 folds is scored (seed s on fold s), then the 2 seeds refit
     assert cv.trials == [
-        ("a", 0, "fold"), ("b", 0, "fold"), ("a", 1, "fold"), ("b", 1, "fold"),
+        *[(m, s, "fold") for s in range(5) for m in ("a", "b")],
         ("a", 0, "refit"), ("b", 0, "refit"), ("a", 1, "refit"), ("b", 1, "refit"),
     ]  # the model that cannot be built takes no trial
     assert cv.baseline_trials == [
-        ("majority", 0, "fold"), ("majority", 1, "fold"),
+        *[("majority", s, "fold") for s in range(5)],
         ("majority", 0, "refit"), ("majority", 1, "refit"),
     ]
     holdout = _plan("holdout")

@@ -145,7 +145,16 @@ def test_the_refit_trains_as_long_as_its_folds_trained():
     assert refit_epochs([], "classify") is None
 
 
-@pytest.mark.parametrize("seeds", [1, 3])
-def test_the_reason_names_the_folds_used(seeds):
+@pytest.mark.parametrize(("seeds", "folds", "refits"), [
+    (1, "5 fold runs, seeds 0-4", "then seed 0 refit"),
+    (3, "5 fold runs, seeds 0-4", "then seeds 0-2 refit"),
+    (7, "7 fold runs, seeds 0-6", "then seeds 0-6 refit"),
+])
+def test_the_reason_names_the_fold_runs_and_the_refits(seeds, folds, refits):
     protocol = choose_protocol(_splits(60, 15), seeds=seeds)
-    assert f"{seeds} of 5 folds" in protocol.reason
+    assert "every fold is scored" in protocol.reason
+    assert folds in protocol.reason and refits in protocol.reason
+
+
+def test_a_fit_may_ask_for_fewer_folds():
+    assert choose_protocol(_splits(60, 15), seeds=1, n_folds=3).n_folds == 3

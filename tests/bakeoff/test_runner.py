@@ -43,10 +43,11 @@ def test_result_document_has_the_promised_shape(finished_run):
     assert winner["model"] == doc["leaderboard"][0]["model"]
     assert winner["reasons"] and isinstance(winner["agrees_with_advisor"], (bool, type(None)))
     networks = [t for t in doc["trials"] if t["kind"] == "network"]
-    # Small data: cross-validation, a fold trial and a refit per (model, seed).
-    assert len(networks) == 8 and all(t["status"] == "ok" for t in networks)
+    # Small data: cross-validation, every fold scored (5 fold trials a model), then a
+    # refit per (model, seed).
+    assert len(networks) == 14 and all(t["status"] == "ok" for t in networks)
     assert all(t["history"] for t in networks)
-    assert sorted(t["role"] for t in networks) == ["fold"] * 4 + ["refit"] * 4
+    assert sorted(t["role"] for t in networks) == ["fold"] * 10 + ["refit"] * 4
 
 
 def test_stored_keys_are_todays(finished_run):
@@ -102,16 +103,19 @@ def test_timing_reports_the_phase_against_the_budget(finished_run):
         actual["setup"] + actual["baselines"] + actual["folds"] + actual["refits"], abs=0.01
     )
     # What the networks share is what set-up and baselines left (never under a quarter of
-    # the budget), split over 4 folds then 4 refits, one at a time; a refit trains its
-    # folds' epochs on k/(k-1) times their rows, so it gets k/(k-1) times their share.
+    # the budget), split over 2 x k folds then 4 refits, one at a time; a refit trains
+    # its folds' epochs on k/(k-1) times their rows, so it gets k/(k-1) times their share.
     left = max(0.25 * 6.0, 6.0 - actual["setup"] - actual["baselines"])
     assert timing["network_budget_s"] == pytest.approx(left, abs=0.01)
     k = finished_run["result"].protocol.n_folds
-    assert timing["share_s"] == pytest.approx(left / (4 * (1 + k / (k - 1))), abs=0.01)
+    folds, refit_weight = 2 * k, k / (k - 1)
+    assert timing["share_s"] == pytest.approx(left / (folds + 4 * refit_weight), abs=0.01)
     planned = timing["planned_s"]
-    assert planned["refits"] == pytest.approx(planned["folds"] * k / (k - 1), abs=0.01)
+    assert planned["refits"] == pytest.approx(
+        planned["folds"] * 4 * refit_weight / folds, abs=0.01
+    )
     assert planned["folds"] + planned["refits"] == pytest.approx(left, abs=0.02)
-    assert timing["trials_run"] == 8 and timing["trials_resumed"] == 0
+    assert timing["trials_run"] == folds + 4 and timing["trials_resumed"] == 0
 
 
 def test_rerun_with_same_name_resumes_without_repeating(finished_run):
@@ -129,7 +133,7 @@ def test_rerun_with_same_name_resumes_without_repeating(finished_run):
         store=finished_run["store"],
         run="waves",
     )
-    assert again.timing["trials_run"] == 0 and again.timing["trials_resumed"] == 8
+    assert again.timing["trials_run"] == 0 and again.timing["trials_resumed"] == 14
     after = {t.key: t.finished for t in store.trials("waves")}
     assert after == before
     assert again.winner.model == finished_run["result"].winner.model
@@ -202,17 +206,18 @@ def test_a_diverging_trial_is_recorded_and_the_rest_goes_on(tmp_path, nan_gru):
         baselines="none",  # with no network usable, a baseline would win
         trim_to_budget=False,
     )
-    # Small data: cross-validation, a fold trial and a refit per seed, all diverged.
+    # Small data: cross-validation, every fold, then a refit per seed, all diverged.
+    k = result.protocol.n_folds
     assert [(t.role, t.status) for t in result.trials if t.kind == "network"] == [
-        ("fold", "diverged"), ("fold", "diverged"), ("refit", "diverged"), ("refit", "diverged")
+        *[("fold", "diverged")] * k, ("refit", "diverged"), ("refit", "diverged")
     ]
     row = result.leaderboard[0]
     assert row.status == "diverged" and row.value is None
     assert result.winner.model is None
     assert "no usable trial (diverged" in result.winner.excluded["gru"]
     keys = ResultsStore(tmp_path / "r.db").finished_trials("nan")
-    assert {k for k in keys if k[0] == "gru"} == {
-        ("gru", s, role) for s in (0, 1) for role in ("fold", "refit")
+    assert {key for key in keys if key[0] == "gru"} == {
+        *(("gru", s, "fold") for s in range(k)), ("gru", 0, "refit"), ("gru", 1, "refit")
     }
 
 
@@ -231,8 +236,12 @@ def test_a_budget_too_small_for_the_plan_is_fitted_and_says_so(tmp_path, wave_cs
     fit = result.args["budget_fit"]
     assert fit["seeds"] < 3 and result.args["seeds"] == fit["seeds"]
     assert any(r.startswith("fitted to the budget") for r in result.winner.reasons)
-    seeds = {t.seed for t in result.trials if t.kind == "network"}
-    assert seeds == set(range(fit["seeds"]))
+    refits = {t.seed for t in result.trials if t.kind == "network" and t.role == "refit"}
+    assert refits == set(range(fit["seeds"]))
+    folds = {t.seed for t in result.trials if t.kind == "network" and t.role == "fold"}
+    assert folds == set(range(max(fit["seeds"], result.protocol.n_folds)))
+    if fit["folds"] is not None:
+        assert result.protocol.n_folds == fit["folds"]
     again = run_bakeoff(str(wave_csv), **kwargs)
     assert again.args["budget_fit"] == fit
     assert result.timing["trials_run"] > 0 and again.timing["trials_run"] == 0

@@ -102,11 +102,13 @@ def test_timing_document():
     assert _timing(1.0, 0.5, 11.9)["within_budget"] is False  # 13.4 > 13.2
 
 
-def test_a_fold_and_its_refit_get_the_same_share():
-    # 2 models x 2 seeds under cv: 4 folds then 4 refits, one slot, 16 s for the networks.
-    assert nominal_share(16.0, 8, slots=1, phases=2) == 2.0
-    assert nominal_share(16.0, 8, slots=4, phases=2) == 8.0  # one wave per phase
-    assert nominal_share(12.0, 4, slots=1) == 3.0
+def test_the_nominal_share_counts_each_phases_waves_at_its_weight():
+    # 4 folds then 4 refits, one slot, 16 s for the networks.
+    assert nominal_share(16.0, {"fold": 4, "refit": 4}, slots=1) == 2.0
+    assert nominal_share(16.0, {"fold": 4, "refit": 4}, slots=4) == 8.0  # a wave a phase
+    assert nominal_share(12.0, {"trial": 4}, slots=1) == 3.0
+    # 10 folds and 4 refits weighing 1.25: 15 units
+    assert nominal_share(30.0, {"fold": 10, "refit": 4}, 1, {"refit": 1.25}) == 2.0
 
 
 def test_refits_still_waiting_keep_their_shares_from_an_overrunning_fold_phase():
@@ -141,7 +143,8 @@ def test_the_recipes_options_lie_under_the_users(monkeypatch):
 
 
 def _cv_schedule(budget_s: float, overhead=None) -> Schedule:
-    """2 models x 2 seeds under 5-fold cv: 4 fold trials then 4 refits, one at a time."""
+    """2 models x 2 seeds under 5-fold cv: 10 fold trials (every fold) then 4 refits,
+    one at a time."""
     from seqselect.bakeoff.records import Protocol
     from seqselect.bakeoff.schedule import make_schedule
 
@@ -159,23 +162,23 @@ def test_a_refit_gets_k_over_k_minus_1_times_a_folds_share():
 
     assert phase_weights(Protocol(kind="cv", n_folds=5)) == {"fold": 1.0, "refit": 1.25}
     assert phase_weights(Protocol(kind="holdout")) == {}
-    schedule = _cv_schedule(budget_s=18.0)  # 4 x 1 + 4 x 1.25 = 9 units of 2 s
+    schedule = _cv_schedule(budget_s=30.0)  # 10 x 1 + 4 x 1.25 = 15 units of 2 s
     assert schedule.nominal("fold") == pytest.approx(2.0)
     assert schedule.nominal("refit") == pytest.approx(2.5)
-    assert schedule.phase_budget("fold") + schedule.phase_budget("refit") == pytest.approx(18.0)
+    assert schedule.phase_budget("fold") + schedule.phase_budget("refit") == pytest.approx(30.0)
     # On time, every trial gets its nominal share and the budget is spent exactly.
     shares, elapsed = [], 0.0
-    for i in range(4):
-        shares.append(schedule.share(elapsed, 4 - i, "fold", later=4))
+    for i in range(10):
+        shares.append(schedule.share(elapsed, 10 - i, "fold", later=4))
         elapsed += shares[-1]
     for i in range(4):
         shares.append(schedule.share(elapsed, 4 - i, "refit"))
         elapsed += shares[-1]
-    assert shares == pytest.approx([2.0] * 4 + [2.5] * 4)
-    assert elapsed == pytest.approx(18.0)
-    # A late fold phase (6 s gone after one fold): the 3 folds and 4 refits left share
-    # the 12 s in proportion, 3 x 1 + 4 x 1.25 = 8 units of 1.5 s.
-    assert schedule.share(6.0, 3, "fold", later=4) == pytest.approx(1.5)
+    assert shares == pytest.approx([2.0] * 10 + [2.5] * 4)
+    assert elapsed == pytest.approx(30.0)
+    # A late fold phase (12 s gone after 3 folds): the 7 folds and 4 refits left share
+    # the 18 s in proportion, 7 x 1 + 4 x 1.25 = 12 units of 1.5 s.
+    assert schedule.share(12.0, 7, "fold", later=4) == pytest.approx(1.5)
 
 
 def test_trials_that_ended_early_give_their_unused_overhead_back():

@@ -9,7 +9,9 @@ and never used to rank. The leaderboard is ordered by validation (ties, equal up
 round-off: the smaller model, a baseline counting as smaller than any network, then the
 name; on small folds the networks among themselves by validation cross-entropy,
 :mod:`~seqselect.bakeoff.ranking`), and each row's seed to export is the seed whose
-validation score is best.
+validation score is best (:func:`export_scores`: under cross-validation, seed ``s`` is
+scored on fold ``s % k``, so each seed's score is taken relative to its fold's mean
+over every model scored on it, and a seed is not preferred for drawing an easy fold).
 
 :func:`same_validation` is the one definition of a validation tie: the order here and the
 verdict's words (:mod:`~seqselect.bakeoff.verdict_text`) both use it. What wins, under
@@ -29,8 +31,8 @@ from seqselect.bakeoff.records import LeaderboardRow, Trial
 from seqselect.vocabulary import TASK_METRIC, higher_is_better
 
 __all__ = [
-    "TEST_ROLES", "build_leaderboard", "finite", "metric_for", "same_validation",
-    "validation_score",
+    "TEST_ROLES", "build_leaderboard", "export_scores", "finite", "fold_means", "metric_for",
+    "same_validation", "validation_score",
 ]
 
 #: The roles of trials that were tested (once each): their ``metrics`` are test metrics.
@@ -127,14 +129,45 @@ def _selection_scores(ok: list[Trial], metric: str) -> dict[int, list[float]]:
     return by_seed
 
 
-def _best_seed(tested: list[Trial], by_seed: dict[int, list[float]], metric: str) -> int | None:
-    """The tested seed whose validation score is best (ties: the smaller seed); the test
-    score plays no part."""
-    candidates = sorted({t.seed for t in tested if t.seed in by_seed})
+def fold_means(trials: list[Trial], metric: str) -> dict[int, float]:
+    """Each fold's mean validation score over the models scored on it (each model's mean
+    on the fold first, so a model with more seeds there does not weigh more): how easy
+    the fold is, which every model's seeds on it share."""
+    by_fold: dict[int, dict[str, list[float]]] = {}
+    for trial in trials:
+        if trial.role != "fold" or trial.status != "ok" or trial.fold is None:
+            continue
+        score = validation_score(trial, metric)
+        if score is not None:
+            by_fold.setdefault(trial.fold, {}).setdefault(trial.model, []).append(score)
+    return {
+        fold: statistics.fmean(statistics.fmean(v) for v in models.values())
+        for fold, models in by_fold.items()
+    }
+
+
+def export_scores(ok: list[Trial], metric: str, means: dict[int, float]) -> dict[int, float]:
+    """What the seed to export is chosen on, by seed: the mean of its fold trials'
+    scores less each fold's mean (:func:`fold_means`) under cross-validation, else its
+    validation score (hold-out: every seed is scored on the same split)."""
+    folds = [t for t in ok if t.role == "fold" and t.fold is not None]
+    by_seed: dict[int, list[float]] = {}
+    for trial in folds or [t for t in ok if t.role in TEST_ROLES]:
+        score = validation_score(trial, metric)
+        if score is not None:
+            offset = means.get(trial.fold, 0.0) if folds else 0.0
+            by_seed.setdefault(trial.seed, []).append(score - offset)
+    return {seed: statistics.fmean(values) for seed, values in by_seed.items()}
+
+
+def _best_seed(tested: list[Trial], scores: dict[int, float], metric: str) -> int | None:
+    """The tested seed whose :func:`export_scores` score is best (ties: the smaller
+    seed); the test score plays no part."""
+    candidates = sorted({t.seed for t in tested if t.seed in scores})
     if not candidates:
         return None
     sign = -1.0 if higher_is_better(metric) else 1.0
-    return min(candidates, key=lambda s: (sign * statistics.fmean(by_seed[s]), s))
+    return min(candidates, key=lambda s: (round(sign * scores[s], _TIE_DIGITS), s))
 
 
 def _precision(ok: list[Trial], kind: str) -> str | None:
@@ -151,8 +184,10 @@ def _precision(ok: list[Trial], kind: str) -> str | None:
     return ran.pop() if len(ran) == 1 else "mixed"
 
 
-def _model_row(name: str, trials: list[Trial], metric: str, kind: str) -> LeaderboardRow:
-    """``name``'s row (unranked) from its trials."""
+def _model_row(
+    name: str, trials: list[Trial], metric: str, kind: str, means: dict[int, float]
+) -> LeaderboardRow:
+    """``name``'s row (unranked) from its trials; ``means``: :func:`fold_means`."""
     mine = [t for t in trials if t.model == name]
     ok = [t for t in mine if t.status == "ok"]
     tested = [t for t in ok if t.role in TEST_ROLES and finite(t.metrics.get(metric))]
@@ -184,7 +219,7 @@ def _model_row(name: str, trials: list[Trial], metric: str, kind: str) -> Leader
         n_diverged=statuses.count("diverged"),
         n_failed=statuses.count("failed"),
         metrics=metric_means,
-        best_seed=_best_seed(tested, by_seed, metric),
+        best_seed=_best_seed(tested, export_scores(ok, metric, means), metric),
         errors=sorted({t.error for t in mine if t.error}),
         kind=kind,
         val_value=_mean(val_values),
@@ -205,8 +240,9 @@ def build_leaderboard(
     score sink to the bottom unranked, with their status.
     """
     baselines = set(baselines)
+    means = fold_means(trials, metric)
     rows = [
-        _model_row(name, trials, metric, "baseline" if name in baselines else "network")
+        _model_row(name, trials, metric, "baseline" if name in baselines else "network", means)
         for name in models
     ]
     sign = -1 if higher_is_better(metric) else 1

@@ -15,7 +15,7 @@ from typing import Any
 from seqselect.bakeoff.baseline_trials import parse_baselines
 from seqselect.bakeoff.candidates import advise, parse_models, prepare, shortlist
 from seqselect.bakeoff.executors import EXECUTORS
-from seqselect.bakeoff.protocol import choose_protocol
+from seqselect.bakeoff.protocol import choose_protocol, phase_seeds
 from seqselect.bakeoff.records import Protocol
 from seqselect.bakeoff.tune import PRUNERS, parse_tune  # issue 16
 from seqselect.budget import parse_seconds
@@ -130,14 +130,16 @@ class Plan:
     @property
     def roles(self) -> tuple[str, ...]:
         """The protocol's phases, in the order they run: selection, then the refit."""
-        return ("fold", "refit") if self.protocol.kind == "cv" else ("trial",)
+        return tuple(phase_seeds(self.protocol, self.args["seeds"]))
 
     def keys(self, models: list[str], role: str) -> list[tuple[str, int, str]]:
-        """``(model, seed, role)`` of every seed of ``models`` in phase ``role``, seed by
+        """``(model, seed, role)`` of every seed of ``models`` in phase ``role`` (a fold
+        phase runs every fold: :func:`~seqselect.bakeoff.protocol.phase_seeds`), seed by
         seed (every model's seed 0 first): when a slow machine runs out of budget, the
         shares that shrink are the last seeds of every model, not every seed of the last
         model."""
-        return [(m, s, role) for s in self.seeds for m in models]
+        seeds = phase_seeds(self.protocol, self.args["seeds"]).get(role, [])
+        return [(m, s, role) for s in seeds for m in models]
 
     @property
     def trials(self) -> list[tuple[str, int, str]]:

@@ -6,12 +6,15 @@ The rule (:func:`choose_protocol`):
 * **cv** when the training split is small: fewer than :data:`CV_MAX_TRAIN` training
   sequences, or a validation split under :data:`CV_MIN_VAL` (too few to rank models or
   checkpoints on). The loader's validation rows go back into a *pool* with the training
-  rows, split into :data:`N_FOLDS` stratified folds (fewer when a class is rarer;
-  regression: plain shuffled folds) with :func:`seqselect.stats.stratified_folds` and the
-  fold seed. Seed ``s`` runs a "fold" trial on fold ``s % n_folds`` (train = pool minus
-  the fold, validation = the fold, test = empty), then a "refit" trial on the whole pool
-  (no validation, so no checkpoint restore) for as many epochs as its folds trained
-  (:func:`refit_epochs`), tested once.
+  rows, split into :data:`N_FOLDS` stratified folds (fewer when a class is rarer, or when
+  the budget fit lowers them; regression: plain shuffled folds) with
+  :func:`seqselect.stats.stratified_folds` and the fold seed. **Every fold is scored**:
+  seed ``s`` runs a "fold" trial on fold ``s % n_folds`` (train = pool minus the fold,
+  validation = the fold, test = empty) for seeds ``0 .. max(seeds, n_folds) - 1``
+  (:func:`phase_seeds`), so each pool sequence is validated at least once and a model's
+  validation score is a complete k-fold estimate; then seeds ``0 .. seeds - 1`` each run
+  a "refit" trial on the whole pool (no validation, so no checkpoint restore) for as
+  many epochs as the model's folds trained (:func:`refit_epochs`), tested once.
 * **holdout** otherwise, and always for forecasting (its windows overlap in time: shuffled
   folds would let a model see the future of its validation windows). One "trial" per
   seed: train on the training split, early stopping and best-checkpoint restore on the
@@ -43,6 +46,7 @@ __all__ = [
     "N_FOLDS",
     "choose_protocol",
     "fold_of",
+    "phase_seeds",
     "pool_folds",
     "refit_epochs",
     "trial_splits",
@@ -102,11 +106,13 @@ def pool_folds(splits: DatasetSplits, protocol: Protocol) -> list[tuple[np.ndarr
     )
 
 
-def choose_protocol(splits: DatasetSplits, seeds: int, *, fold_seed: int = 0) -> Protocol:
+def choose_protocol(
+    splits: DatasetSplits, seeds: int, *, fold_seed: int = 0, n_folds: int = N_FOLDS
+) -> Protocol:
     """Hold-out or cross-validation for ``splits`` (the rule: see the module docstring).
 
-    ``seeds`` is the number of seeds per model: with fewer seeds than folds, only the first
-    ``seeds`` folds are scored (one per seed), which the reason says.
+    ``seeds`` is the number of seeds per model (the refits); ``n_folds`` the most folds
+    (the budget fit may ask for fewer; the rarest class may allow fewer still).
     """
     n_train, n_val = len(splits.train), len(splits.val)
     small = n_train < CV_MAX_TRAIN or n_val < CV_MIN_VAL
@@ -119,10 +125,10 @@ def choose_protocol(splits: DatasetSplits, seeds: int, *, fold_seed: int = 0) ->
             kind="holdout", n_pool=n_train, n_val=n_val, restore_best=True,
             fold_seed=fold_seed, reason=f"hold-out validation: {why}",
         )
-    base = Protocol(kind="cv", n_folds=N_FOLDS, fold_seed=fold_seed)
+    base = Protocol(kind="cv", n_folds=max(2, n_folds), fold_seed=fold_seed)
     folds = pool_folds(splits, base)
     k = len(folds)
-    used = min(k, max(1, seeds))
+    runs = max(k, seeds)
     return replace(
         base,
         n_folds=k,
@@ -133,10 +139,26 @@ def choose_protocol(splits: DatasetSplits, seeds: int, *, fold_seed: int = 0) ->
             f"{k}-fold cross-validation on the {n_train + n_val} training and validation "
             f"sequences: fewer than {CV_MAX_TRAIN} training (got {n_train}) or fewer than "
             f"{CV_MIN_VAL} validation (got {n_val}) sequences are too few to rank on; "
-            f"seed s is scored on fold s % {k} ({used} of {k} folds with {seeds} seed(s)), "
-            "then refit on the whole pool and tested once"
+            f"every fold is scored, seed s on fold s % {k} ({runs} fold runs, "
+            f"{_seed_span(runs)}); then {_seed_span(seeds)} refit on the whole pool, each "
+            "tested once"
         ),
     )
+
+
+def _seed_span(n: int) -> str:
+    """``seed 0`` or ``seeds 0-(n-1)``."""
+    return "seed 0" if n <= 1 else f"seeds 0-{n - 1}"
+
+
+def phase_seeds(protocol: Protocol, seeds: int) -> dict[str, list[int]]:
+    """The seeds each phase of ``protocol`` runs, phase by phase in running order: under
+    cross-validation ``{"fold": every fold at least once, "refit": seeds}``, else
+    ``{"trial": seeds}``."""
+    tested = list(range(max(1, seeds)))
+    if protocol.kind != "cv" or not protocol.n_folds:
+        return {"trial": tested}
+    return {"fold": list(range(max(protocol.n_folds, len(tested)))), "refit": tested}
 
 
 def fold_of(seed: int, protocol: Protocol) -> int | None:

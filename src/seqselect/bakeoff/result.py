@@ -19,6 +19,7 @@ from typing import Any
 
 from seqselect.bakeoff.decide import TEST_ROLES, build_leaderboard, choose_winner, metric_for
 from seqselect.bakeoff.export import build_from_description, export_model, load_weights
+from seqselect.bakeoff.protocol import phase_seeds
 from seqselect.bakeoff.records import LeaderboardRow, Protocol, ScalingCell, Trial, Winner
 from seqselect.bakeoff.store import ResultsStore
 from seqselect.bakeoff.tune import tuning_summary  # issue 16
@@ -272,11 +273,13 @@ def result_from_store(
     env = dict(row["environment"])
     stored_dataset = env.pop("dataset", {})
     dataset = splits_info or stored_dataset or {"name": row["dataset"]}
-    seeds = set(range(int(args.get("seeds", 1))))
-    stored = [t for t in db.trials(run_name) if t.seed in seeds]
+    protocol, stored_targets = db.protocol(run_name)
+    # the seeds each phase runs now (a budget fit may have cut some a stored run had)
+    seeds = phase_seeds(protocol or Protocol(kind="holdout"), int(args.get("seeds", 1)))
+    stored = [t for t in db.trials(run_name)
+              if t.seed in seeds.get(t.role, seeds.get("refit", seeds.get("trial", [])))]
     models, baselines = _board_models(args, stored)
     trials = [t for t in stored if t.model in models]
-    protocol, stored_targets = db.protocol(run_name)
     targets = test_targets if test_targets is not None else stored_targets
     summary = row.get("summary") or {}
     scale = _usable_scale(

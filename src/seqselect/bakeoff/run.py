@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import itertools
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -175,13 +176,21 @@ def _over_share(
 
 
 def _baseline_groups(plan: Plan, done: set) -> list[list[tuple[str, int, str]]]:
-    """The baseline keys still to fit, as (baseline, seed) groups in phase order: the
-    floor's first, then seed by seed (seeds are 0, 1, ...), the plan's baseline order."""
+    """The baseline keys still to fit, as groups in phase order: the floor's first, then
+    seed by seed (seeds are 0, 1, ...), the plan's baseline order. Under cross-validation
+    seed 0's group holds every fold trial (all seeds'), so a baseline that is fitted at
+    all is validated on every fold, as the networks are; a later seed's group is its
+    refit."""
     keys = [key for key in plan.baseline_trials if key not in done]
+
+    def group_seed(key: tuple[str, int, str]) -> int:
+        return 0 if key[2] == "fold" else key[1]
+
     keys.sort(key=lambda k: (
-        not baseline_card(k[0]).floor, k[1], plan.baselines.index(k[0]), plan.roles.index(k[2]),
+        not baseline_card(k[0]).floor, group_seed(k), plan.baselines.index(k[0]),
+        plan.roles.index(k[2]), k[1],
     ))
-    return [list(group) for _, group in itertools.groupby(keys, key=lambda k: k[:2])]
+    return [list(g) for _, g in itertools.groupby(keys, key=lambda k: (k[0], group_seed(k)))]
 
 
 def _fold(plan: Plan, seed: int, role: str) -> int | None:
@@ -213,7 +222,7 @@ def _skip_reason(
     spent = f"the baselines' share of {share:.1f} s ({BASELINE_SHARE:.0%} of the budget)"
     if estimate is None or left <= 0:
         return f"skipped: {spent} is spent"
-    what = " + ".join(role for _, _, role in keys)
+    what = " + ".join(f"{n} {role}" for role, n in Counter(r for _, _, r in keys).items())
     return (f"skipped: would take ~{estimate:.1f} s ({what} of seed {keys[0][1]}), over the "
             f"{left:.1f} s left of {spent}")
 

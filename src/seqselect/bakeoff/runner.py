@@ -50,6 +50,7 @@ from seqselect.bakeoff.schedule import (
     nominal_share,
     phase_weights,
     timing,
+    trials_by_role,
 )
 from seqselect.bakeoff.store import DEFAULT_STORE, ResultsStore
 from seqselect.bakeoff.tune import TUNE_SHARE, run_tuning  # issue 16
@@ -204,7 +205,8 @@ def _set_up_and_run(
     try:
         workers.start(plan.splits, max(1, len(todo)))
         record_run(db, run_name, plan, workers)
-        guess = nominal_share(budget_s, len(plan.trials), workers.slots, len(plan.roles))
+        guess = nominal_share(budget_s, trials_by_role(plan.trials, plan.roles), workers.slots,
+                              phase_weights(plan.protocol))
         overhead = calibrate_models(
             plan, [m for m, _, _ in todo], limit=measure_seconds(guess), threads=workers.threads
         )
@@ -252,8 +254,7 @@ def _fit_plan(
         share_of_run = len([k for k in plan.trials if k not in done]) / max(1, len(plan.trials))
         fit = fit_to_budget(
             plan.runnable, plan.args["seeds"], overhead, budget_s=left * share_of_run,
-            slots=workers.slots, phases=len(plan.roles),
-            weights=tuple(phase_weights(plan.protocol).values()) or None,
+            slots=workers.slots, protocol=plan.protocol,
             may_drop=plan.args.get("models_arg") == "auto",
         )
     fitted = apply_fit(plan, fit)

@@ -36,7 +36,7 @@ from seqselect.train.recipe import train_options_for
 
 __all__ = [
     "BUDGET_TOLERANCE", "Schedule", "calibrate_models", "make_schedule", "measure_seconds",
-    "nominal_share", "phase_weights",
+    "nominal_share", "phase_weights", "role_units", "trials_by_role",
 ]
 
 #: A trial key: (model, seed, role), as :attr:`~seqselect.bakeoff.records.Trial.key`.
@@ -162,16 +162,22 @@ _TRAIN_PARAMETERS = frozenset(inspect.signature(train).parameters)
 
 
 def nominal_share(
-    budget_s: float, n_trials: int, slots: int, phases: int = 1,
-    weights: tuple[float, ...] | None = None,
+    budget_s: float, trials_by_role: dict[str, int], slots: int,
+    weights: dict[str, float] | None = None,
 ) -> float:
-    """The wall seconds of one trial of weight 1 when ``n_trials`` trials in ``phases``
-    phases of equal size (each run in waves of ``slots``; phase ``i``'s trials weighing
-    ``weights[i]``, default 1) share ``budget_s``."""
-    per_phase = math.ceil(n_trials / max(1, phases))
-    waves = math.ceil(per_phase / max(1, slots))
-    units = waves * sum(weights or (1.0,) * max(1, phases))
-    return budget_s / max(1e-9, units) if units else budget_s
+    """The wall seconds of one trial of weight 1 when ``trials_by_role`` trials (each
+    phase run in waves of ``slots``; a trial of role ``r`` weighing ``weights[r]``,
+    default 1) share ``budget_s``."""
+    units = role_units(trials_by_role, slots, weights or {})
+    return budget_s / units if units else budget_s
+
+
+def role_units(trials_by_role: dict[str, int], slots: int, weights: dict[str, float]) -> float:
+    """The budget's units: each phase's waves of ``slots`` trials times its weight."""
+    return sum(
+        math.ceil(n / max(1, slots)) * weights.get(role, 1.0)
+        for role, n in trials_by_role.items() if n
+    )
 
 
 def phase_weights(protocol: Protocol) -> dict[str, float]:
@@ -182,6 +188,11 @@ def phase_weights(protocol: Protocol) -> dict[str, float]:
     if protocol.kind != "cv" or k < 2:
         return {}
     return {"fold": 1.0, "refit": k / (k - 1)}
+
+
+def trials_by_role(keys: list[Key], roles: tuple[str, ...]) -> dict[str, int]:
+    """How many of ``keys`` each of ``roles`` has (in the roles' order)."""
+    return {role: sum(1 for key in keys if key[2] == role) for role in roles}
 
 
 def weights_folder(runs_dir: Path, run: str) -> Path:
@@ -222,11 +233,7 @@ def make_schedule(
     todo = [key for key in plan.trials if key not in done]
     weights = phase_weights(plan.protocol)
     # the waves still to run, each counted at its role's weight
-    units = sum(
-        math.ceil(sum(1 for key in todo if key[2] == role) / max(1, slots))
-        * weights.get(role, 1.0)
-        for role in plan.roles
-    )
+    units = role_units(trials_by_role(todo, plan.roles), slots, weights)
     return Schedule(
         run=run,
         todo=todo,

@@ -190,7 +190,8 @@ def _protocol(result: BakeoffResult) -> str:
         f'<div class="card" id="protocol"><p><b>{escape_html(protocol_sentence(protocol))}.'
         f"</b>{why}</p><ul>"
         "<li><b>What selects</b>: validation data only — the validation split, or, on a "
-        "small training split, cross-validation folds inside it. Early stopping, the "
+        "small training split, cross-validation inside it with every fold scored. Early "
+        "stopping, the "
         "checkpoint, the training length of a refit, the ranking, the winner, the seed to "
         "export and every tie-break read validation scores.</li>"
         "<li><b>What the test split is for</b>: each trial is tested once, after training, "
