@@ -1,4 +1,4 @@
-"""Fitting the plan to the budget: fewer seeds, then fewer folds, then fewer candidates,
+"""Fitting the plan to the budget: fewer seeds, then fewer candidates (never fewer folds),
 when a trial's fixed costs would leave it too little time to train (issue 13, item 8),
 never the shortlist's pure convolutional or pure recurrent model."""
 
@@ -24,9 +24,8 @@ HOLDOUT = Protocol(kind="holdout")
 def _share(fit: BudgetFit, models: list[str], budget_s: float, protocol=CV) -> float:
     """The share of a fold trial under ``fit``, counted independently of the fit."""
     kept = [m for m in models if m not in fit.dropped]
-    shaped = Protocol(kind=protocol.kind, n_folds=fit.folds or protocol.n_folds)
-    counts = {r: len(kept) * len(s) for r, s in phase_seeds(shaped, fit.seeds).items()}
-    return nominal_share(budget_s, counts, 1, phase_weights(shaped))
+    counts = {r: len(kept) * len(s) for r, s in phase_seeds(protocol, fit.seeds).items()}
+    return nominal_share(budget_s, counts, 1, phase_weights(protocol))
 
 
 def test_every_fold_is_a_trial_and_seeds_beyond_the_folds_add_folds():
@@ -41,39 +40,40 @@ def test_cheap_trials_keep_every_seed_and_model():
     assert fit == BudgetFit(3) and not fit.changed
 
 
-def test_costly_trials_lose_seeds_then_folds_then_the_costliest_model():
+def test_costly_trials_lose_seeds_then_the_costliest_model_never_a_fold():
     models, overhead = ["tcn", "lstm", "cnn1d"], {"tcn": 1.0, "lstm": 4.0, "cnn1d": 0.8}
     # lstm needs an 8 s share. 150 s, 3 models: 3 seeds are 15 fold trials + 9 refits
     # (weight 1.25), 5.7 s a fold trial; one seed, 15 + 3 refits, is 8.0 s.
     fit = fit_to_budget(models, 3, overhead, budget_s=150, slots=1, protocol=CV)
-    assert (fit.seeds, fit.folds, fit.dropped) == (1, None, ())
+    assert (fit.seeds, fit.dropped) == (1, ())
     assert _share(fit, models, 150) >= needed_share(4.0)
     assert "3 -> 1 seed(s)" in fit.reason and "lstm 4.0 s" in fit.reason
-    # 130 s: one seed on 5 folds is 6.9 s; on 4 folds (12 + 3 refits at 4/3) 8.1 s
+    # 130 s: one seed on 5 folds is 6.9 s; the folds stay (the baselines were scored on
+    # them), so the shortlist's last goes: 10 + 2 refits, 10.4 s.
     fit = fit_to_budget(models, 3, overhead, budget_s=130, slots=1, protocol=CV)
-    assert (fit.seeds, fit.folds, fit.dropped) == (1, 4, ())
+    assert (fit.seeds, fit.dropped) == (1, ("cnn1d",))
     assert _share(fit, models, 130) >= needed_share(4.0)
-    assert "5 -> 4 folds" in fit.reason
-    # 20 s: one seed on 3 folds is not enough either; the shortlist's last (the
-    # advisor's least preferred) goes, but not lstm, its only recurrent model: tcn and
-    # lstm are kept and the run reports the overrun.
+    assert "folds" not in fit.reason
+    # 20 s: not enough either; only the shortlist's last (the advisor's least
+    # preferred) goes, not lstm, its only recurrent model: tcn and lstm are kept and
+    # the run reports the overrun.
     fit = fit_to_budget(models, 3, overhead, budget_s=20, slots=1, protocol=CV)
-    assert (fit.seeds, fit.folds, fit.dropped) == (1, 3, ("cnn1d",))
+    assert (fit.seeds, fit.dropped) == (1, ("cnn1d",))
     assert _share(fit, models, 20) < needed_share(4.0)
     assert "not run: cnn1d" in fit.reason and "tcn, lstm kept" in fit.reason
     assert "may overrun the budget" in fit.reason
 
 
-def test_hold_out_has_no_folds_to_lower():
+def test_hold_out_loses_seeds_then_the_costliest_model():
     models, overhead = ["tcn", "lstm", "cnn1d"], {"tcn": 1.0, "lstm": 4.0, "cnn1d": 0.8}
     fit = fit_to_budget(models, 3, overhead, budget_s=20, slots=1, protocol=HOLDOUT)
-    assert (fit.seeds, fit.folds, fit.dropped) == (1, None, ("cnn1d",))
+    assert (fit.seeds, fit.dropped) == (1, ("cnn1d",))
 
 
-def test_models_the_user_named_lose_seeds_and_folds_but_are_never_dropped():
+def test_models_the_user_named_lose_seeds_but_are_never_dropped():
     fit = fit_to_budget(["tcn", "lstm"], 3, {"tcn": 1.0, "lstm": 4.0}, budget_s=20,
                         slots=1, protocol=CV, may_drop=False)
-    assert (fit.seeds, fit.folds, fit.dropped) == (1, 3, ())
+    assert (fit.seeds, fit.dropped) == (1, ())
 
 
 def test_the_last_model_is_never_dropped():
@@ -90,9 +90,8 @@ def test_the_needed_share_trains_enough(overhead):
 
 
 def test_the_fit_round_trips_through_the_stored_args():
-    for fit in (BudgetFit(1, ("lstm",), "why"), BudgetFit(2, (), "why", folds=3)):
+    for fit in (BudgetFit(1, ("lstm",), "why"), BudgetFit(2, (), "why")):
         assert BudgetFit.from_dict(fit.to_dict()) == fit
-    assert BudgetFit.from_dict({"seeds": 1, "reason": "a run from before folds"}).folds is None
 
 
 def test_a_fit_drops_every_other_model_before_the_guarantee():

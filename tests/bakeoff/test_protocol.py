@@ -15,6 +15,7 @@ from seqselect.bakeoff.protocol import (
     CV_MIN_VAL,
     choose_protocol,
     fold_of,
+    folds_for,
     pool_folds,
     pool_of,
     refit_epochs,
@@ -55,7 +56,7 @@ class ForbiddenSplit:
 
 def test_small_training_sets_are_cross_validated_and_large_ones_held_out():
     small = choose_protocol(_splits(60, 15), seeds=3)
-    assert small.kind == "cv" and small.n_folds == 5 and small.n_pool == 75
+    assert small.kind == "cv" and small.n_folds == 3 and small.n_pool == 75
     assert small.restore_best is False and "cross-validation" in small.reason
     # A large training split with a large enough validation split: hold-out.
     large = choose_protocol(_splits(CV_MAX_TRAIN, CV_MIN_VAL), seeds=3)
@@ -146,8 +147,9 @@ def test_the_refit_trains_as_long_as_its_folds_trained():
 
 
 @pytest.mark.parametrize(("seeds", "folds", "refits"), [
-    (1, "5 fold runs, seeds 0-4", "then seed 0 refit"),
-    (3, "5 fold runs, seeds 0-4", "then seeds 0-2 refit"),
+    (1, "3 fold runs, seeds 0-2", "then seed 0 refit"),
+    (3, "3 fold runs, seeds 0-2", "then seeds 0-2 refit"),
+    (4, "4 fold runs, seeds 0-3", "then seeds 0-3 refit"),
     (7, "7 fold runs, seeds 0-6", "then seeds 0-6 refit"),
 ])
 def test_the_reason_names_the_fold_runs_and_the_refits(seeds, folds, refits):
@@ -156,5 +158,10 @@ def test_the_reason_names_the_fold_runs_and_the_refits(seeds, folds, refits):
     assert folds in protocol.reason and refits in protocol.reason
 
 
+def test_as_many_folds_as_seeds_between_three_and_five():
+    assert [folds_for(s) for s in (1, 2, 3, 4, 5, 9)] == [3, 3, 3, 4, 5, 5]
+    assert choose_protocol(_splits(60, 15), seeds=7).n_folds == 5  # 7 runs on 5 folds
+
+
 def test_a_fit_may_ask_for_fewer_folds():
-    assert choose_protocol(_splits(60, 15), seeds=1, n_folds=3).n_folds == 3
+    assert choose_protocol(_splits(60, 15), seeds=5, n_folds=3).n_folds == 3

@@ -43,11 +43,11 @@ def test_result_document_has_the_promised_shape(finished_run):
     assert winner["model"] == doc["leaderboard"][0]["model"]
     assert winner["reasons"] and isinstance(winner["agrees_with_advisor"], (bool, type(None)))
     networks = [t for t in doc["trials"] if t["kind"] == "network"]
-    # Small data: cross-validation, every fold scored (5 fold trials a model), then a
+    # Small data: cross-validation, every fold scored (3 fold trials a model), then a
     # refit per (model, seed).
-    assert len(networks) == 14 and all(t["status"] == "ok" for t in networks)
+    assert len(networks) == 10 and all(t["status"] == "ok" for t in networks)
     assert all(t["history"] for t in networks)
-    assert sorted(t["role"] for t in networks) == ["fold"] * 10 + ["refit"] * 4
+    assert sorted(t["role"] for t in networks) == ["fold"] * 6 + ["refit"] * 4
 
 
 def test_stored_keys_are_todays(finished_run):
@@ -133,7 +133,7 @@ def test_rerun_with_same_name_resumes_without_repeating(finished_run):
         store=finished_run["store"],
         run="waves",
     )
-    assert again.timing["trials_run"] == 0 and again.timing["trials_resumed"] == 14
+    assert again.timing["trials_run"] == 0 and again.timing["trials_resumed"] == 10
     after = {t.key: t.finished for t in store.trials("waves")}
     assert after == before
     assert again.winner.model == finished_run["result"].winner.model
@@ -152,6 +152,19 @@ def test_resume_with_different_data_settings_is_refused(finished_run):
             store=finished_run["store"],
             run="waves",
         )
+
+
+def test_resume_with_seeds_that_change_the_folds_is_refused(finished_run):
+    # started with 2 seeds (3 folds); 4 seeds would split the pool into 4 folds, and the
+    # kept fold trials were scored on the 3: refused before anything trains
+    with pytest.raises(SeqSelectError, match="3-fold cross-validation .* 4-fold"):
+        bakeoff(
+            str(finished_run["csv"]), target="label", models="cnn1d,gru", budget="6s",
+            trim_to_budget=False, seeds=4, params=3000, store=finished_run["store"],
+            run="waves",
+        )
+    kept = ResultsStore(finished_run["store"]).trials("waves")
+    assert len([t for t in kept if t.kind == "network"]) == 10
 
 
 def test_unbuildable_candidate_is_recorded_not_fatal(tmp_path):
@@ -240,8 +253,7 @@ def test_a_budget_too_small_for_the_plan_is_fitted_and_says_so(tmp_path, wave_cs
     assert refits == set(range(fit["seeds"]))
     folds = {t.seed for t in result.trials if t.kind == "network" and t.role == "fold"}
     assert folds == set(range(max(fit["seeds"], result.protocol.n_folds)))
-    if fit["folds"] is not None:
-        assert result.protocol.n_folds == fit["folds"]
+    assert result.protocol.n_folds == 3  # the fit drops seeds, never the folds
     again = run_bakeoff(str(wave_csv), **kwargs)
     assert again.args["budget_fit"] == fit
     assert result.timing["trials_run"] > 0 and again.timing["trials_run"] == 0

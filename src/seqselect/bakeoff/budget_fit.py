@@ -11,14 +11,14 @@ The rule (:func:`fit_to_budget`): a trial must be able to spend at least
 :data:`MIN_TRAIN_FRACTION` of its share, and at least :data:`MIN_TRAIN_S`, training. While
 the nominal share does not allow that for the costliest candidate, in this order:
 
-1. drop a seed (down to one);
-2. under cross-validation, drop a fold (down to :data:`MIN_FOLDS`: every fold is scored,
-   so fewer folds mean fewer fold trials, each on less of the pool);
-3. in an auto shortlist, drop a candidate from its end, the advisor's least preferred
+1. drop a seed (down to one; under cross-validation the fold runs stay, one per fold:
+   the folds are fixed before the fit, since the baselines have already been scored on
+   them and every model must be ranked on the same folds);
+2. in an auto shortlist, drop a candidate from its end, the advisor's least preferred
    first, but never the shortlist's guarantee: its pure convolutional and its pure
    recurrent model (:func:`~seqselect.bakeoff.candidates.guarantee_models`), nor the last
    model; models the user named are all kept;
-4. when only those are left and still do not fit, keep them: the trials then overrun
+3. when only those are left and still do not fit, keep them: the trials then overrun
    their shares and the run's ``timing`` reports it (a comparison without a recurrent or
    a convolutional model is not the one the guide asks for).
 
@@ -34,46 +34,39 @@ from typing import Any
 
 from seqselect.bakeoff.candidates import guarantee_models
 from seqselect.bakeoff.plan import Plan
-from seqselect.bakeoff.protocol import N_FOLDS, choose_protocol, phase_seeds
+from seqselect.bakeoff.protocol import choose_protocol, phase_seeds
 from seqselect.bakeoff.records import Protocol
 from seqselect.bakeoff.schedule import nominal_share, phase_weights
 
 __all__ = [
-    "MIN_FOLDS", "MIN_TRAIN_FRACTION", "MIN_TRAIN_S", "BudgetFit", "apply_fit", "fit_to_budget",
+    "MIN_TRAIN_FRACTION", "MIN_TRAIN_S", "BudgetFit", "apply_fit", "fit_to_budget",
 ]
 
 #: A trial trains for at least this fraction of its share ...
 MIN_TRAIN_FRACTION = 0.5
 #: ... and at least this many seconds (a floor: the fraction is the rule that bites).
 MIN_TRAIN_S = 0.25
-#: The fewest folds a fit lowers cross-validation to.
-MIN_FOLDS = 3
 
 
 @dataclass(frozen=True)
 class BudgetFit:
-    """What :func:`fit_to_budget` kept: ``seeds`` per model, the ``dropped`` models and,
-    under cross-validation, the ``folds`` (None: as many as the protocol had), with the
-    ``reason`` (empty when nothing changed)."""
+    """What :func:`fit_to_budget` kept: ``seeds`` per model and the ``dropped`` models,
+    with the ``reason`` (empty when nothing changed)."""
 
     seeds: int
     dropped: tuple[str, ...] = ()
     reason: str = ""
-    folds: int | None = None
 
     @property
     def changed(self) -> bool:
         return bool(self.reason)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seeds": self.seeds, "dropped": list(self.dropped), "reason": self.reason,
-                "folds": self.folds}
+        return {"seeds": self.seeds, "dropped": list(self.dropped), "reason": self.reason}
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> BudgetFit:
-        folds = doc.get("folds")
-        return cls(int(doc["seeds"]), tuple(doc.get("dropped", ())), str(doc.get("reason", "")),
-                   int(folds) if folds is not None else None)
+        return cls(int(doc["seeds"]), tuple(doc.get("dropped", ())), str(doc.get("reason", "")))
 
 
 def needed_share(overhead_s: float) -> float:
@@ -86,22 +79,23 @@ def fit_to_budget(
     models: list[str], seeds: int, overhead: dict[str, float], *,
     budget_s: float, slots: int, protocol: Protocol, may_drop: bool = True,
 ) -> BudgetFit:
-    """The seeds, folds and candidates that fit ``budget_s`` (the networks' part of the
-    budget) when ``models`` each run the trials of ``protocol`` for ``seeds`` seeds
-    (:func:`~seqselect.bakeoff.protocol.phase_seeds`), ``slots`` at a time, each role
-    weighing :func:`~seqselect.bakeoff.schedule.phase_weights` (the share checked is that
-    of a trial of weight 1, the smallest); ``overhead`` is each model's calibrated fixed
-    cost per trial. ``may_drop`` False (models the user named): seeds and folds only,
-    never a model. The order of what goes: the module docstring."""
-    kept, n_seeds, folds = list(models), seeds, protocol.n_folds
+    """The seeds and candidates that fit ``budget_s`` (the networks' part of the budget)
+    when ``models`` each run the trials of ``protocol`` for ``seeds`` seeds
+    (:func:`~seqselect.bakeoff.protocol.phase_seeds`: the fold runs stay one per fold),
+    ``slots`` at a time, each role weighing
+    :func:`~seqselect.bakeoff.schedule.phase_weights` (the share checked is that of a
+    trial of weight 1, the smallest); ``overhead`` is each model's calibrated fixed cost
+    per trial. ``may_drop`` False (models the user named): seeds only, never a model.
+    The order of what goes: the module docstring."""
+    kept, n_seeds = list(models), seeds
     if not kept:
         return BudgetFit(seeds)
     keep = set(guarantee_models(models)) if may_drop else set(models)
+    weights = phase_weights(protocol)
 
     def share() -> float:
-        shaped = replace(protocol, n_folds=folds)
-        counts = {role: len(kept) * len(s) for role, s in phase_seeds(shaped, n_seeds).items()}
-        return nominal_share(budget_s, counts, slots, phase_weights(shaped))
+        counts = {role: len(kept) * len(s) for role, s in phase_seeds(protocol, n_seeds).items()}
+        return nominal_share(budget_s, counts, slots, weights)
 
     def worst() -> str:
         return max(kept, key=lambda m: overhead.get(m, 0.0))
@@ -110,31 +104,23 @@ def fit_to_budget(
         spare = [m for m in kept if m not in keep]
         if n_seeds > 1:
             n_seeds -= 1
-        elif protocol.kind == "cv" and folds and folds > MIN_FOLDS:
-            folds -= 1
         elif spare and len(kept) > 1:
             kept.remove(spare[-1])  # the advisor's least preferred the guarantee spares
         else:
             break
-    fewer_folds = folds if protocol.kind == "cv" and folds != protocol.n_folds else None
-    return _fit(models, seeds, kept, (n_seeds, fewer_folds, protocol.n_folds), overhead,
-                budget_s, share(), may_drop)
+    return _fit(models, seeds, kept, n_seeds, overhead, budget_s, share(), may_drop)
 
 
 def _fit(
-    models: list[str], seeds: int, kept: list[str], shape: tuple[int, int | None, int | None],
+    models: list[str], seeds: int, kept: list[str], n_seeds: int,
     overhead: dict[str, float], budget_s: float, share: float, may_drop: bool,
 ) -> BudgetFit:
-    """The :class:`BudgetFit` of keeping ``kept`` with ``shape`` (seeds, the lowered
-    folds or None, the protocol's folds), and its reason."""
-    n_seeds, folds, had_folds = shape
+    """The :class:`BudgetFit` of keeping ``kept`` with ``n_seeds``, and its reason."""
     dropped = tuple(m for m in models if m not in kept)
-    if n_seeds == seeds and not dropped and folds is None:
+    if n_seeds == seeds and not dropped:
         return BudgetFit(seeds)
     costs = ", ".join(f"{m} {overhead.get(m, 0.0):.1f} s" for m in models)
     parts = [f"{seeds} -> {n_seeds} seed(s)"] if n_seeds != seeds else []
-    if folds is not None:
-        parts.append(f"{had_folds} -> {folds} folds")
     if dropped:
         parts.append("not run: " + ", ".join(dropped))
     reason = (
@@ -151,7 +137,7 @@ def _fit(
             f"needs, {', '.join(kept)} kept{why if may_drop else ''}: the trials may "
             "overrun the budget"
         )
-    return BudgetFit(n_seeds, dropped, reason, folds)
+    return BudgetFit(n_seeds, dropped, reason)
 
 
 def apply_fit(plan: Plan, fit: BudgetFit) -> Plan:
@@ -165,6 +151,7 @@ def apply_fit(plan: Plan, fit: BudgetFit) -> Plan:
         for m, info in plan.prepared.items()
     }
     args = {**plan.args, "seeds": fit.seeds, "budget_fit": fit.to_dict()}
+    # The plan's folds stay (the baselines were scored on them): only the seeds change.
     protocol = choose_protocol(plan.splits, fit.seeds, fold_seed=plan.protocol.fold_seed,
-                               n_folds=fit.folds or N_FOLDS)
+                               n_folds=plan.protocol.n_folds)
     return replace(plan, prepared=prepared, args=args, protocol=protocol)

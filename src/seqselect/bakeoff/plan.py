@@ -25,7 +25,8 @@ from seqselect.system import resolve_device
 from seqselect.train.recipe import default_params
 
 __all__ = [
-    "BakeoffRequest", "Plan", "check_resume", "dataset_info", "default_run_name", "make_plan",
+    "BakeoffRequest", "Plan", "check_resume", "check_same_folds", "dataset_info",
+    "default_run_name", "make_plan",
 ]
 
 #: Settings a resumed run must share with the stored one: they decide what is trained.
@@ -255,6 +256,27 @@ def check_resume(previous: dict[str, Any] | None, args: dict[str, Any]) -> None:
             f"run {previous['name']!r} exists in the store with different settings ({detail}); "
             "give a new --run name, or the same settings to resume it"
         )
+
+
+def check_same_folds(stored: Protocol | None, protocol: Protocol, run: str) -> None:
+    """A resumed run must split its pool as the stored one did: the trials kept from it
+    were scored on those folds (the fold count follows ``--seeds``)."""
+    if stored is None:
+        return
+    then = (stored.kind, stored.n_folds, stored.fold_seed)
+    if then != (protocol.kind, protocol.n_folds, protocol.fold_seed):
+        raise SeqSelectError(
+            f"run {run!r} was stored with {protocol_words(stored)}; these settings give "
+            f"{protocol_words(protocol)}, and its kept trials were scored on the old folds: "
+            "give the --seeds it was started with, or a new --run name"
+        )
+
+
+def protocol_words(protocol: Protocol) -> str:
+    """``3-fold cross-validation (fold seed 0)`` or ``hold-out validation``."""
+    if protocol.kind == "cv":
+        return f"{protocol.n_folds}-fold cross-validation (fold seed {protocol.fold_seed})"
+    return "hold-out validation"
 
 
 def default_run_name(dataset_name: str) -> str:

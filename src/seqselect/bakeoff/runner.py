@@ -23,6 +23,7 @@ from seqselect.bakeoff.plan import (
     BakeoffRequest,
     Plan,
     check_resume,
+    check_same_folds,
     dataset_info,
     default_run_name,
     make_plan,
@@ -132,6 +133,7 @@ def bakeoff(
         plan.args["replay_of"] = replaying.original
     run_name = request.run or default_run_name(plan.splits.name)
     check_resume(db.get_run(run_name), plan.args)
+    check_same_folds(db.protocol(run_name)[0], plan.protocol, run_name)
     workers = make_executor(
         executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
         cpus_per_trial=cpus_per_trial, device=request.device,
