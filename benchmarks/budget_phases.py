@@ -9,10 +9,9 @@ its own process (its own store under ``--work``, default ``seqselect-runs/phases
 
 Phases are read two ways, whatever the result has:
 
-* the result's ``timing`` document: every ``<phase>_s`` key (``setup_s``, ``trials_s``,
-  and ``baselines_s``, ``folds_s``, ``refits_s``, ``total_s`` where the bake-off writes
-  them), with a planned value where it writes one (``<phase>_planned_s`` or a
-  ``planned`` mapping);
+* the result's ``timing`` document: its ``planned_s`` and ``actual_s`` maps (setup,
+  baselines, folds, refits or trials, tune, total: the schedule's plan for each phase
+  against what it took);
 * the stored trials, grouped by kind and role (baseline, trial, fold, refit): the sum of
   each trial's planned share (``extra.budget_s``) against the sum of its wall time
   (``extra.wall_s``; the trials of a local run with one job run one after another).
@@ -112,20 +111,23 @@ def partial_result(store: Path, run: str) -> dict:
 
 
 def timing_phases(timing: dict[str, Any]) -> dict[str, tuple[float | None, float | None]]:
-    """``{phase: (planned s, actual s)}`` from the ``timing`` document's ``<phase>_s`` keys."""
-    planned_map = timing.get("planned") if isinstance(timing.get("planned"), dict) else {}
-    if "trials" not in planned_map and "share_s" in timing and "trials_run" in timing:
-        # today's document plans the trials only, as one share per trial run
-        planned_map = {**planned_map, "trials": timing["share_s"] * timing["trials_run"]}
-    phases = {}
-    for key, value in timing.items():
-        if not key.endswith("_s") or key.endswith("_planned_s") or key in _NOT_PHASES:
-            continue
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            continue
-        phase = key[: -len("_s")]
-        planned = timing.get(f"{phase}_planned_s", planned_map.get(phase, planned_map.get(key)))
-        phases[phase] = (planned, float(value))
+    """``{phase: (planned s, actual s)}`` from the ``timing`` document.
+
+    The schedule writes ``planned_s`` and ``actual_s`` maps (setup, baselines, folds,
+    refits, ..., total); a document without them (an older run) falls back to its flat
+    ``<phase>_s`` keys, with nothing planned.
+    """
+    planned = timing.get("planned_s") if isinstance(timing.get("planned_s"), dict) else {}
+    actual = timing.get("actual_s") if isinstance(timing.get("actual_s"), dict) else {}
+    if not actual:
+        actual = {
+            key[: -len("_s")]: value for key, value in timing.items()
+            if key.endswith("_s") and key not in _NOT_PHASES
+            and isinstance(value, int | float) and not isinstance(value, bool)
+        }
+    phases = {phase: (planned.get(phase), float(value)) for phase, value in actual.items()}
+    for phase in planned.keys() - phases.keys():  # planned but never reached
+        phases[phase] = (planned[phase], None)
     return phases
 
 

@@ -64,7 +64,12 @@ def test_small_training_sets_are_cross_validated_and_large_ones_held_out():
     # Many training rows but a validation split too small to rank on: cv again.
     assert choose_protocol(_splits(CV_MAX_TRAIN, CV_MIN_VAL - 1), seeds=3).kind == "cv"
     # Forecasting windows are ordered in time: never shuffled folds.
-    assert choose_protocol(_splits(60, 15, task="forecast"), seeds=3).kind == "holdout"
+    forecast = choose_protocol(_splits(60, 15, task="forecast"), seeds=3)
+    assert forecast.kind == "holdout"
+    # ... and 15 validation windows cannot rank states: the last one is kept
+    assert forecast.restore_best is False and "too few to rank" in forecast.reason
+    many = choose_protocol(_splits(60, CV_MIN_VAL, task="forecast"), seeds=3)
+    assert many.restore_best is True
 
 
 def test_folds_are_stratified_disjoint_and_cover_the_pool():

@@ -57,10 +57,23 @@ def test_planner_plans_from_the_probe_then_replans_once_at_half():
     assert planner.total == 8 + 87 and not planner.replanned
     planner.observe(46, 4.6)  # before half of the plan (95 // 2 = 47): no re-plan
     assert planner.total == 95
-    planner.observe(47, 5.875)  # slower than planned: 0.125 s a step, 4.125 s left -> 33
-    assert (planner.total, planner.replanned) == (47 + 33, True)
+    # slower than planned since the probe: 5.075 s for 39 steps, 4.125 s left -> 31 more
+    planner.observe(47, 5.875)
+    assert (planner.total, planner.replanned) == (47 + 31, True)
     planner.observe(60, 6.1)  # fixed from now on
-    assert planner.total == 80
+    assert planner.total == 78
+
+
+def test_a_slow_probe_is_corrected_by_the_rate_since_the_probe():
+    # the first 8 steps take 0.5 s each (one-time costs, a busy machine), then 0.0625 s
+    planner = StepPlanner(seconds=10.0, probe_steps=8)
+    planner.observe(8, 4.0)  # 6 s left at 0.5 s a step, 95% of it: 11 more steps
+    assert planner.total == 19
+    planner.observe(10, 4.125)  # half of the plan, but only 2 steps since the probe
+    assert not planner.replanned
+    planner.observe(16, 4.5)  # 8 steps at 0.0625 s: 5.5 s left -> 88 more steps
+    assert (planner.total, planner.replanned) == (16 + 88, True)
+    # the average since step 0 (0.28 s a step) would have planned 19 more
 
 
 def test_planner_keeps_a_step_budget_and_caps_a_seconds_plan_by_it():

@@ -15,6 +15,7 @@ from typing import Any
 from seqselect.bakeoff.baseline_trials import parse_baselines
 from seqselect.bakeoff.candidates import advise, parse_models, prepare, shortlist
 from seqselect.bakeoff.executors import EXECUTORS
+from seqselect.bakeoff.export import forecast_input
 from seqselect.bakeoff.protocol import choose_protocol, phase_seeds
 from seqselect.bakeoff.records import Protocol
 from seqselect.bakeoff.tune import PRUNERS, parse_tune  # issue 16
@@ -302,5 +303,10 @@ def dataset_info(splits, source: str) -> dict[str, Any]:
         "n_train": len(splits.train),
         "n_val": len(splits.val),
         "n_test": len(splits.test),
-        "input": {k: meta[k] for k in _INPUT_KEYS if k in meta},
+        "input": {
+            **{k: meta[k] for k in _INPUT_KEYS if k in meta},
+            # a forecaster's windows (columns, targets, offset, season): predict cuts the
+            # next window from them the way training did
+            **(forecast_input(meta) if splits.task == "forecast" else {}),
+        },
     }

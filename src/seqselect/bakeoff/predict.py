@@ -356,7 +356,10 @@ def forecast_next(
 
 
 def _predict_forecast_file(model, config, path, out, *, id_col, time_col, impute):
-    """:func:`predict_file` for a forecasting model: one row per series and step."""
+    """:func:`predict_file` for a forecasting model: one row per series and step; the
+    ``--id``/``--time`` columns default to those the model was trained with."""
+    inp = config.get("input") or {}
+    id_col, time_col = id_col or inp.get("id_col"), time_col or inp.get("time_col")
     series, columns, key_name = read_series(
         path, config, id_col=id_col, time_col=time_col, impute=impute
     )

@@ -23,7 +23,8 @@ The rule (:func:`choose_protocol`):
 * **holdout** otherwise, and always for forecasting (its windows overlap in time: shuffled
   folds would let a model see the future of its validation windows). One "trial" per
   seed: train on the training split, early stopping and best-checkpoint restore on the
-  validation split, tested once.
+  validation split (restore only when it holds at least ``CV_MIN_VAL`` sequences:
+  forecasting's few windows keep the last state), tested once.
 
 Standardisation: the loader standardised every split with the statistics of its own
 training split (``data/splits.py``: per-channel mean and std of the real steps of
@@ -137,9 +138,16 @@ def choose_protocol(
             "forecasting windows are ordered in time" if splits.task in _TIME_ORDERED
             else f"{n_train} training and {n_val} validation sequences are enough to rank on"
         )
+        # forecasting holds out whatever windows it has (3 to 34 on the bundled series):
+        # a state is restored only from a split that can rank states
+        restore = n_val >= CV_MIN_VAL
+        keep = "" if restore else (
+            f"; the last state is kept (no restore: {n_val} validation windows are too "
+            f"few to rank states on)"
+        )
         return Protocol(
-            kind="holdout", n_pool=n_train, n_val=n_val, restore_best=True,
-            fold_seed=fold_seed, reason=f"hold-out validation: {why}",
+            kind="holdout", n_pool=n_train, n_val=n_val, restore_best=restore,
+            fold_seed=fold_seed, reason=f"hold-out validation: {why}{keep}",
         )
     wanted = folds_for(seeds) if n_folds is None else n_folds
     base = Protocol(kind="cv", n_folds=max(2, wanted), fold_seed=fold_seed)

@@ -122,7 +122,7 @@ _BAKEOFF_HELP = {
     "task:adding?length=100, ...",
     "task": f"{', '.join(DATA_TASKS)} (inferred from the target when omitted).",
     "target": "Target column of a CSV/Parquet file.",
-    "id": "Long form: the column naming each sequence.",
+    "id": "Long form: the column naming each sequence (forecasting: each series).",
     "time": "Long form / series: the column ordering the steps.",
     "impute": "Fill missing values inside sequences: zero, ffill or mean (refused otherwise).",
     "models": "'auto' (the advisor's shortlist plus one baseline) or names: lstm,tcn,transformer.",

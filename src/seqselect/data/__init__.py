@@ -6,7 +6,8 @@ Source syntax (one string names any dataset)::
     ucr:NAME  (or uea:NAME)            UCR/UEA classification problem shipped with aeon
     tser:NAME                          time-series extrinsic regression shipped with aeon
     forecast:NAME[?horizon=H&window=W&offset=last|none]   aeon's forecasting series, windowed
-    path/to/file.csv|.tsv|.parquet|.npz[?horizon=H&window=W]   a user file (forecast: series form)
+    path/to/file.csv|.tsv|.parquet|.npz[?horizon=H&window=W]   a user file (forecast: one series,
+        or many in long form with id_col, windowed series by series: data/panel.py)
     audio:spoken-digits|tones[?sample_rate=16000&clip_seconds=1&n=30], or an audio folder
     (one sub-folder per class) or a table of audio file paths: see ``data/audio.py``
     text:fortunes | text:long_documents, or a table with a text column, .jsonl, a folder of
@@ -210,7 +211,7 @@ def _load_user_file(
     val_fraction: float, test_fraction: float,
 ) -> DatasetSplits:
     """A CSV/TSV/Parquet/NPZ file: rows to sequences, or a series cut into windows."""
-    from seqselect.data import files, splits, windows
+    from seqselect.data import files, panel, splits, windows
 
     path = Path(name).expanduser()
     _require_known_task(task)
@@ -227,7 +228,7 @@ def _load_user_file(
         path, task=task, target=target, id_col=id_col, time_col=time_col, impute=impute
     )
     fractions = {"val_fraction": val_fraction, "test_fraction": test_fraction}
-    if form != "series":
+    if form == "raw":
         return splits.finalize(loaded, seed=seed, normalize=normalize, **fractions)
     values, columns, targets, meta = loaded
     unknown = set(params) - set(_SERIES_PARAMS)
@@ -242,7 +243,8 @@ def _load_user_file(
         season = int(params["season"]) if "season" in params else None
     except ValueError:
         raise DataError(f"{source}: horizon, window and season must be integers") from None
-    return windows.make_windows(
+    cut = windows.make_windows if form == "series" else panel.make_panel_windows
+    return cut(
         values, name=str(path), source=f"{path}?horizon={horizon}&window={window}",
         columns=columns, target_columns=targets, window=window, horizon=horizon,
         normalize=normalize, offset=params.get("offset", "last"), season_length=season,

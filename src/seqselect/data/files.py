@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from seqselect.data.npz import load_npz
+from seqselect.data.panel import load_panel
 from seqselect.data.tables import load_long, load_series, load_wide, read_table, require_column
 from seqselect.data.validate import (
     FILE_SUFFIXES,
@@ -45,8 +46,9 @@ def load_file(
 ) -> tuple[str, Any]:
     """Read and validate a user file.
 
-    Returns ``("raw", RawDataset)`` for classify/regress, or ``("series", (values,
-    columns, targets, metadata))`` for forecasting (windowed by the caller).
+    Returns ``("raw", RawDataset)`` for classify/regress, or for forecasting (windowed by
+    the caller) ``("series", (values, columns, targets, metadata))`` for one series and
+    ``("panel", ({id: values}, columns, targets, metadata))`` for many (``id_col``).
     """
     check_impute(impute)
     name = str(path)
@@ -61,10 +63,9 @@ def load_file(
         return "raw", load_npz(path, name=name, task=task, impute=impute)
     df, where = read_table(path)
     if task == "forecast":
-        if id_col is not None:
-            raise DataError(
-                f"{path}: forecasting reads one series (rows = time steps); "
-                "--id does not apply"
+        if id_col is not None:  # many series, one row per (series, step)
+            return "panel", load_panel(
+                df, where, target=target, id_col=id_col, time_col=time_col, impute=impute
             )
         return "series", load_series(df, where, target=target, time_col=time_col, impute=impute)
     if target is None:

@@ -36,6 +36,7 @@ __all__ = [
     "make_windows",
     "season_from_times",
     "seasonal_window",
+    "span_scales",
     "window_counts",
     "window_offsets",
     "window_starts",
@@ -283,7 +284,15 @@ def _standardize_series(
     values: np.ndarray, covered: int, target_columns: list[int], horizon: int
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Standardise ``values: (T, C)`` by the first ``covered`` steps; return the metadata."""
-    span = values[:covered]
+    mean, std, meta = span_scales(values[:covered], target_columns, horizon)
+    return (values - mean) / std, meta
+
+
+def span_scales(
+    span: np.ndarray, target_columns: list[int], horizon: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """``(mean (C,), std (C,), metadata)`` of the training steps ``span: (T, C)``; the
+    metadata's ``normalization`` and ``target_normalization`` (tiled over the horizon)."""
     mean = span.mean(axis=0)
     std = span.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)  # a constant channel keeps its scale
@@ -294,7 +303,7 @@ def _standardize_series(
             "y_std": np.tile(std[target_columns], horizon).tolist(),
         },
     }
-    return (values - mean) / std, meta
+    return mean, std, meta
 
 
 def _season(name: str, given: int | None, stored: Any) -> int:
