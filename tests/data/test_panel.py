@@ -23,7 +23,7 @@ def _panel(tmp_path, lengths=LENGTHS, shuffle=True, name="sales.csv"):
         level = 100.0 * (n + 1)  # each series on its own level
         for t in range(length):
             value = level + 10 * np.sin(2 * np.pi * t / 7) + rng.normal()
-            rows.append({"store": key, "day": f"2024-01-01 +{t}", "t": t, "sales": value})
+            rows.append({"store": key, "t": t, "sales": value})
     df = pd.DataFrame(rows)
     df["day"] = pd.to_datetime("2024-01-01") + pd.to_timedelta(df["t"], unit="D")
     if shuffle:
