@@ -79,6 +79,33 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def process_age_s(stat: str, uptime: str, ticks_per_s: int) -> float:
+    """Seconds since the process started, from its ``/proc/<pid>/stat`` line (field 22,
+    ``starttime``, is in clock ticks since boot) and ``/proc/uptime`` (seconds since boot).
+
+    Raises:
+        ValueError, IndexError: text that is not in those files' formats.
+    """
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": field 3 onwards
+    started = int(fields[22 - 3]) / ticks_per_s
+    return max(0.0, float(uptime.split()[0]) - started)
+
+
+def process_start_reading() -> float:
+    """The ``time.perf_counter()`` reading at which this process started, so a budget
+    can count the interpreter's start-up and imports (about 3 s with torch on a 2-core
+    machine); where ``/proc`` is not there, the reading now."""
+    now = time.perf_counter()
+    try:
+        age = process_age_s(
+            Path("/proc/self/stat").read_text(), Path("/proc/uptime").read_text(),
+            os.sysconf("SC_CLK_TCK"),
+        )
+    except (OSError, ValueError, IndexError, AttributeError):
+        return now
+    return now - age
+
+
 def _cpu_times() -> tuple[float, float] | None:
     """(busy, total) jiffies of all CPUs from ``/proc/stat`` (None where it is absent)."""
     try:

@@ -120,8 +120,9 @@ def test_the_floor_runs_when_nothing_is_left_of_the_share(tmp_path, monkeypatch)
 def test_the_leaderboard_shows_why_a_baseline_was_cut(tmp_path, monkeypatch):
     from seqselect.bakeoff import bakeoff
 
-    _slow_minirocket(monkeypatch, per_fit=0.55)
-    # 2.4 s of 6 s: the 3 folds and seed 0's refit (2.2 s), not seed 1's refit
+    _slow_minirocket(monkeypatch, per_fit=0.5)
+    # 2.4 s of 6 s: the 3 folds and seed 0's refit (2.0 s), not seed 1's refit (0.4 s
+    # left: its estimate is over, or on a busy machine the share is already spent)
     monkeypatch.setattr(bakeoff_run, "BASELINE_SHARE", 0.4)
     result = bakeoff(
         _splits(60, 14, 20), models="cnn1d", seeds=2, budget="6s", params=1500, max_epochs=1,
@@ -132,4 +133,4 @@ def test_the_leaderboard_shows_why_a_baseline_was_cut(tmp_path, monkeypatch):
     assert rows["majority"].status == "ok" and not rows["majority"].errors
     assert rows["minirocket"].n_seeds == 1 and rows["minirocket"].n_failed == 1
     assert rows["minirocket"].n_val == 3
-    assert any(e.startswith("skipped: would take ~") for e in rows["minirocket"].errors)
+    assert any(e.startswith("skipped: ") for e in rows["minirocket"].errors)

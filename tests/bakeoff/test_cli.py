@@ -226,3 +226,17 @@ def test_bakeoff_help_lists_the_baselines():
     flat = " ".join(result.output.split())
     for name in list_baselines():
         assert name in flat, name
+
+
+def test_the_budget_line_names_every_phase_and_judges_the_total():
+    from seqselect.cli.bakeoff import budget_line
+
+    timing = {
+        "budget_s": 60.0, "tolerance": 0.1, "total_s": 67.2, "within_budget": False,
+        "trials_s": 55.0, "trials_resumed": 1,
+        "actual_s": {"setup": 4.0, "baselines": 5.2, "trials": 55.0, "closing": 3.0},
+    }
+    line = budget_line(timing)
+    assert line.startswith("The bake-off took 67.2 s of a 60 s budget (OVER budget + 10%)")
+    assert "set-up 4 s, baselines 5.2 s, trials 55 s, closing 3 s; 1 trial(s)" in line
+    assert "tuning" not in line  # a phase the run did not have is not named

@@ -98,14 +98,15 @@ def test_timing_reports_the_phase_against_the_budget(finished_run):
     # The whole run is judged, set-up and baselines included.
     assert timing["within_budget"] == (timing["total_s"] <= 6.0 * 1.1)
     actual = timing["actual_s"]
-    assert set(actual) == {"setup", "baselines", "folds", "refits", "total"}
-    assert actual["total"] == pytest.approx(
-        actual["setup"] + actual["baselines"] + actual["folds"] + actual["refits"], abs=0.01
-    )
-    # What the networks share is what set-up and baselines left (never under a quarter of
-    # the budget), split over 2 x k folds then 4 refits, one at a time; a refit trains
-    # its folds' epochs on k/(k-1) times their rows, so it gets k/(k-1) times their share.
-    left = max(0.25 * 6.0, 6.0 - actual["setup"] - actual["baselines"])
+    assert set(actual) == {"setup", "baselines", "folds", "refits", "closing", "total"}
+    assert actual["total"] == pytest.approx(sum(v for k, v in actual.items() if k != "total"),
+                                            abs=0.01)
+    # What the networks share is what set-up, baselines and the closing reserve (4% of the
+    # budget) left (never under a quarter of the budget), split over 2 x k folds then 4
+    # refits, one at a time; a refit trains its folds' epochs on k/(k-1) times their rows,
+    # so it gets k/(k-1) times their share.
+    assert timing["planned_s"]["closing"] == pytest.approx(0.04 * 6.0)
+    left = max(0.25 * 6.0, 6.0 - actual["setup"] - actual["baselines"] - 0.04 * 6.0)
     assert timing["network_budget_s"] == pytest.approx(left, abs=0.01)
     k = finished_run["result"].protocol.n_folds
     folds, refit_weight = 2 * k, k / (k - 1)
@@ -165,6 +166,35 @@ def test_resume_with_seeds_that_change_the_folds_is_refused(finished_run):
         )
     kept = ResultsStore(finished_run["store"]).trials("waves")
     assert len([t for t in kept if t.kind == "network"]) == 10
+
+
+def test_a_clock_that_started_earlier_is_charged_to_the_budget(tmp_path):
+    # The command line passes its process's start: 30 s of start-up against a 3 s budget
+    # leave the networks their floor (a quarter of the budget) and the run is judged over.
+    import time
+
+    result = seqselect.run_bakeoff(
+        "task:adding?length=12&n=120", models="cnn1d", budget="3s", seeds=1, params=300,
+        cpus_per_trial=1, store=tmp_path / "r.db", run="x", baselines="none",
+        clock_start=time.perf_counter() - 30.0,
+    )
+    timing = result.timing
+    assert timing["setup_s"] >= 30.0 and timing["within_budget"] is False
+    assert timing["network_budget_s"] == pytest.approx(0.25 * 3.0, abs=0.01)
+
+
+def test_the_console_script_records_when_its_process_started(monkeypatch, capsys):
+    import time
+
+    from seqselect import cli
+    from seqselect.cli import _app
+
+    monkeypatch.setitem(_app._state, "process_start", None)
+    monkeypatch.setattr("sys.argv", ["seqselect", "models"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 0 and "cnn1d" in capsys.readouterr().out
+    assert _app.process_start() is not None and _app.process_start() <= time.perf_counter()
 
 
 def test_unbuildable_candidate_is_recorded_not_fatal(tmp_path):

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from seqselect.bakeoff.plan import Plan
-from seqselect.bakeoff.schedule import Schedule, measure_seconds, nominal_share, timing
+from seqselect.bakeoff.schedule import (
+    Schedule,
+    closing_reserve,
+    measure_seconds,
+    nominal_share,
+    timing,
+    with_closing,
+)
 from seqselect.data import load_dataset
 
 
@@ -100,6 +107,16 @@ def test_timing_document():
     assert doc["actual_s"]["total"] == pytest.approx(12.735, abs=1e-3)
     assert doc["planned_s"]["total"] == 12.0 and doc["baselines_s"] == 0.5
     assert _timing(1.0, 0.5, 11.9)["within_budget"] is False  # 13.4 > 13.2
+
+
+def test_the_closing_phase_counts_against_the_budget():
+    # What follows the trials (deciding, exporting) is part of the wall time a user waits.
+    doc = with_closing(_timing(1.0, 0.5, 11.0), 0.8)  # 12.5 within 13.2; 13.3 is not
+    assert doc["actual_s"]["closing"] == 0.8 and doc["total_s"] == pytest.approx(13.3)
+    assert doc["actual_s"]["total"] == pytest.approx(13.3) and doc["within_budget"] is False
+    assert with_closing(_timing(1.0, 0.5, 11.0), 0.5)["within_budget"] is True
+    assert with_closing(doc, 0.1)["total_s"] == pytest.approx(12.6)  # replaced, not added
+    assert closing_reserve(60.0) == pytest.approx(2.4) and closing_reserve(3600.0) == 10.0
 
 
 def test_the_nominal_share_counts_each_phases_waves_at_its_weight():

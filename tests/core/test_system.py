@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from seqselect.errors import SeqSelectError
-from seqselect.system import describe_environment, free_memory_mb, resolve_device, total_memory_mb
+from seqselect.system import (
+    describe_environment,
+    free_memory_mb,
+    process_age_s,
+    process_start_reading,
+    resolve_device,
+    total_memory_mb,
+)
 
 
 def test_resolve_device_returns_a_torch_device():
@@ -35,3 +42,21 @@ def test_environment_names_versions_and_threads():
     assert env["threads"] == 3 and env["device"] == "cpu"
     assert env["torch"] == torch.__version__
     assert env["cores"] >= 1
+
+
+def test_process_age_comes_from_the_start_tick_and_the_uptime():
+    # /proc/<pid>/stat: field 22 is the start in clock ticks since boot; the command name
+    # in parentheses may hold spaces and ")" (a known answer: started 1200 ticks = 12 s
+    # after boot at 100 ticks/s, uptime 15.5 s -> 3.5 s old).
+    fields = ["S"] + [str(i) for i in range(4, 22)] + ["1200", "99", "100"]
+    stat = "4242 (python (x) y) " + " ".join(fields)
+    assert process_age_s(stat, "15.50 30.00\n", 100) == pytest.approx(3.5)
+    assert process_age_s(stat, "11.0 1.0", 100) == 0.0  # clocks a tick apart: never negative
+    with pytest.raises((ValueError, IndexError)):
+        process_age_s("garbage", "1.0", 100)
+
+
+def test_this_process_started_before_now():
+    import time
+
+    assert process_start_reading() <= time.perf_counter()

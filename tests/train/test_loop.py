@@ -183,3 +183,59 @@ def test_finish_adds_a_last_point_restores_the_best_and_evaluates(tiny, toy_spli
 def test_settings_refuse_a_batch_size_below_one():
     with pytest.raises(ValueError, match="batch_size"):
         LoopSettings(batch_size=0)
+
+
+def test_a_validation_that_would_end_past_the_seconds_budget_is_left_to_finish(
+    tiny, toy_splits, monkeypatch
+):
+    # Each validation pass takes 3 s of a 10 s budget: after the one at 2 s (ending at
+    # 5 s), the one due at 8 s would end at 11 s and is not started; finish() validates
+    # the last step anyway.
+    from seqselect.train import loop as loop_module
+
+    clock = FakeClock()
+    real = loop_module.evaluate_split
+
+    def slow_evaluate(*args, **kwargs):
+        clock.now += 3.0
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(loop_module, "evaluate_split", slow_evaluate)
+    s = toy_splits()
+    loop = make_loop(tiny(2, 3), s, budget="10s", clock=clock)
+    loop.step(s.train)
+    clock.now = 2.0
+    loop.validate()
+    assert loop.elapsed() == 5.0 and not loop._validation_overruns()  # 5 + 3 <= 10
+    loop.step(s.train)
+    clock.now = 8.0
+    loop.step(s.train)
+    assert loop._validation_overruns()  # 8 + 3 > 10
+    replaying = make_loop(tiny(2, 3), s, budget="10s", clock=clock)
+    replaying.schedule = ValidationSchedule(1, at_steps=frozenset({1}))
+    replaying._validation_s, replaying._last_step_time = 3.0, 9.0
+    assert not replaying._validation_overruns()  # a replay validates where its run did
+
+
+def test_finish_reuses_the_last_validation_pass_of_the_tested_weights(
+    tiny, toy_splits, monkeypatch
+):
+    from seqselect.train import loop as loop_module
+
+    calls: list[str] = []
+    real = loop_module.evaluate_split
+
+    def counted(model, splits, split, **kwargs):
+        calls.append(split)
+        return real(model, splits, split, **kwargs)
+
+    monkeypatch.setattr(loop_module, "evaluate_split", counted)
+    s = toy_splits()
+    loop = make_loop(tiny(2, 3), s, budget="6 steps", eval_every=3, restore_best=False)
+    assert loop.run() == "steps"
+    val_metrics, _ = loop.finish()
+    assert [entry["step"] for entry in loop.history] == [3, 6]
+    assert calls == ["val", "val", "test"]  # not a third validation pass
+    assert val_metrics["cross_entropy"] == loop.history[-1]["val_loss"]
+    assert val_metrics == real(loop.model, s, "val", batch_size=loop.settings.eval_batch_size,
+                               device=loop.device)

@@ -56,9 +56,10 @@ def test_a_seconds_budget_stops_at_the_first_step_past_it(monkeypatch, tiny, toy
     assert r.stopped_by == "seconds"
     assert 0.3 <= r.train_seconds < 0.4  # stopped within a few clock readings of the budget
     assert 1 <= r.steps < 30  # at most one step per clock reading
-    # The same numbers the trainer gave before it became a loop object (main, 2026-12-01).
-    assert r.steps == 10 and r.train_seconds == 0.31
-    assert [h["elapsed_s"] for h in r.history] == [0.04, 0.1, 0.16, 0.22, 0.28]
+    # This clock's known answer (main, 2026-12-04; before it, 10 steps: since then each
+    # validation reads the clock once more, to time itself).
+    assert r.steps == 7 and r.train_seconds == 0.33
+    assert [h["elapsed_s"] for h in r.history] == [0.04, 0.09, 0.14, 0.19, 0.24, 0.29]
 
 
 def test_the_whole_test_set_is_evaluated_with_a_partial_batch(tiny, toy_splits):

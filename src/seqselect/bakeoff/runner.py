@@ -46,12 +46,14 @@ from seqselect.bakeoff.run import (
 from seqselect.bakeoff.schedule import (
     Schedule,
     calibrate_models,
+    closing_reserve,
     make_schedule,
     measure_seconds,
     nominal_share,
     phase_weights,
     timing,
     trials_by_role,
+    with_closing,
 )
 from seqselect.bakeoff.store import DEFAULT_STORE, ResultsStore
 from seqselect.bakeoff.tune import TUNE_SHARE, run_tuning  # issue 16
@@ -96,6 +98,7 @@ def bakeoff(
     on_event: Event | None = None,
     trim_to_budget: bool = True,
     replay: str | None = None,
+    clock_start: float | None = None,
 ) -> BakeoffResult:
     """Train ``models`` on ``data`` and rank them (the stages: see the module docstring).
 
@@ -114,19 +117,20 @@ def bakeoff(
     repeat exactly (:mod:`~seqselect.bakeoff.replay`): its settings replace the others,
     and every network trial redoes its recorded work into the new run ``run`` (default
     ``RUN-replay``); compare the two with :func:`~seqselect.bakeoff.replay.compare_runs`.
+    ``clock_start``: the ``perf_counter()`` the budget counts from (default: now; the CLI
+    passes its process's start, so start-up is charged as set-up).
 
     Raises:
         SeqSelectError: bad input (data, model names, budget, options), before any training.
     """
-    setup_start = time.perf_counter()
+    setup_start = time.perf_counter() if clock_start is None else clock_start
     db = ResultsStore(store)
     request, replaying = _request(db, data, replay, dict(
         budget=budget, task=task, target=target, models=models, seeds=seeds, params=params,
         max_latency_ms=max_latency_ms, max_memory_mb=max_memory_mb, max_params=max_params,
         device=device, max_epochs=max_epochs, train_options=train_options or {},
         data_options=data_options or {}, baselines=baselines, executor=executor, jobs=jobs,
-        run=run, tune=tune, tune_pruner=tune_pruner,
-    ))
+        run=run, tune=tune, tune_pruner=tune_pruner))
     plan = make_plan(data, request)
     if replaying is not None:  # the stored fit, if it had one, and no other
         trim_to_budget = replaying.fit is not None
@@ -134,10 +138,8 @@ def bakeoff(
     run_name = request.run or default_run_name(plan.splits.name)
     check_resume(db.get_run(run_name), plan.args)
     check_same_folds(db.protocol(run_name)[0], plan.protocol, run_name)
-    workers = make_executor(
-        executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
-        cpus_per_trial=cpus_per_trial, device=request.device,
-    )
+    workers = make_executor(executor, jobs=jobs, ray_address=ray_address, ray_cpus=ray_cpus,
+                            cpus_per_trial=cpus_per_trial, device=request.device)
     schedule, seconds = _set_up_and_run(
         workers, db, plan, run_name, setup_start, on_event, trim=trim_to_budget,
         replays=replaying.work if replaying else None, fit=replaying.fit if replaying else None,
@@ -151,13 +153,16 @@ def _finish(
     db: ResultsStore, run_name: str, plan: Plan, timed: dict[str, Any],
     export: str | Path | None, on_event: Event | None,
 ) -> BakeoffResult:
-    """The result from the store (decided there), the winner exported, the run closed."""
+    """The result from the store (decided there), the winner exported, the run closed;
+    the time this takes is the timing's closing phase."""
+    tick = time.perf_counter()
     result = result_from_store(
         db, run_name, timing=timed, splits_info=dataset_info(plan.splits, plan.source),
         test_scale=mase_test_scale(plan.splits),  # forecasting: the interval on MASE
     )
     if export is not None:
         result.export_winner(export, plan.splits)
+    result.timing = with_closing(result.timing, time.perf_counter() - tick)
     db.finish_run(run_name, run_summary(result))
     emit(on_event, "done", result=result)
     return result
@@ -214,9 +219,11 @@ def _set_up_and_run(
         )
         setup_s = time.perf_counter() - setup_start
         baselines_s = run_baselines(db, run_name, plan, done, on_event)
-        # What the networks share: the budget less set-up and baselines (both measured);
-        # a resumed run gets the part of it its remaining trials would have had.
-        left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s)
+        # What the networks share: the budget less set-up and baselines (both measured)
+        # and the closing reserve; a resumed run gets the part of it its remaining trials
+        # would have had.
+        closing = closing_reserve(budget_s)
+        left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s - closing)
         tune_s, tune_plan, left = _tune(workers, db, plan, run_name, left, on_event)  # 16
         if trim:
             plan = _fit_plan(db, run_name, plan, overhead, left, workers, done, fit)
@@ -236,6 +243,7 @@ def _set_up_and_run(
         planned["tune"] = tune_plan
     for phase in phases:
         planned[phase] = schedule.phase_budget(_PHASE_ROLES[phase])
+    planned["closing"] = closing
     actual = {"setup": setup_s, "baselines": baselines_s, **phases}
     if plan.args.get("tune"):  # issue 16
         actual["tune"] = tune_s

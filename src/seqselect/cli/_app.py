@@ -28,7 +28,15 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-_state = {"debug": False}
+# "process_start": the process's start as a perf_counter reading, set by the console
+# script's main() (a bake-off's budget then counts the start-up); None where the app is
+# called in an existing process (tests, notebooks), whose age is not the command's.
+_state: dict[str, Any] = {"debug": False, "process_start": None}
+
+
+def process_start() -> float | None:
+    """When the running ``seqselect`` process started (None: not run as a command)."""
+    return _state["process_start"]
 
 
 @app.callback()

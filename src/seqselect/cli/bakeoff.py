@@ -19,7 +19,13 @@ from seqselect.bakeoff.decide import protocol_sentence
 from seqselect.bakeoff.executors import EXECUTORS
 from seqselect.bakeoff.store import DEFAULT_STORE
 from seqselect.baselines import list_baselines
-from seqselect.cli._app import command, console, err_console, print_json  # noqa: F401
+from seqselect.cli._app import (  # noqa: F401
+    command,
+    console,
+    err_console,
+    print_json,
+    process_start,
+)
 from seqselect.cli.bakeoff_progress import (  # noqa: F401  (re-exported)
     _TRIAL_METRICS,
     _Progress,
@@ -71,16 +77,27 @@ def print_result(result: BakeoffResult) -> None:
     )
     timing = result.timing
     if timing:
-        within = "within" if timing.get("within_budget") else "OVER"
-        console.print(
-            f"Trials took {_number(timing.get('trials_s'), 4)} s of a "
-            f"{_number(timing.get('budget_s'), 4)} s budget "
-            f"({within} budget + {int(100 * timing.get('tolerance', 0.1))}%); "
-            f"set-up {_number(timing.get('setup_s'), 3)} s; "
-            f"{timing.get('trials_resumed', 0)} trial(s) kept from an earlier run.",
-            highlight=False,
-        )
+        console.print(budget_line(timing), highlight=False)
 
+
+def budget_line(timing: dict[str, Any]) -> str:
+    """The whole bake-off's time against its budget, phase by phase."""
+    within = "within" if timing.get("within_budget") else "OVER"
+    actual = timing.get("actual_s") or {}
+    phases = [("set-up", "setup"), ("baselines", "baselines"), ("tuning", "tune"),
+              ("trials", None), ("closing", "closing")]
+    parts = []
+    for label, key in phases:
+        seconds = timing.get("trials_s") if key is None else actual.get(key)
+        if seconds is not None:
+            parts.append(f"{label} {_number(seconds, 3)} s")
+    total = timing.get("total_s", timing.get("trials_s"))
+    return (
+        f"The bake-off took {_number(total, 4)} s of a {_number(timing.get('budget_s'), 4)} s "
+        f"budget ({within} budget + {int(100 * timing.get('tolerance', 0.1))}%): "
+        f"{', '.join(parts)}; {timing.get('trials_resumed', 0)} trial(s) kept from an "
+        "earlier run."
+    )
 
 
 def _write_json(doc: dict[str, Any], target: str) -> None:
@@ -211,7 +228,7 @@ def bakeoff_command(
             cpus_per_trial=cpus_per_trial, store=store, run=run, device=device,
             max_epochs=max_epochs, data_options=data_options, export=export, scaling=lengths,
             on_event=progress, tune=tune, tune_pruner=pruner,  # issue 16
-            replay=replay,
+            replay=replay, clock_start=process_start(),
         )
     finally:
         progress.stop()

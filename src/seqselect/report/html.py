@@ -389,11 +389,13 @@ def _timing(result: BakeoffResult) -> str:
         return '<p class="muted">No timing recorded.</p>'
     verdict = "within" if timing.get("within_budget") else "OVER"
     return (
-        f"<p>Trials took <b>{_number(timing.get('trials_s'), 4)} s</b> of a "
+        f"<p>The bake-off took <b>{_number(timing.get('total_s'), 4)} s</b> of a "
         f"{_number(timing.get('budget_s'), 4)} s budget "
         f"(+{int(100 * timing.get('tolerance', 0.1))}% allowed): <b>{verdict}</b> budget. "
-        f"Set-up (loading, profiling, starting workers) took {_number(timing.get('setup_s'), 3)}"
-        f" s. Share per trial {_number(timing.get('share_s'), 3)} s; "
+        f"Set-up (start-up, loading, profiling) took {_number(timing.get('setup_s'), 3)} s, "
+        f"the trials {_number(timing.get('trials_s'), 4)} s, the closing (deciding, exporting)"
+        f" {_number((timing.get('actual_s') or {}).get('closing'), 3)} s. "
+        f"Share per trial {_number(timing.get('share_s'), 3)} s; "
         f"{_number(timing.get('trials_run'))} trial(s) run now, "
         f"{_number(timing.get('trials_resumed'))} kept from before.</p>"
     )

@@ -184,6 +184,9 @@ class TrainingLoop:
         self._last_validation_time = self.start_time
         self._last_validation_step = -1
         self._lr_factor = 1.0
+        self._validation_s = 0.0  # how long the last validation point took
+        # (step, metrics) of the last validation pass: finish() reuses them for that step
+        self._val_metrics: tuple[int, dict[str, float]] | None = None
         self.train_seconds = 0.0  # set by finish(): the loop's wall time, validation included
         self.planner = (
             StepPlanner(None, script=replay.plan_at()) if replay is not None
@@ -249,6 +252,8 @@ class TrainingLoop:
             self.history.append(entry)
             return False
         metrics = self._evaluate("val")
+        self._val_metrics = (self.steps, metrics)
+        self._validation_s = self._clock() - self._last_validation_time
         val_loss = metrics.get("cross_entropy", metrics.get("mse"))
         score = metrics.get(self.metric)
         entry["val_loss"], entry["val_metric"] = val_loss, score
@@ -298,7 +303,7 @@ class TrainingLoop:
                     done = self.steps if self.total_steps else self._since_start()
                     progress.update(done=done, loss=loss)
                 since = self._last_step_time - self._last_validation_time
-                if self.schedule.is_due(self.steps, since):
+                if self.schedule.is_due(self.steps, since) and not self._validation_overruns():
                     self.validated_in_loop.append(self.steps)
                     self.validate()
             if ends_epoch:
@@ -316,7 +321,11 @@ class TrainingLoop:
             return {}, {}
         if self.settings.restore_best:
             self.best.restore(self.model)
-        val_metrics = self._evaluate("val") if self.has_val else {}
+        tested = self.best.step if self.settings.restore_best else self.steps
+        if self._val_metrics is not None and self._val_metrics[0] == tested:
+            val_metrics = dict(self._val_metrics[1])  # these weights' pass, done already
+        else:
+            val_metrics = self._evaluate("val") if self.has_val else {}
         return val_metrics, self._evaluate("test")
 
     # ---- what the loop knows -------------------------------------------------------------
@@ -370,6 +379,16 @@ class TrainingLoop:
     def progress_total(self) -> float:
         """What a progress bar counts to: steps, or seconds on a seconds-only budget."""
         return self.total_steps or self.budget.seconds or 1
+
+    def _validation_overruns(self) -> bool:
+        """Whether a validation point now would end past the seconds budget, judged by how
+        long the last one took: it is left to finish(), which validates the last step
+        anyway (on MQAR one pass took 2.5 s; started near the end, it overran a trial by
+        that). A replay validates where its run did, so it is never skipped there."""
+        seconds = self.budget.seconds
+        if seconds is None or self.schedule.at_steps is not None:
+            return False
+        return self._last_step_time - self.start_time + self._validation_s > seconds
 
     def elapsed(self) -> float:
         """Wall seconds since the loop was made (a fresh clock reading)."""
