@@ -180,6 +180,7 @@ def test_a_clock_that_started_earlier_is_charged_to_the_budget(tmp_path):
     )
     timing = result.timing
     assert timing["setup_s"] >= 30.0 and timing["within_budget"] is False
+    assert timing["planned_s"]["closing"] == pytest.approx(0.04 * 3.0 + 2.0)  # + CLI writing
     assert timing["network_budget_s"] == pytest.approx(0.25 * 3.0, abs=0.01)
 
 

@@ -117,6 +117,7 @@ def test_the_closing_phase_counts_against_the_budget():
     assert with_closing(_timing(1.0, 0.5, 11.0), 0.5)["within_budget"] is True
     assert with_closing(doc, 0.1)["total_s"] == pytest.approx(12.6)  # replaced, not added
     assert closing_reserve(60.0) == pytest.approx(2.4) and closing_reserve(3600.0) == 10.0
+    assert closing_reserve(60.0, command=True) == pytest.approx(4.4)  # + the CLI's writing
 
 
 def test_the_nominal_share_counts_each_phases_waves_at_its_weight():

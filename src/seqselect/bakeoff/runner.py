@@ -118,7 +118,7 @@ def bakeoff(
     and every network trial redoes its recorded work into the new run ``run`` (default
     ``RUN-replay``); compare the two with :func:`~seqselect.bakeoff.replay.compare_runs`.
     ``clock_start``: the ``perf_counter()`` the budget counts from (default: now; the CLI
-    passes its process's start, so start-up is charged as set-up).
+    passes its process's start: start-up is charged as set-up, its writing kept back).
 
     Raises:
         SeqSelectError: bad input (data, model names, budget, options), before any training.
@@ -142,6 +142,7 @@ def bakeoff(
                             cpus_per_trial=cpus_per_trial, device=request.device)
     schedule, seconds = _set_up_and_run(
         workers, db, plan, run_name, setup_start, on_event, trim=trim_to_budget,
+        command=clock_start is not None,
         replays=replaying.work if replaying else None, fit=replaying.fit if replaying else None,
     )
     if scaling:
@@ -201,6 +202,7 @@ def _set_up_and_run(
     trim: bool = True,
     replays: dict | None = None,
     fit: dict[str, Any] | None = None,
+    command: bool = False,
 ) -> tuple[Schedule, dict[str, dict[str, float]]]:
     """Start the workers, record the run, calibrate each model once, fit the baselines,
     share what is left of the budget among the network trials and run them phase by
@@ -222,7 +224,7 @@ def _set_up_and_run(
         # What the networks share: the budget less set-up and baselines (both measured)
         # and the closing reserve; a resumed run gets the part of it its remaining trials
         # would have had.
-        closing = closing_reserve(budget_s)
+        closing = closing_reserve(budget_s, command)
         left = max(MIN_NETWORK_SHARE * budget_s, budget_s - setup_s - baselines_s - closing)
         tune_s, tune_plan, left = _tune(workers, db, plan, run_name, left, on_event)  # 16
         if trim:
