@@ -388,7 +388,7 @@ class TrainingLoop:
         seconds = self.budget.seconds
         if seconds is None or self.schedule.at_steps is not None:
             return False
-        return self._last_step_time - self.start_time + self._validation_s > seconds
+        return self._since_start() + self._validation_s > seconds
 
     def elapsed(self) -> float:
         """Wall seconds since the loop was made (a fresh clock reading)."""
