@@ -52,14 +52,14 @@ def _slow_minirocket(monkeypatch, per_fit: float = 0.0, per_example: float = 0.0
     return sizes
 
 
-def _run(tmp_path, splits: DatasetSplits, budget: str):
+def _run(tmp_path, splits: DatasetSplits, budget: str, trim: bool = True):
     plan = make_plan(splits, BakeoffRequest(
         budget=budget, models="cnn1d", seeds=3, params=1500, baselines="majority,minirocket",
     ))
     db = ResultsStore(tmp_path / "runs.db")
     db.create_run("r", dataset=splits.name, args=plan.args, profile={}, advisor={},
                   environment={})
-    seconds = run_baselines(db, "r", plan, set(), None)
+    seconds = run_baselines(db, "r", plan, set(), None, trim=trim)
     trials = [t for t in db.trials("r") if t.kind == "baseline"]
     return seconds, {m: [t for t in trials if t.model == m] for m in ("majority", "minirocket")}
 
@@ -117,17 +117,30 @@ def test_the_floor_runs_when_nothing_is_left_of_the_share(tmp_path, monkeypatch)
     assert all("share of 0.0 s (0% of the budget) is spent" in r for r in reasons)
 
 
+def test_untrimmed_every_baseline_seed_is_fitted_whatever_the_share(tmp_path, monkeypatch):
+    # trim_to_budget=False keeps every seed: a spent share cuts no baseline (the
+    # bake-off tests that count seeds rely on it on a busy machine)
+    sizes = _slow_minirocket(monkeypatch, per_fit=0.01)
+    monkeypatch.setattr(bakeoff_run, "BASELINE_SHARE", 0.0)
+    _, trials = _run(tmp_path, _splits(60, 14, 20), "6s", trim=False)
+    assert len(trials["minirocket"]) == 6
+    assert all(t.status == "ok" for t in trials["minirocket"])
+    assert sizes[0] == 8 and len(sizes) == 7  # the warm-up, then all six fits
+
+
 def test_the_leaderboard_shows_why_a_baseline_was_cut(tmp_path, monkeypatch):
     from seqselect.bakeoff import bakeoff
 
     _slow_minirocket(monkeypatch, per_fit=0.5)
-    # 2.4 s of 6 s: the 3 folds and seed 0's refit (2.0 s), not seed 1's refit (0.4 s
-    # left: its estimate is over, or on a busy machine the share is already spent)
-    monkeypatch.setattr(bakeoff_run, "BASELINE_SHARE", 0.4)
+    # 2.4 s of 20 s: the 3 folds and seed 0's refit (2.0 s), not seed 1's refit (0.4 s
+    # left: its estimate is over, or on a busy machine the share is already spent). The
+    # budget is trimmed as a user's is (trim_to_budget=False would fit every baseline),
+    # and is large enough that both network seeds stay; one epoch each ends them early.
+    monkeypatch.setattr(bakeoff_run, "BASELINE_SHARE", 0.12)
     result = bakeoff(
-        _splits(60, 14, 20), models="cnn1d", seeds=2, budget="6s", params=1500, max_epochs=1,
+        _splits(60, 14, 20), models="cnn1d", seeds=2, budget="20s", params=1500, max_epochs=1,
         cpus_per_trial=1, baselines="majority,minirocket", store=tmp_path / "runs.db",
-        run="cut", trim_to_budget=False,
+        run="cut",
     )
     rows = {row.model: row for row in result.leaderboard}
     assert rows["majority"].status == "ok" and not rows["majority"].errors

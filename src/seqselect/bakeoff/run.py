@@ -94,7 +94,8 @@ def record_run(db: ResultsStore, run: str, plan: Plan, executor: Executor) -> No
 
 
 def run_baselines(
-    db: ResultsStore, run: str, plan: Plan, done: set, on_event: Event | None
+    db: ResultsStore, run: str, plan: Plan, done: set, on_event: Event | None,
+    *, trim: bool = True,
 ) -> float:
     """Fit the plan's baseline keys not in ``done`` here, one after another, each committed
     as it ends, within :data:`BASELINE_SHARE` of the budget: the floor first (always
@@ -102,8 +103,9 @@ def run_baselines(
     seed starts only when its trials' estimate (:func:`_estimate`) fits in what is left
     of the share, and then runs whole (a row needs a validation and a test score); the
     trials not fitted are recorded as skipped, with the reason, as candidates that
-    cannot run are. A replay (``args["replay_of"]``) skips what its original skipped and
-    fits the rest. Returns the wall seconds (charged to the budget)."""
+    cannot run are. ``trim=False`` (the bake-off's ``trim_to_budget=False``) fits every
+    seed whatever the share says. A replay (``args["replay_of"]``) skips what its
+    original skipped and fits the rest. Returns the wall seconds (charged to the budget)."""
     began = time.perf_counter()
     _warm_up_baselines(plan)
     start = time.perf_counter()  # the share's clock: one-time compilation is not a fit's cost
@@ -114,7 +116,7 @@ def run_baselines(
         reason = None
         if replayed is not None:  # a replay skips what its original skipped, no clock
             reason = next((replayed[key] for key in group if key in replayed), None)
-        elif not baseline_card(group[0][0]).floor:
+        elif trim and not baseline_card(group[0][0]).floor:
             reason = _over_share(plan, group, rates, share, start)
         for key in group:
             if reason:

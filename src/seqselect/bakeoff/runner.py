@@ -111,8 +111,8 @@ def bakeoff(
     the winner's constraints; ``executor``/``jobs``/``ray_*``/``cpus_per_trial`` where trials run;
     ``store``/``run`` the database and run name (an existing run resumes); ``export`` the
     winner's folder; ``scaling`` lengths to benchmark afterwards (outside the budget);
-    ``on_event(kind, payload)`` progress; ``trim_to_budget=False`` keeps every seed and
-    candidate where fixed costs would starve the trials (:mod:`~seqselect.bakeoff.
+    ``on_event(kind, payload)`` progress; ``trim_to_budget=False`` keeps every seed,
+    baseline and candidate where fixed costs would starve the trials (:mod:`~seqselect.bakeoff.
     budget_fit`; the budget may then be overrun). ``replay`` names a stored run to
     repeat exactly (:mod:`~seqselect.bakeoff.replay`): its settings replace the others,
     and every network trial redoes its recorded work into the new run ``run`` (default
@@ -220,7 +220,7 @@ def _set_up_and_run(
             plan, [m for m, _, _ in todo], limit=measure_seconds(guess), threads=workers.threads
         )
         setup_s = time.perf_counter() - setup_start
-        baselines_s = run_baselines(db, run_name, plan, done, on_event)
+        baselines_s = run_baselines(db, run_name, plan, done, on_event, trim=trim)
         # What the networks share: the budget less set-up and baselines (both measured)
         # and the closing reserve; a resumed run gets the part of it its remaining trials
         # would have had.
