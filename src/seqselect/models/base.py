@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from seqselect.models.patching import PatchEmbed, pool_patches
+
 POOLINGS = ("last", "mean", "max")
 
 
@@ -180,7 +182,28 @@ class SequenceModel(nn.Module):
 
     def forward_features(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
         """Features ``(B, L, d_out)`` before the head (``mask`` already validated)."""
+        patch = self._fused_patch()
+        if patch is not None:
+            return patch.unpatch_last(self._patch_features(x, mask, patch)[0], x.shape[1])
         return self.norm(self.backbone(self.embed(x), mask))
+
+    def _fused_patch(self) -> PatchEmbed | None:
+        """The backbone's patch embedding when the fast path applies (numeric inputs)."""
+        patch = getattr(self.backbone, "patch", None)
+        if isinstance(patch, PatchEmbed) and isinstance(self.embed.proj, nn.Linear):
+            return patch
+        return None
+
+    def _patch_features(
+        self, x: Tensor, mask: Tensor | None, patch: PatchEmbed
+    ) -> tuple[Tensor, Tensor]:
+        """A patched backbone's fast path (:mod:`~seqselect.models.patching`), equal to
+        the plain one to round-off: projection and patches as one map, the stack over the
+        windows, the closing norm per window (it is per position, so it commutes with
+        going back to every step). Returns ``(B, W, D)`` and real steps per window."""
+        windows, counts = patch.from_input(x, mask, self.embed.proj)  # (B, D, W), (B, W)
+        y = self.backbone.forward_patches(windows, counts > 0).transpose(1, 2)  # (B, W, D)
+        return self.norm(y), counts
 
     def forward_head(self, h: Tensor, mask: Tensor | None = None) -> Tensor:
         return self.head(h, mask)
@@ -191,6 +214,10 @@ class SequenceModel(nn.Module):
             # Whatever the padding holds (NaN, inf, out-of-range ids) must not reach the
             # real steps: 0 * NaN is NaN even where an attention weight is exactly 0.
             x = x.masked_fill(~(mask if x.dim() == 2 else mask.unsqueeze(-1)), 0)
+        patch = self._fused_patch()
+        if patch is not None and self.spec.task != "per_step":  # pooled from the windows
+            h, counts = self._patch_features(x, mask, patch)  # (B, W, D), (B, W)
+            return self.head.linear(pool_patches(h, counts, self.head.pooling))
         return self.forward_head(self.forward_features(x, mask), mask)
 
     # ---- streaming --------------------------------------------------------------------

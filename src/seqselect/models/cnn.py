@@ -95,18 +95,23 @@ class CNNBackbone(nn.Module):
     def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         x = h.transpose(1, 2).contiguous()  # (B, D, L); contiguous: see tcn.py
         length = x.shape[2]
-        if self.patch is not None:
-            stride = self.patch.patch
-            x, mask = self.patch(x, mask)  # (B, D, ceil(L / stride))
-        else:
-            stride = self._stride(mask, length)
-        if stride > 1 and self.patch is None:
+        if self.patch is not None:  # the model itself takes the fast path (patching.py)
+            x, mask = self.patch(x, mask)  # (B, D, W)
+            return self.patch.unpatch(self.forward_patches(x, mask), length).transpose(1, 2)
+        stride = self._stride(mask, length)
+        if stride > 1:
             x, mask = _window_mean(x, mask, stride)  # (B, D, ceil(L / stride))
-        for conv, norm in zip(self.convs, self.norms, strict=True):
-            x = self.drop(torch.relu(norm(conv(x, mask), mask)))
+        x = self.forward_patches(x, mask)
         if stride > 1:
             x = x.repeat_interleave(stride, dim=2)[:, :, :length]  # back to (B, D, L)
         return x.transpose(1, 2)  # (B, L, D)
+
+    def forward_patches(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """The stack over ``x (B, D, W)`` (steps, averaged windows or patches), mask
+        ``(B, W)`` -> ``(B, D, W)``."""
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            x = self.drop(torch.relu(norm(conv(x, mask), mask)))
+        return x
 
     def _stride(self, mask: Tensor | None, length: int) -> int:
         """The window of the long-series averaging (1: none); fixed by the first training

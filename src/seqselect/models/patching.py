@@ -10,6 +10,13 @@ convolution reads one input channel as a rank-1 mix, so on univariate input it i
 more expressive, and its D^2 P weights (76k at P = 62) would crowd out the stack at a
 matched parameter count. Used by ``cnn1d`` and ``tcn`` on sequence-level, non-causal
 tasks; the bake-off's recipe sets P (:func:`seqselect.train.recipe.architecture_for`).
+
+The fast path (:meth:`PatchEmbed.from_input`): the model's input projection is linear and
+the patch embedding is linear per channel, so the two compose into one map from a raw
+window of ``P x C`` inputs to D features. The model calls it instead of projecting every
+step to D channels and patching that: no ``(B, L, D)`` tensor is made before the stack.
+The same parameters are used, so the result equals :meth:`PatchEmbed.forward` of the
+projection to round-off (tested against it).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["PatchEmbed", "patch_size"]
+__all__ = ["PatchEmbed", "patch_size", "pool_patches"]
 
 
 def patch_size(patch: int | None, causal: bool, per_step: bool) -> int | None:
@@ -49,6 +56,57 @@ class PatchEmbed(nn.Module):
         windows = real.view(batch, -1, self.patch).amax(dim=-1) > 0  # (B, W)
         return self.embed(x), windows
 
+    def from_input(
+        self, x: Tensor, mask: Tensor | None, proj: nn.Linear
+    ) -> tuple[Tensor, Tensor]:
+        """``x (B, L, C)`` raw inputs, mask ``(B, L)`` -> ``(B, D, W)`` and each window's
+        real steps ``(B, W)`` (float; > 0 is :meth:`forward`'s window mask): the windows
+        :meth:`forward` gives for ``proj(x)``.
+
+        Window w of channel d is ``sum_p k[d,p] m[p] (x[p] . W[d] + b[d]) + c[d]``
+        (``W, b``: the projection; ``k, c``: the patch filter; ``m``: 1 on real steps, 0 on
+        padding and on the zero-filled end of the last window), so it is the windows'
+        ``P*C`` inputs times a ``(P*C, D)`` matrix, plus the windows' real-step mask
+        ``(B, W, P)`` times ``b[d] k[d, p]``.
+        """
+        batch, length, channels = x.shape
+        size = self.patch
+        extra = -length % size
+        if mask is None:
+            real = torch.ones(batch, length, dtype=x.dtype, device=x.device)
+        else:  # (B, L, C) is small: zeroing its padding again costs nothing
+            real = mask.to(x.dtype)
+            x = x * real.unsqueeze(-1)
+        real = torch.nn.functional.pad(real, (0, extra)).view(batch, -1, size)  # (B, W, P)
+        windows = torch.nn.functional.pad(x, (0, 0, 0, extra))
+        windows = windows.reshape(batch, -1, size * channels)  # (B, W, P*C): p major, c minor
+        kernel = self.embed.weight.squeeze(1)  # (D, P)
+        fused = kernel.unsqueeze(2) * proj.weight.unsqueeze(1)  # (D, P, C)
+        out = windows @ fused.reshape(fused.shape[0], -1).t()  # (B, W, D)
+        if proj.bias is not None:
+            out = out + real @ (kernel * proj.bias.unsqueeze(1)).t()  # (B, W, P) @ (P, D)
+        out = out + self.embed.bias
+        return out.transpose(1, 2).contiguous(), real.sum(dim=-1)  # (B, D, W), (B, W)
+
     def unpatch(self, x: Tensor, length: int) -> Tensor:
         """``(B, D, W) -> (B, D, L)``: step s reads window ``s // P``."""
         return x.repeat_interleave(self.patch, dim=2)[:, :, :length]
+
+    def unpatch_last(self, x: Tensor, length: int) -> Tensor:
+        """``(B, W, D) -> (B, L, D)`` (channels last): step s reads window ``s // P``."""
+        return x.repeat_interleave(self.patch, dim=1)[:, :length]
+
+
+def pool_patches(h: Tensor, counts: Tensor, how: str) -> Tensor:
+    """:func:`seqselect.models.base.pool` of the steps :meth:`PatchEmbed.unpatch_last`
+    would give, read from the windows: ``h (B, W, D)``, ``counts (B, W)`` real steps per
+    window -> ``(B, D)``. A mean weighs each window by its real steps; real steps sit at
+    the start, so the last real step is in the last window with any."""
+    if how == "mean":
+        return (h * counts.unsqueeze(-1)).sum(dim=1) / counts.sum(dim=1, keepdim=True)
+    if how == "max":
+        return h.masked_fill((counts == 0).unsqueeze(-1), float("-inf")).amax(dim=1)
+    if how == "last":
+        last = (counts > 0).sum(dim=1) - 1  # (B,)
+        return h[torch.arange(h.shape[0], device=h.device), last]
+    raise ValueError(f"pooling must be one of ('last', 'mean', 'max'), got {how!r}")

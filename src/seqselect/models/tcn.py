@@ -167,13 +167,17 @@ class TCNBackbone(nn.Module):
         # oneDNN convolutions and the residual adds run slower on (measured ~15%).
         x = h.transpose(1, 2).contiguous()
         length = x.shape[2]
-        if self.patch is not None:
+        if self.patch is not None:  # the model itself takes the fast path (patching.py)
             x, mask = self.patch(x, mask)  # (B, D, W)
+            return self.patch.unpatch(self.forward_patches(x, mask), length).transpose(1, 2)
+        return self.forward_patches(x, mask).transpose(1, 2)  # (B, L, D)
+
+    def forward_patches(self, x: Tensor, mask: Tensor | None) -> Tensor:
+        """The levels over ``x (B, D, W)`` (steps or patches), mask ``(B, W)`` ->
+        ``(B, D, W)``."""
         for block in self.blocks:
             x = block(x, mask)
-        if self.patch is not None:
-            x = self.patch.unpatch(x, length)  # (B, D, L)
-        return x.transpose(1, 2)  # (B, L, D)
+        return x
 
     def init_state(self, batch_size: int, device, dtype):
         return [
