@@ -202,7 +202,8 @@ class SequenceModel(nn.Module):
         windows, the closing norm per window (it is per position, so it commutes with
         going back to every step). Returns ``(B, W, D)`` and real steps per window."""
         windows, counts = patch.from_input(x, mask, self.embed.proj)  # (B, D, W), (B, W)
-        y = self.backbone.forward_patches(windows, counts > 0).transpose(1, 2)  # (B, W, D)
+        real = None if mask is None else counts > 0  # None: every window real (no masking)
+        y = self.backbone.forward_patches(windows, real).transpose(1, 2)  # (B, W, D)
         return self.norm(y), counts
 
     def forward_head(self, h: Tensor, mask: Tensor | None = None) -> Tensor:
