@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from seqselect.models.patching import PatchEmbed, pool_patches
+from seqselect.models.patching import PatchEmbed
 
 POOLINGS = ("last", "mean", "max")
 
@@ -116,6 +116,21 @@ def pool(h: Tensor, mask: Tensor | None, how: str) -> Tensor:
         if mask is None:
             return h.amax(dim=1)
         return h.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(dim=1)
+    raise ValueError(f"pooling must be one of {POOLINGS}, got {how!r}")
+
+
+def pool_patches(h: Tensor, counts: Tensor, how: str) -> Tensor:
+    """:func:`pool` of the steps :meth:`PatchEmbed.unpatch_last` would give, read from
+    the windows: ``h (B, W, D)``, ``counts (B, W)`` real steps per window -> ``(B, D)``.
+    A mean weighs each window by its real steps; real steps sit at
+    the start, so the last real step is in the last window with any."""
+    if how == "mean":
+        return (h * counts.unsqueeze(-1)).sum(dim=1) / counts.sum(dim=1, keepdim=True)
+    if how == "max":
+        return h.masked_fill((counts == 0).unsqueeze(-1), float("-inf")).amax(dim=1)
+    if how == "last":
+        last = (counts > 0).sum(dim=1) - 1  # (B,)
+        return h[torch.arange(h.shape[0], device=h.device), last]
     raise ValueError(f"pooling must be one of {POOLINGS}, got {how!r}")
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["PatchEmbed", "patch_size", "pool_patches"]
+__all__ = ["PatchEmbed", "patch_size"]
 
 
 def patch_size(patch: int | None, causal: bool, per_step: bool) -> int | None:
@@ -45,16 +45,21 @@ class PatchEmbed(nn.Module):
         """Padded steps are zeroed and the last window zero-filled, so a real window reads
         the same numbers however much padding follows; a window is real when any of its
         steps is."""
-        batch, _, length = x.shape
+        real, steps = self._real_steps(mask, x.shape[0], x.shape[2], x)  # (B, L), (B, W, P)
+        x = torch.nn.functional.pad(x * real.unsqueeze(1), (0, -x.shape[2] % self.patch))
+        return self.embed(x), steps.amax(dim=-1) > 0  # (B, D, W), (B, W)
+
+    def _real_steps(
+        self, mask: Tensor | None, batch: int, length: int, like: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """1 on real steps, 0 on padding: ``(B, L)``, and per window ``(B, W, P)`` with the
+        last window's zero-filled end counted as padding."""
         real = (
-            torch.ones(batch, length, dtype=x.dtype, device=x.device)
-            if mask is None else mask.to(x.dtype)
+            torch.ones(batch, length, dtype=like.dtype, device=like.device)
+            if mask is None else mask.to(like.dtype)
         )
-        extra = -length % self.patch
-        x = torch.nn.functional.pad(x * real.unsqueeze(1), (0, extra))
-        real = torch.nn.functional.pad(real, (0, extra))
-        windows = real.view(batch, -1, self.patch).amax(dim=-1) > 0  # (B, W)
-        return self.embed(x), windows
+        steps = torch.nn.functional.pad(real, (0, -length % self.patch))
+        return real, steps.view(batch, -1, self.patch)
 
     def from_input(
         self, x: Tensor, mask: Tensor | None, proj: nn.Linear
@@ -71,14 +76,10 @@ class PatchEmbed(nn.Module):
         """
         batch, length, channels = x.shape
         size = self.patch
-        extra = -length % size
-        if mask is None:
-            real = torch.ones(batch, length, dtype=x.dtype, device=x.device)
-        else:  # (B, L, C) is small: zeroing its padding again costs nothing
-            real = mask.to(x.dtype)
-            x = x * real.unsqueeze(-1)
-        real = torch.nn.functional.pad(real, (0, extra)).view(batch, -1, size)  # (B, W, P)
-        windows = torch.nn.functional.pad(x, (0, 0, 0, extra))
+        per_step, real = self._real_steps(mask, batch, length, x)  # (B, L), (B, W, P)
+        if mask is not None:  # (B, L, C) is small: zeroing its padding again costs nothing
+            x = x * per_step.unsqueeze(-1)
+        windows = torch.nn.functional.pad(x, (0, 0, 0, -length % size))
         windows = windows.reshape(batch, -1, size * channels)  # (B, W, P*C): p major, c minor
         kernel = self.embed.weight.squeeze(1)  # (D, P)
         fused = kernel.unsqueeze(2) * proj.weight.unsqueeze(1)  # (D, P, C)
@@ -96,17 +97,3 @@ class PatchEmbed(nn.Module):
         """``(B, W, D) -> (B, L, D)`` (channels last): step s reads window ``s // P``."""
         return x.repeat_interleave(self.patch, dim=1)[:, :length]
 
-
-def pool_patches(h: Tensor, counts: Tensor, how: str) -> Tensor:
-    """:func:`seqselect.models.base.pool` of the steps :meth:`PatchEmbed.unpatch_last`
-    would give, read from the windows: ``h (B, W, D)``, ``counts (B, W)`` real steps per
-    window -> ``(B, D)``. A mean weighs each window by its real steps; real steps sit at
-    the start, so the last real step is in the last window with any."""
-    if how == "mean":
-        return (h * counts.unsqueeze(-1)).sum(dim=1) / counts.sum(dim=1, keepdim=True)
-    if how == "max":
-        return h.masked_fill((counts == 0).unsqueeze(-1), float("-inf")).amax(dim=1)
-    if how == "last":
-        last = (counts > 0).sum(dim=1) - 1  # (B,)
-        return h[torch.arange(h.shape[0], device=h.device), last]
-    raise ValueError(f"pooling must be one of ('last', 'mean', 'max'), got {how!r}")
