@@ -6,9 +6,11 @@ load or clock speed hits both sides alike; we report medians after warm-up.
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -43,3 +45,13 @@ def time_alternating(
 
 def environment() -> dict[str, object]:
     return {"torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
+def write_rows(path: Path | None, args: object, rows: list[dict]) -> None:
+    """Write a script's rows, its arguments and the environment to ``path`` as JSON (None:
+    nothing)."""
+    if path is None:
+        return
+    doc = {"args": {k: str(v) for k, v in vars(args).items()}, "environment": environment(),
+           "rows": rows}
+    path.write_text(json.dumps(doc, indent=2) + "\n")

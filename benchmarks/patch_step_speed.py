@@ -15,7 +15,6 @@ is ACSF1's as the bake-off's recipe builds it: batch 21, 1,460 steps, patches of
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import environment, time_alternating
+from _timing import time_alternating, write_rows
 from seqselect.models import create_model
 from seqselect.models.base import pool
 
@@ -69,10 +68,7 @@ def main() -> None:
         ms = time_alternating(fns, repeats=args.repeats, warmup=5)
         rows.append({"model": name, **config, "fast_ms": ms["fast"], "plain_ms": ms["plain"]})
         print(f"{name:6} {ms['fast']:8.1f} {ms['plain']:9.1f} {ms['plain'] / ms['fast']:8.2f}x")
-    if args.json:
-        doc = {"args": {k: str(v) for k, v in vars(args).items()}, "environment": environment(),
-               "rows": rows}
-        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    write_rows(args.json, args, rows)
 
 
 if __name__ == "__main__":

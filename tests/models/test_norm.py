@@ -51,3 +51,32 @@ def test_step_equals_forward_in_evaluation():
     x = torch.randn(2, 4, 7)
     full = norm(x, None)
     assert all(torch.allclose(norm.step(x[:, :, t]), full[:, :, t], atol=1e-6) for t in range(7))
+
+
+def test_the_fused_unmasked_path_matches_the_masked_path_with_every_step_real():
+    """The twin of torch's fused kernel (mask None) is our own statistics (an all-True
+    mask): outputs, gradients and running statistics agree in float64."""
+    fused, twin = _pair()[0].double(), _pair()[0].double()
+    torch.manual_seed(2)
+    x = (torch.randn(3, 4, 9, dtype=torch.float64) * 2 + 1).requires_grad_()
+    x_twin = x.detach().clone().requires_grad_()
+    weights = torch.randn(3, 4, 9, dtype=torch.float64)
+    for _ in range(2):
+        (fused(x, None) * weights).sum().backward()
+        (twin(x_twin, torch.ones(3, 9, dtype=torch.bool)) * weights).sum().backward()
+    torch.testing.assert_close(fused(x, None), twin(x_twin, torch.ones(3, 9, dtype=torch.bool)),
+                               rtol=0, atol=1e-12)
+    torch.testing.assert_close(x.grad, x_twin.grad, rtol=0, atol=1e-12)
+    for name in ("weight", "bias"):
+        torch.testing.assert_close(getattr(fused, name).grad, getattr(twin, name).grad,
+                                   rtol=0, atol=1e-12)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(fused, name), getattr(twin, name), rtol=0, atol=1e-12)
+
+
+def test_one_value_per_channel_still_trains():
+    """torch's kernel refuses a batch of one step; the masked formulas give it a zero
+    variance instead (a length-1 series after patching)."""
+    norm = _pair()[0]
+    out = norm(torch.randn(1, 4, 1), None)
+    assert torch.isfinite(out).all() and int(norm.num_batches_tracked) == 1
