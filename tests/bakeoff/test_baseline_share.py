@@ -1,21 +1,26 @@
 """The baselines' share of the budget: fits stop at BASELINE_SHARE of it, a fit whose
 estimate is over what is left is stored as a skipped trial with the reason, and the floor
-(majority class) always runs."""
+(majority class) always runs.
+
+The share is wall time, so these tests run on a fake clock: the modules that time
+baselines read :class:`_Clock`, and the stand-in MiniRocket advances it by what its fit
+would cost, so a busy machine cannot change which fits run."""
 
 from __future__ import annotations
 
 import re
-import time
+import types
 
 import numpy as np
 from tests.bakeoff.test_baseline_trials import _part  # two-class noisy ramps
 
-from seqselect.bakeoff import ResultsStore
+from seqselect.bakeoff import ResultsStore, baseline_trials
 from seqselect.bakeoff import run as bakeoff_run
 from seqselect.bakeoff.baseline_trials import PROBE_MIN_TRAIN
 from seqselect.bakeoff.plan import BakeoffRequest, make_plan
 from seqselect.bakeoff.run import BASELINE_SHARE, run_baselines
 from seqselect.baselines import registry
+from seqselect.baselines import run as baselines_run
 from seqselect.data.types import DatasetSplits, SequenceData
 
 
@@ -27,16 +32,32 @@ def _splits(n_train: int, n_val: int, n_test: int) -> DatasetSplits:
     )
 
 
-class _Sleepy:
-    """A baseline whose fit sleeps ``per_fit`` plus ``per_example`` per training sequence
-    (a real one's cost grows with its data); ``sizes`` records what each fit was given."""
+class _Clock:
+    """``time.perf_counter`` for the modules that time baselines: it stands still except
+    when a fake fit says it took ``seconds``."""
 
-    def __init__(self, per_fit: float, per_example: float, sizes: list[int]) -> None:
-        self.per_fit, self.per_example, self.sizes = per_fit, per_example, sizes
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class _Sleepy:
+    """A baseline whose fit takes ``per_fit`` plus ``per_example`` per training sequence
+    on ``clock`` (a real one's cost grows with its data); ``sizes`` records what each fit
+    was given."""
+
+    def __init__(self, per_fit: float, per_example: float, sizes: list[int],
+                 clock: _Clock) -> None:
+        self.per_fit, self.per_example, self.sizes, self.clock = per_fit, per_example, sizes, clock
 
     def fit(self, train: SequenceData) -> _Sleepy:
         self.sizes.append(len(train))
-        time.sleep(self.per_fit + self.per_example * len(train))
+        self.clock.advance(self.per_fit + self.per_example * len(train))
         return self
 
     def predict(self, data: SequenceData) -> np.ndarray:
@@ -44,10 +65,14 @@ class _Sleepy:
 
 
 def _slow_minirocket(monkeypatch, per_fit: float = 0.0, per_example: float = 0.0) -> list[int]:
-    """Make the registry's minirocket entry a :class:`_Sleepy` (its card kept)."""
+    """Make the registry's minirocket entry a :class:`_Sleepy` (its card kept), timed on
+    a fake clock by every module that times baselines."""
     sizes: list[int] = []
+    clock = _Clock()
+    for module in (bakeoff_run, baseline_trials, baselines_run):
+        monkeypatch.setattr(module, "time", types.SimpleNamespace(perf_counter=clock.perf_counter))
     card = registry.baseline_card("minirocket")
-    entry = registry._Entry(card, lambda seed: _Sleepy(per_fit, per_example, sizes))
+    entry = registry._Entry(card, lambda seed: _Sleepy(per_fit, per_example, sizes, clock))
     monkeypatch.setitem(registry._REGISTRY, "minirocket", entry)
     return sizes
 
@@ -75,16 +100,15 @@ def test_a_slow_baseline_stops_within_the_share_and_says_why(tmp_path, monkeypat
     share = BASELINE_SHARE * 6
     seconds, trials = _run(tmp_path, _splits(60, 14, 20), "6s")
     # 3-fold cv, 3 seeds: the first group (every fold, then seed 0's refit) runs
-    # unestimated (small data: no probe) and takes at least 1.0 s of the 1.2 s share
-    # (4 fits sleeping 0.25 s): no later refit fits after it
+    # unestimated (small data: no probe) and takes 1.0 s of the 1.2 s share (4 fits of
+    # 0.25 s): no later refit fits in the 0.2 s left
     assert all(t.status == "ok" for t in trials["majority"]) and len(trials["majority"]) == 6
     fitted = [t for t in trials["minirocket"] if t.status == "ok"]
     reasons = _skip_reasons(trials["minirocket"])
     assert len(fitted) == 4 and len(reasons) == 2
     assert all(f"share of {share:.1f} s" in r for r in reasons)
-    # (on a loaded machine the first group can spend the whole share: "is spent")
-    pattern = r"would take ~\d\.\d s \(1 refit of seed [12]\), over the 0\.\d s left|is spent"
-    assert all(re.search(pattern, r) for r in reasons)
+    pattern = r"would take ~\d\.\d s \(1 refit of seed [12]\), over the 0\.2 s left"
+    assert all(re.search(pattern, r) for r in reasons), reasons
     # a cut keeps a whole validation: every fold, and seed 0's refit
     assert {(t.seed, t.role) for t in fitted} == {
         *((s, "fold") for s in range(3)), (0, "refit"),
@@ -133,9 +157,9 @@ def test_the_leaderboard_shows_why_a_baseline_was_cut(tmp_path, monkeypatch):
 
     _slow_minirocket(monkeypatch, per_fit=0.5)
     # 2.4 s of 20 s: the 3 folds and seed 0's refit (2.0 s), not seed 1's refit (0.4 s
-    # left: its estimate is over, or on a busy machine the share is already spent). The
-    # budget is trimmed as a user's is (trim_to_budget=False would fit every baseline),
-    # and is large enough that both network seeds stay; one epoch each ends them early.
+    # left: its estimate is over). The budget is trimmed as a user's is
+    # (trim_to_budget=False would fit every baseline), and is large enough that both
+    # network seeds stay; one epoch each ends them early.
     monkeypatch.setattr(bakeoff_run, "BASELINE_SHARE", 0.12)
     result = bakeoff(
         _splits(60, 14, 20), models="cnn1d", seeds=2, budget="20s", params=1500, max_epochs=1,
