@@ -50,9 +50,10 @@ class MaskedBatchNorm1d(nn.Module):
             return self._affine(x, self.running_mean, self.running_var)
         if self.fused and mask is None and x.element_size() >= 4 and x.shape[0] * x.shape[2] > 1:
             # Every step real, float32/64: torch's fused kernel computes the same statistics
-            # and running-average update in one pass (a cnn1d step 1.17x faster at OSULeaf's
-            # shape, benchmarks/norm_optim_step_speed.py); the masked path below is its twin
-            # (tests/models/test_norm.py). One value per channel: torch refuses; we do not.
+            # and running-average update in one pass (our formulas were ~15% of a cnn1d
+            # step at OSULeaf's shape; benchmarks/norm_optim_step_speed.py). The masked
+            # path below is its twin (tests/models/test_norm.py). One value per channel:
+            # torch refuses; we do not.
             self.num_batches_tracked += 1
             return F.batch_norm(x, self.running_mean, self.running_var, self.weight,
                                 self.bias, True, self.momentum, self.eps)
